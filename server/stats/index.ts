@@ -5,3 +5,26 @@
  */
 export { mean, median, percentile, quantile, quantileSorted, wilsonInterval, type ProportionInterval } from "./descriptive";
 export { createRng, randomInt, type Rng } from "./rng";
+export {
+  alphaFromCoincidences,
+  coincidenceMatrix,
+  krippendorffAlpha,
+  raterMatrixToUnits,
+  type AlphaMetric,
+  type CoincidenceMatrix,
+  type KrippendorffAlphaResult,
+  type UnitRatings,
+} from "./krippendorff";
+export {
+  categoryCounts,
+  cohenKappa,
+  cohenKappaFromLabels,
+  contingencyTable,
+  fleissKappa,
+  verdictAgreement,
+  type CohenKappaResult,
+  type FleissKappaResult,
+  type PairwiseVerdict,
+  type VerdictAgreement,
+  type VerdictPair,
+} from "./kappa";
