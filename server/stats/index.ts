@@ -28,3 +28,18 @@ export {
   type VerdictAgreement,
   type VerdictPair,
 } from "./kappa";
+export {
+  bradleyTerryLeaderboard,
+  fitBradleyTerry,
+  ranksFromIntervals,
+  winProbability,
+  type Battle,
+  type BattleWinner,
+  type BradleyTerryFit,
+  type BradleyTerryOptions,
+  type BradleyTerryRating,
+  type Leaderboard,
+  type LeaderboardOptions,
+  type LeaderboardRow,
+  type ScoreInterval,
+} from "./bradley-terry";
