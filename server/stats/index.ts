@@ -43,3 +43,17 @@ export {
   type LeaderboardRow,
   type ScoreInterval,
 } from "./bradley-terry";
+export {
+  lengthBias,
+  positionBias,
+  swapInconsistency,
+  unswap,
+  type BiasRate,
+  type LengthBias,
+  type LengthVote,
+  type PositionBias,
+  type PositionVote,
+  type PositionalVerdict,
+  type SwapInconsistency,
+  type SwapPair,
+} from "./bias";
