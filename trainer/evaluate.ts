@@ -1,0 +1,38 @@
+// Evaluation of a policy on mini-R1: greedy (or sampled) generation checked by the gold reward.
+import { generate, type SamplingOptions } from "./generate.js";
+import { chatPrompt, goldReward, type Problem } from "./miniR1.js";
+import type { GPTModel } from "./model.js";
+import type { BpeTokenizer } from "./tokenizer.js";
+
+export interface MiniR1Eval {
+  n: number;
+  /** Share of problems whose final answer is correct. */
+  accuracy: number;
+  /** Share with the required <think>...</think>The answer is N. format. */
+  formatRate: number;
+  meanReward: number;
+  samples: { question: string; answer: number; completion: string; correct: boolean }[];
+}
+
+/** Generates a completion per problem (greedy unless sampling options say otherwise) and scores it. */
+export async function evaluateMiniR1(
+  model: GPTModel,
+  tok: BpeTokenizer,
+  problems: readonly Problem[],
+  sampling: SamplingOptions = {},
+): Promise<MiniR1Eval> {
+  let correct = 0;
+  let fmt = 0;
+  let reward = 0;
+  const samples: MiniR1Eval["samples"] = [];
+  for (const p of problems) {
+    const r = await generate(model, tok, chatPrompt(p), { maxTokens: 64, temperature: 0, ...sampling });
+    const g = goldReward(p, r.text);
+    correct += g.correct ? 1 : 0;
+    fmt += g.formatOk ? 1 : 0;
+    reward += g.reward;
+    samples.push({ question: p.question, answer: p.answer, completion: r.text, correct: g.correct });
+  }
+  const n = problems.length;
+  return { n, accuracy: correct / n, formatRate: fmt / n, meanReward: reward / n, samples };
+}
