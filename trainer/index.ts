@@ -53,6 +53,7 @@ export {
   pairMetrics,
   needsReference,
   log1mexp,
+  logSigmoid,
   stopGradient,
   readMetrics,
   PAIRWISE_METHODS,

@@ -16,6 +16,14 @@ export const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
 })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(x: T) => T;
 
 const mean = (x: tf.Tensor) => tf.mean(x) as tf.Scalar;
+
+/**
+ * log σ(x) = -softplus(-x). Not tf.logSigmoid: its custom gradient reads its input after the tape's
+ * tidy has freed it ("Cannot read properties of undefined (reading 'backend')" in tfjs 4.22).
+ */
+export function logSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.neg(tf.softplus(tf.neg(x)));
+}
 const asVector = (x: number | tf.Tensor1D, n: number): tf.Tensor1D =>
   typeof x === "number" ? tf.fill([n], x) : x;
 
@@ -59,7 +67,7 @@ export function rewardModelLoss(
   let diff = tf.sub(rewardsChosen, rewardsRejected);
   const rawDiff = diff;
   if (opts.margin) diff = tf.sub(diff, opts.margin);
-  let loss = tf.neg(mean(tf.logSigmoid(diff)));
+  let loss = tf.neg(mean(logSigmoid(diff)));
   if (opts.centerRewardsCoefficient) {
     loss = tf.add(loss, tf.mul(opts.centerRewardsCoefficient, mean(tf.square(tf.add(rewardsChosen, rewardsRejected)))));
   }
@@ -132,8 +140,8 @@ export function log1mexp(x: tf.Tensor): tf.Tensor {
 function smoothedSigmoid(z: tf.Tensor, beta: number, eps: tf.Tensor1D): tf.Tensor1D {
   const bz = tf.mul(beta, z);
   return tf.sub(
-    tf.neg(tf.mul(tf.logSigmoid(bz), tf.sub(1, eps))),
-    tf.mul(tf.logSigmoid(tf.neg(bz)), eps),
+    tf.neg(tf.mul(logSigmoid(bz), tf.sub(1, eps))),
+    tf.mul(logSigmoid(tf.neg(bz)), eps),
   ) as tf.Tensor1D;
 }
 
@@ -185,7 +193,7 @@ export function preferenceLoss(
       case "robust": {
         const bz = tf.mul(beta, z);
         losses = tf.div(
-          tf.add(tf.neg(tf.mul(tf.sub(1, eps), tf.logSigmoid(bz))), tf.mul(eps, tf.logSigmoid(tf.neg(bz)))),
+          tf.add(tf.neg(tf.mul(tf.sub(1, eps), logSigmoid(bz))), tf.mul(eps, logSigmoid(tf.neg(bz)))),
           tf.sub(1, tf.mul(2, eps)),
         ) as tf.Tensor1D;
         break;
@@ -231,7 +239,7 @@ export function preferenceLoss(
           tf.sub(logpsChosen, logpsRejected),
           tf.sub(log1mexp(logpsChosen), log1mexp(logpsRejected)),
         );
-        const ratio = tf.logSigmoid(logOdds);
+        const ratio = logSigmoid(logOdds);
         // TRL: losses = β·ratio and loss = nll - mean(losses); we keep per-pair losses positive-is-bad.
         losses = tf.neg(tf.mul(beta, ratio)) as tf.Tensor1D;
         chosenRewards = tf.mul(beta, logpsChosen) as tf.Tensor1D;

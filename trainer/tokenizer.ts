@@ -258,15 +258,18 @@ export class BpeTokenizer {
     return b;
   }
 
-  /** Decodes ids to text (special tokens as their text). Invalid UTF-8 becomes U+FFFD. */
+  /**
+   * Decodes ids to text (special tokens as their text). Invalid UTF-8 becomes U+FFFD. A leading
+   * byte-order mark is kept (ignoreBOM), or "\ufeff..." would not round-trip.
+   */
   decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
     const kept = opts.skipSpecial ? ids.filter((id) => !this.specialById.has(id)) : ids;
-    return new TextDecoder("utf-8").decode(this.bytes(kept));
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.bytes(kept));
   }
 
   /** A streaming decoder: push ids, get the text they complete (multi-byte characters are held back). */
   streamDecoder(): { push(ids: readonly number[]): string; flush(): string } {
-    const dec = new TextDecoder("utf-8");
+    const dec = new TextDecoder("utf-8", { ignoreBOM: true });
     return {
       push: (ids) => dec.decode(this.bytes(ids), { stream: true }),
       flush: () => dec.decode(),
@@ -279,7 +282,7 @@ export class BpeTokenizer {
 
   /** Token text for display (bytes decoded leniently). */
   tokenText(id: number): string {
-    return this.specialById.get(id) ?? new TextDecoder().decode(this.idBytes(id));
+    return this.specialById.get(id) ?? new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.idBytes(id));
   }
 
   /**
