@@ -45,7 +45,7 @@ export function countParams(c: ModelConfig, withRewardHead = false): number {
 
 /** Optimisation settings shared by every loop. */
 export const TrainConfigSchema = z.object({
-  lr: z.number().positive().default(3e-4), // peak learning rate
+  lr: z.number().min(0).default(3e-4), // peak learning rate
   minLrRatio: z.number().min(0).max(1).default(0.1), // cosine decays to lr * minLrRatio
   warmupSteps: z.number().int().min(0).default(0), // linear warmup from 0
   steps: z.number().int().positive().optional(), // optimizer steps; if absent, from epochs

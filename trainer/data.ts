@@ -71,16 +71,25 @@ export function encodeCompletion(
   return [...tok.encode(completion, { allowedSpecial: ["<think>", "</think>"] }), chatPrompt ? tok.endId : tok.eosId];
 }
 
-/** prompt + completion with the loss mask on the completion only; truncated to maxLength. */
+/**
+ * prompt + completion with the loss mask on the completion only. Over maxLength, the prompt loses
+ * tokens from its start (after BOS) first, so the completion, which carries the signal, survives;
+ * a completion longer than maxLength - 2 is cut at its end.
+ */
 export function promptCompletionSequence(
   tok: BpeTokenizer,
   prompt: string | ChatMessage[],
   completion: string | ChatMessage[],
   maxLength: number,
 ): TokenSequence {
-  const p = encodePrompt(tok, prompt);
-  const c = encodeCompletion(tok, completion, typeof prompt !== "string");
-  const ids = [...p, ...c].slice(0, maxLength);
+  let p = encodePrompt(tok, prompt);
+  let c = encodeCompletion(tok, completion, typeof prompt !== "string");
+  if (p.length + c.length > maxLength) {
+    c = c.slice(0, Math.max(1, maxLength - 2));
+    const keep = Math.max(1, maxLength - c.length);
+    if (p.length > keep) p = [p[0] as number, ...p.slice(p.length - (keep - 1))].slice(0, keep);
+  }
+  const ids = [...p, ...c];
   const lossMask = ids.map((_, i) => (i >= p.length ? 1 : 0));
   return { ids, lossMask };
 }

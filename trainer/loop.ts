@@ -277,11 +277,8 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
       const grads = acc as Map<string, tf.Tensor>;
       const metrics = metricAcc as Metrics;
       // mean over micro-batches, clip, update
-      const scaled = new Map<string, tf.Tensor>();
-      for (const [n, g] of grads) scaled.set(n, tf.div(g, cfg.gradAccumulation));
+      const clipped = clipByGlobalNorm(grads, cfg.gradClip, 1 / cfg.gradAccumulation);
       tf.dispose([...grads.values()]);
-      const clipped = clipByGlobalNorm(scaled, cfg.gradClip);
-      tf.dispose([...scaled.values()]);
       opt.apply(clipped.grads, lr);
       tf.dispose([...clipped.grads.values()]);
       step++;

@@ -128,13 +128,21 @@ export interface PreferenceLossResult {
   metrics: Metrics;
 }
 
-/** log(1 - exp(x)) for x < 0, stable on both sides of -ln 2 (x is clamped to <= -1e-7). */
-export function log1mexp(x: tf.Tensor): tf.Tensor {
+/**
+ * log(1 - exp(x)) for x < 0, stable on both sides of -ln 2 (x is clamped to <= -1e-7).
+ * A custom gradient, d/dx = -1 / expm1(-x): tf.where's condition (tf.greater) has no gradient, and
+ * the tape would try to differentiate through it.
+ */
+export const log1mexp = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const xc = tf.minimum(x, -1e-7);
+  save([xc]);
   const near0 = tf.log(tf.neg(tf.sub(tf.exp(xc), 1))); // log(-expm1(x)), for x > -ln2
   const far = tf.log1p(tf.neg(tf.exp(xc)));
-  return tf.where(tf.greater(xc, -Math.LN2), near0, far);
-}
+  return {
+    value: tf.where(tf.greater(xc, -Math.LN2), near0, far),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.div(dy, tf.neg(tf.sub(tf.exp(tf.neg(saved[0] as tf.Tensor)), 1)))],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /** DPO-style sigmoid loss with label smoothing: -(1-ε) log σ(βz) - ε log σ(-βz). */
 function smoothedSigmoid(z: tf.Tensor, beta: number, eps: tf.Tensor1D): tf.Tensor1D {

@@ -100,20 +100,22 @@ export function learningRate(
 }
 
 /**
- * Scales grads so their global L2 norm is at most maxNorm (no-op if maxNorm <= 0). Stays on the
- * device (no sync). Returns new tensors and the pre-clip norm; the caller disposes the inputs.
+ * Multiplies grads by `scaleBy` (e.g. 1/accumulation steps), then scales them so their global L2
+ * norm is at most maxNorm (no clipping if maxNorm <= 0). Stays on the device (no sync). Returns new
+ * tensors and the pre-clip norm; the caller disposes the inputs and the outputs.
  */
 export function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
+  scaleBy = 1,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-  const norm = tf.sqrt(tf.addN(sq)) as tf.Scalar;
-  tf.dispose(sq);
-  if (maxNorm <= 0) return { grads: new Map([...grads].map(([k, g]) => [k, tf.clone(g)])), norm };
-  const scale = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))));
-  const out = new Map<string, tf.Tensor>();
-  for (const [k, g] of grads) out.set(k, tf.mul(g, scale));
-  scale.dispose();
-  return { grads: out, norm };
+  const names = [...grads.keys()];
+  // one tidy: the scalar constants made from JS numbers are freed too
+  const out = tf.tidy(() => {
+    const gs = names.map((n) => (scaleBy === 1 ? (grads.get(n) as tf.Tensor) : tf.mul(grads.get(n) as tf.Tensor, scaleBy)));
+    const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
+    const factor = maxNorm > 0 ? tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
+    return [norm, ...gs.map((g) => tf.mul(g, factor))];
+  });
+  return { norm: out[0] as tf.Scalar, grads: new Map(names.map((n, i) => [n, out[i + 1] as tf.Tensor])) };
 }

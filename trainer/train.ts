@@ -77,6 +77,11 @@ export async function trainSFT(o: SftOptions): Promise<TrainResult> {
     return { seq, tokens: seq.ids.length, fingerprint: seqFingerprint(seq) };
   });
   const padMultiple = parseTrainConfig(cfg).padMultiple;
+  const untrained = items.filter((it) => !it.seq.lossMask.some((m, i) => i > 0 && m === 1)).length;
+  if (untrained === items.length) {
+    throw new Error(`trainSFT: no example has a token to train on (maxLength ${maxLen}); raise maxLength/contextLength.`);
+  }
+  if (untrained) o.log?.(`[sft] ${untrained} of ${items.length} examples have no trained token after truncation`);
   return runTraining({
     ...o,
     loop: "sft",
