@@ -1,0 +1,117 @@
+// Submitting a judgment for a leased comparison: safe against double clicks and retries (the
+// client's idempotency key, and one judgment per assignment), against expired leases (said
+// plainly), and checked against the project's label schema before anything is written.
+import "server-only";
+import { z } from "zod";
+import type { Db } from "@/server/db/client";
+import { DomainError } from "@/server/errors";
+import { parseLabelSchema, parseProjectSettings } from "@/server/projects/schema";
+import { Verdict } from "@/server/data/verdict";
+import { Answer, PairwiseAnswer, Ratings, checkRatings, matchesGold, pairwiseVerdict, toVerdict } from "./answer";
+import { LEASE_EXPIRED_MESSAGE, lockOwnAssignment, positionLabel } from "./queue";
+import { recordHumanJudgment } from "./record";
+
+export const SubmitInput = z.object({
+  assignmentId: z.string().min(1),
+  /** Chosen by the client once per assignment; a retry or double click sends the same key. */
+  idempotencyKey: z.string().min(8).max(200),
+  answer: Answer,
+  /** The reasoning (<think>) judged on its own, when the project asks for it. */
+  reasoningAnswer: PairwiseAnswer.optional(),
+  rationale: z.string().max(20_000).optional(),
+  ratings: Ratings.optional(),
+  /** Time the item was on screen, measured by the client (hidden-tab time excluded). */
+  timeSpentMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+});
+export type SubmitInput = z.infer<typeof SubmitInput>;
+
+export interface SubmitResult {
+  judgmentId: string;
+  /** true when this request repeated one that had already been recorded. */
+  duplicate: boolean;
+  /** Model names by position, when the project reveals them after a vote. */
+  revealed: Array<{ label: string; completionId: string; modelName: string }> | null;
+}
+
+export async function submitJudgment(db: Db, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
+  const now = opts.now ?? new Date();
+  // A retried request: answer from the row already written, without taking any lock.
+  const prior = await db.judgment.findUnique({
+    where: { idempotencyKey: input.idempotencyKey },
+    select: { id: true, userId: true, assignmentId: true, projectId: true, displayOrder: true },
+  });
+  if (prior) {
+    if (prior.userId !== userId || prior.assignmentId !== input.assignmentId) {
+      throw new DomainError("conflict", "This idempotency key was already used for another submission; generate a new key per assignment.");
+    }
+    return { judgmentId: prior.id, duplicate: true, revealed: await reveal(db, prior.projectId, prior.displayOrder) };
+  }
+
+  const outcome = await db.$transaction(async (tx) => {
+    const a = await lockOwnAssignment(tx, input.assignmentId, userId);
+    if (a.status === "submitted") {
+      // Same assignment, another key (a second tab): the first submission stands.
+      const j = await tx.judgment.findFirst({ where: { assignmentId: a.id, supersededAt: null }, select: { id: true } });
+      if (j) return { judgmentId: j.id, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
+    }
+    if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
+    if (a.status === "skipped") throw new DomainError("conflict", "You skipped (or flagged) this comparison; it cannot be judged now.");
+    // status "active" — also when past expiresAt but not yet reclaimed: its slot is still held,
+    // so accepting it keeps the overlap invariant.
+
+    const [project, comparison] = await Promise.all([
+      tx.project.findUniqueOrThrow({ where: { id: a.projectId }, select: { labelSchema: true, overlap: true } }),
+      tx.comparison.findUniqueOrThrow({ where: { id: a.comparisonId }, select: { isGold: true, goldAnswer: true } }),
+    ]);
+    const schema = parseLabelSchema(project.labelSchema);
+    const verdict = toVerdict(input.answer, a.displayOrder, schema);
+    const ratings = checkRatings(input.ratings, a.displayOrder, schema);
+    const rationale = input.rationale?.trim() || undefined;
+    if (schema.rationale === "required" && !rationale) throw new DomainError("bad_request", "This project asks for a rationale: say briefly why.");
+    if (schema.rationale === "off" && rationale) throw new DomainError("bad_request", "This project does not take rationales.");
+    let reasoningVerdict: z.infer<typeof Verdict> | undefined;
+    if (input.reasoningAnswer) {
+      if (schema.kind !== "pairwise" || !schema.judgeReasoningSeparately) {
+        throw new DomainError("bad_request", "This project does not judge reasoning separately.");
+      }
+      reasoningVerdict = pairwiseVerdict(input.reasoningAnswer, a.displayOrder, schema);
+    }
+    const gold = comparison.isGold ? Verdict.safeParse(comparison.goldAnswer) : null;
+    const maxTime = Math.max(0, now.getTime() - a.leasedAt.getTime());
+    const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
+
+    await tx.assignment.update({ where: { id: a.id }, data: { status: "submitted", endedAt: now } });
+    await tx.$executeRaw`UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0) WHERE id = ${a.comparisonId}`;
+    const judgmentId = await recordHumanJudgment(tx, {
+      idempotencyKey: input.idempotencyKey,
+      projectId: a.projectId,
+      comparisonId: a.comparisonId,
+      userId,
+      assignmentId: a.id,
+      verdict,
+      rationale,
+      ratings,
+      displayOrder: a.displayOrder,
+      timeSpentMs,
+      isGoldCheck: comparison.isGold,
+      goldCorrect: gold?.success ? matchesGold(verdict, gold.data) : undefined,
+      metadata: reasoningVerdict ? { reasoningVerdict } : {},
+      overlap: project.overlap,
+      now,
+    });
+    return { judgmentId, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
+  });
+  return {
+    judgmentId: outcome.judgmentId,
+    duplicate: outcome.duplicate,
+    revealed: await reveal(db, outcome.projectId, outcome.displayOrder),
+  };
+}
+
+async function reveal(db: Db, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {
+  const project = await db.project.findUnique({ where: { id: projectId }, select: { settings: true } });
+  if (!project || !parseProjectSettings(project.settings).revealModelsAfterVote) return null;
+  const completions = await db.completion.findMany({ where: { id: { in: displayOrder } }, select: { id: true, modelName: true } });
+  const names = new Map(completions.map((c) => [c.id, c.modelName]));
+  return displayOrder.map((id, i) => ({ label: positionLabel(i), completionId: id, modelName: names.get(id) ?? "unknown" }));
+}
