@@ -11,6 +11,11 @@ export const PairwiseVerdict = z.discriminatedUnion("outcome", [
     winnerId: z.string().min(1),
     loserId: z.string().min(1),
     strength: Strength.default(1),
+    /**
+     * Explicit reward margin for the pair, when the source had one (an imported TRL row's
+     * `margin`); otherwise the pair's margin is the strength.
+     */
+    margin: z.number().finite().optional(),
   }),
   z.object({ kind: z.literal("pairwise"), outcome: z.literal("tie") }),
   z.object({ kind: z.literal("pairwise"), outcome: z.literal("both_bad") }),

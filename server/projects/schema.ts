@@ -37,6 +37,11 @@ export const ProjectSettings = z.object({
   leaseSeconds: z.number().int().min(30).max(86_400).default(600),
   /** Agreement below this sends a completed comparison to review. */
   reviewAgreementBelow: z.number().min(0).max(1).default(0.5),
+  /**
+   * Weighted consensus (Project.consensusRule = "weighted"): a vote counts its voter's gold
+   * accuracy, (correct + 1) / (gold checks + 2); with this on, a win also counts its strength (1 or 2).
+   */
+  weightByStrength: z.boolean().default(true),
   routing: z
     .object({
       /** Comparisons the AI judge found inconsistent or unsure about go to humans, first in line. */
