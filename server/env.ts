@@ -14,7 +14,11 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\//, "expected a URL like postgresql://user:password@host:5432/database");
 
 export const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /**
+   * production: secrets must be given (nothing is generated), NEXTAUTH_URL is required.
+   * (Not NODE_ENV: Next.js sets that to "production" for every built app, the local demo too.)
+   */
+  PAIRWISE_MODE: z.enum(["development", "production"]).default("development"),
   /** External PostgreSQL. Unset: Pairwise starts its embedded database (PGlite). */
   DATABASE_URL: postgresUrl.optional(),
   /** Where the embedded database, secrets and checkpoints live. */
@@ -49,6 +53,12 @@ export const envSchema = z.object({
   OIDC_NAME: z.string().default("SSO"),
   /** Role given to people who first sign in through OAuth/OIDC. */
   PAIRWISE_OAUTH_DEFAULT_ROLE: z.enum(["annotator", "reviewer", "admin"]).default("annotator"),
+  /** Which app processes `npm start` runs besides web (comma-separated: worker,trainer,serve). Default: all. */
+  PAIRWISE_PROCESSES: z
+    .string()
+    .transform((v) => v.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(["web", "worker", "trainer", "serve"], { message: "expected a comma-separated list of web, worker, trainer, serve" })))
+    .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -80,7 +90,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   const e = result.data;
   const dataDir = path.resolve(e.PAIRWISE_DATA_DIR);
-  const production = e.NODE_ENV === "production";
+  const production = e.PAIRWISE_MODE === "production";
   const missing: string[] = [];
   if (production && !e.NEXTAUTH_SECRET) missing.push("NEXTAUTH_SECRET (signs sessions; `openssl rand -base64 32`)");
   if (production && !e.PAIRWISE_ENCRYPTION_KEY) missing.push("PAIRWISE_ENCRYPTION_KEY (encrypts judge API keys; `openssl rand -base64 48`)");

@@ -1,0 +1,20 @@
+import { redirect } from "next/navigation";
+import { getSessionUser } from "@/server/auth/session";
+import { env } from "@/server/env";
+import { LoginForm } from "./login-form";
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<{ error?: string; callbackUrl?: string }> }) {
+  if (await getSessionUser()) redirect("/");
+  const sp = await searchParams;
+  const e = env();
+  const oauth = [
+    ...(e.GITHUB_ID ? [{ id: "github", name: "GitHub" }] : []),
+    ...(e.OIDC_CLIENT_ID ? [{ id: "oidc", name: e.OIDC_NAME }] : []),
+  ];
+  return (
+    <div className="mx-auto mt-12 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+      <h1 className="mb-4 text-xl font-semibold">Sign in to Pairwise</h1>
+      <LoginForm error={sp.error} callbackUrl={sp.callbackUrl ?? "/"} oauth={oauth} />
+    </div>
+  );
+}

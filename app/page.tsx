@@ -1,0 +1,54 @@
+// The home page: what the signed-in person can do next, by role.
+import Link from "next/link";
+import { requirePageUser } from "@/server/auth/session";
+import { db } from "@/server/db/client";
+import { hasRole } from "@/server/auth/roles";
+
+export default async function Home() {
+  const user = await requirePageUser("annotator");
+  const projects = await db().project.findMany({ where: { archived: false }, orderBy: { createdAt: "asc" }, select: { id: true, slug: true, name: true } });
+  const openCounts = await db().comparison.groupBy({ by: ["projectId"], where: { status: "open" }, _count: { _all: true } });
+  const open = new Map(openCounts.map((c) => [c.projectId, c._count._all]));
+  const today = new Date();
+  today.setHours(0, 0, 0, 0);
+  const doneToday = await db().judgment.count({ where: { userId: user.id, createdAt: { gte: today } } });
+  return (
+    <div data-testid={`home-${user.role}`} className="flex flex-col gap-6">
+      <section>
+        <h1 className="text-2xl font-semibold">Welcome, {user.name}</h1>
+        <p className="text-slate-600" data-testid="home-done-today">
+          You have judged {doneToday} comparison{doneToday === 1 ? "" : "s"} today.
+        </p>
+      </section>
+      <section aria-labelledby="projects-heading">
+        <h2 id="projects-heading" className="mb-2 text-lg font-semibold">
+          Projects
+        </h2>
+        <ul className="grid gap-3 sm:grid-cols-2">
+          {projects.map((p) => (
+            <li key={p.id} className="rounded-lg border border-slate-200 bg-white p-4" data-testid="home-project">
+              <div className="font-medium">{p.name}</div>
+              <div className="text-sm text-slate-600">{open.get(p.id) ?? 0} comparisons open</div>
+              <Link href={`/annotate/${p.slug}`} className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid={`start-${p.slug}`}>
+                Start judging
+              </Link>
+            </li>
+          ))}
+          {projects.length === 0 && <li className="text-slate-600">No projects yet.{hasRole(user, "admin") ? " Create one under Admin." : " Ask an admin to add you to one."}</li>}
+        </ul>
+      </section>
+      {hasRole(user, "reviewer") && (
+        <section className="flex gap-3 text-sm">
+          <Link href="/review" className="underline">
+            Review queue
+          </Link>
+          {hasRole(user, "admin") && (
+            <Link href="/admin" className="underline">
+              Admin
+            </Link>
+          )}
+        </section>
+      )}
+    </div>
+  );
+}

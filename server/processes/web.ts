@@ -1,0 +1,31 @@
+// The web process: the built Next.js app (UI, tRPC, REST API, next-auth) on PORT.
+import http from "node:http";
+import path from "node:path";
+import next from "next";
+import { env } from "../env";
+import { startHeartbeat } from "./heartbeat";
+import { runProcess } from "./run";
+
+runProcess("web", async () => {
+  const e = env();
+  const root = path.resolve(import.meta.dirname, "../..");
+  const app = next({ dev: false, dir: root, hostname: e.PAIRWISE_HOST, port: e.PORT });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(e.PORT, e.PAIRWISE_HOST, () => resolve());
+  });
+  const stopBeat = startHeartbeat("web", () => ({ port: e.PORT }));
+  console.log(`[web] listening on http://${e.PAIRWISE_HOST}:${e.PORT}`);
+  return async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 5_000).unref();
+    });
+    await stopBeat();
+  };
+});

@@ -1,0 +1,30 @@
+// The worker: pg-boss jobs that wait on the network (AI-judge labeling, imports and exports,
+// generation requests) and the schedule that triggers training rounds. Features register their
+// jobs through `registerJobs(boss)`; this file lists them.
+import type PgBoss from "pg-boss";
+import { getBoss, stopBoss } from "../jobs/boss";
+import { startHeartbeat } from "./heartbeat";
+import { runProcess } from "./run";
+
+type Registrar = (boss: PgBoss) => Promise<void>;
+
+/** Feature job modules; each exports registerJobs. Missing modules (features not built) are skipped. */
+const jobModules: Array<() => Promise<{ registerJobs?: Registrar }>> = [];
+
+runProcess("worker", async () => {
+  const boss = await getBoss({ supervise: true, schedule: true });
+  const registered: string[] = [];
+  for (const load of jobModules) {
+    const mod = await load();
+    if (mod.registerJobs) {
+      await mod.registerJobs(boss);
+      registered.push(mod.registerJobs.name || "jobs");
+    }
+  }
+  const stopBeat = startHeartbeat("worker", () => ({ jobModules: jobModules.length }));
+  console.log(`[worker] connected to pg-boss; ${jobModules.length} job module(s) registered`);
+  return async () => {
+    await stopBoss(); // graceful: waits for active jobs
+    await stopBeat();
+  };
+});
