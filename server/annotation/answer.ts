@@ -87,30 +87,3 @@ export function checkRatings(ratings: Ratings | undefined, displayOrder: readonl
   }
   return ratings;
 }
-
-/**
- * Whether a verdict matches a gold answer. Pairwise: same outcome and, for wins, the same winner
- * (strength is not graded). Ranking: the same best-first order of groups, read as pairwise
- * preferences on the completions both mention.
- */
-export function matchesGold(verdict: z.infer<typeof Verdict>, gold: z.infer<typeof Verdict>): boolean {
-  if (verdict.kind === "pairwise" && gold.kind === "pairwise") {
-    if (verdict.outcome !== gold.outcome) return false;
-    return verdict.outcome !== "win" || (gold.outcome === "win" && verdict.winnerId === gold.winnerId);
-  }
-  if (verdict.kind === "ranking" && gold.kind === "ranking") {
-    const place = (r: string[][]) => new Map(r.flatMap((g, i) => g.map((id) => [id, i] as const)));
-    const pv = place(verdict.ranking);
-    const pg = place(gold.ranking);
-    const ids = [...pg.keys()].filter((id) => pv.has(id));
-    for (let i = 0; i < ids.length; i++) {
-      for (let j = i + 1; j < ids.length; j++) {
-        const x = ids[i]!;
-        const y = ids[j]!;
-        if (Math.sign(pv.get(x)! - pv.get(y)!) !== Math.sign(pg.get(x)! - pg.get(y)!)) return false;
-      }
-    }
-    return ids.length >= 2;
-  }
-  return false;
-}

@@ -7,9 +7,9 @@ import type { Db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema, parseProjectSettings } from "@/server/projects/schema";
 import { Verdict } from "@/server/data/verdict";
-import { Answer, PairwiseAnswer, Ratings, checkRatings, matchesGold, pairwiseVerdict, toVerdict } from "./answer";
+import { recordJudgment } from "@/server/data/judgments";
+import { Answer, PairwiseAnswer, Ratings, checkRatings, pairwiseVerdict, toVerdict } from "./answer";
 import { LEASE_EXPIRED_MESSAGE, lockOwnAssignment, positionLabel } from "./queue";
-import { recordHumanJudgment } from "./record";
 
 export const SubmitInput = z.object({
   assignmentId: z.string().min(1),
@@ -60,8 +60,8 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
     // so accepting it keeps the overlap invariant.
 
     const [project, comparison] = await Promise.all([
-      tx.project.findUniqueOrThrow({ where: { id: a.projectId }, select: { labelSchema: true, overlap: true } }),
-      tx.comparison.findUniqueOrThrow({ where: { id: a.comparisonId }, select: { isGold: true, goldAnswer: true } }),
+      tx.project.findUniqueOrThrow({ where: { id: a.projectId }, select: { labelSchema: true } }),
+      tx.comparison.findUniqueOrThrow({ where: { id: a.comparisonId }, select: { isGold: true } }),
     ]);
     const schema = parseLabelSchema(project.labelSchema);
     const verdict = toVerdict(input.answer, a.displayOrder, schema);
@@ -76,29 +76,27 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
       }
       reasoningVerdict = pairwiseVerdict(input.reasoningAnswer, a.displayOrder, schema);
     }
-    const gold = comparison.isGold ? Verdict.safeParse(comparison.goldAnswer) : null;
     const maxTime = Math.max(0, now.getTime() - a.leasedAt.getTime());
     const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
 
     await tx.assignment.update({ where: { id: a.id }, data: { status: "submitted", endedAt: now } });
     await tx.$executeRaw`UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0) WHERE id = ${a.comparisonId}`;
-    const judgmentId = await recordHumanJudgment(tx, {
+    // Aggregation (counters, status, agreement, preference pairs) joins this transaction.
+    const recorded = await recordJudgment(tx, {
       idempotencyKey: input.idempotencyKey,
-      projectId: a.projectId,
       comparisonId: a.comparisonId,
-      userId,
-      assignmentId: a.id,
+      origin: { kind: "human", userId },
       verdict,
-      rationale,
-      ratings,
+      assignmentId: a.id,
       displayOrder: a.displayOrder,
       timeSpentMs,
+      rationale,
+      ratings,
       isGoldCheck: comparison.isGold,
-      goldCorrect: gold?.success ? matchesGold(verdict, gold.data) : undefined,
       metadata: reasoningVerdict ? { reasoningVerdict } : {},
-      overlap: project.overlap,
       now,
     });
+    const judgmentId = recorded.judgment.id;
     return { judgmentId, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
   });
   return {

@@ -1,0 +1,20 @@
+// /annotate/[project] - the judging session for one project (by slug or id).
+import { notFound } from "next/navigation";
+import { requirePageUser } from "@/server/auth/session";
+import { db } from "@/server/db/client";
+import { annotatorProject } from "@/server/annotation/queue";
+import { isDomainError } from "@/server/errors";
+import { AnnotateSession } from "@/components/annotate/annotate-session";
+
+export default async function AnnotateProject({ params }: { params: Promise<{ project: string }> }) {
+  await requirePageUser("annotator");
+  const { project: ref } = await params;
+  const project = await annotatorProject(db(), decodeURIComponent(ref)).catch((e) => {
+    if (isDomainError(e) && e.code === "not_found") notFound();
+    throw e;
+  });
+  if (project.archived) {
+    return <p className="text-slate-600">This project is archived; it no longer takes judgments.</p>;
+  }
+  return <AnnotateSession project={project} />;
+}
