@@ -1,4 +1,5 @@
-// "Builds what is not built yet": the Next.js production build is redone when its inputs changed.
+// "Builds what is not built yet": the Next.js production build is redone when its inputs changed
+// (by content, so a fresh clone with new file times but the same sources does not rebuild).
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -17,7 +18,7 @@ function walk(p: string, out: string[]): void {
   }
   if (st.isDirectory()) {
     for (const name of fs.readdirSync(p).sort()) if (!name.startsWith(".") && name !== "node_modules") walk(path.join(p, name), out);
-  } else out.push(`${path.relative(ROOT, p)}:${st.size}:${Math.floor(st.mtimeMs)}`);
+  } else out.push(`${path.relative(ROOT, p)}:${crypto.createHash("sha1").update(fs.readFileSync(p)).digest("hex")}`);
 }
 
 export function sourceFingerprint(): string {

@@ -31,14 +31,19 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+const heldHere = new Set<string>();
+
 /** Take the data folder's lock file, or explain who holds it. A stale lock (dead pid) is taken over. */
 export function lockDataDir(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
   const lockFile = path.join(dir, "pairwise.lock");
+  if (heldHere.has(lockFile)) throw new DataDirLockedError(dir, process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      heldHere.add(lockFile);
       return () => {
+        heldHere.delete(lockFile);
         try {
           if (fs.readFileSync(lockFile, "utf8") === String(process.pid)) fs.unlinkSync(lockFile);
         } catch {
@@ -48,7 +53,7 @@ export function lockDataDir(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const pid = Number(fs.readFileSync(lockFile, "utf8"));
-      if (pid && pid !== process.pid && pidAlive(pid)) throw new DataDirLockedError(dir, pid);
+      if (pid && pidAlive(pid) && pid !== process.pid) throw new DataDirLockedError(dir, pid);
       fs.unlinkSync(lockFile); // stale: its process died (e.g. kill -9)
     }
   }
