@@ -1,0 +1,411 @@
+// Executes a judge run: claims it (a lease in the JudgeRun row, so one runner works on a run at a
+// time and a crashed runner's run is taken over when its lease runs out), judges the comparisons
+// still pending with the judge's concurrency, records judgments idempotently and keeps the run's
+// counters. Watches the run's status while working: pause stops taking new comparisons, cancel
+// also aborts the requests in flight.
+//
+// Crash safety: a judge version's judgment of a comparison has a fixed idempotency key
+// (`ai:<judgeConfigId>:v<version>:<comparisonId>`), attempts are unique per (run, comparison,
+// order, try), and a restarted run (1) recounts its counters from those rows, (2) skips
+// comparisons already judged, failed or unparseable, and (3) reuses replies it already paid for.
+import os from "node:os";
+import crypto from "node:crypto";
+import { Prisma, type JudgeAttempt, type JudgeConfig } from "@prisma/client";
+import { db } from "../db/client";
+import { recordJudgment } from "../data/judgments";
+import { parseLabelSchema, parseProjectSettings } from "../projects/schema";
+import { judgeConfigRowOrThrow, judgeSecret, type JudgeKind } from "./config";
+import { gateFor } from "./limiter";
+import { llmJudge, ruleJudge, rewardModelJudge, JudgeSetupError, UNPARSEABLE_TRIES, type AttemptSink, type ComparisonContent, type Judge, type JudgeOutcome } from "./kinds";
+import type { RetryPolicy } from "./openai-client";
+import { judgedComparisonIds, judgmentKey, StoredSelection, type RunStatus } from "./runs";
+
+/** Priority given to comparisons the AI was unsure about: above anything a training round sets. */
+export const AI_UNCERTAIN_PRIORITY = 1_000_000;
+
+export interface ExecuteOptions {
+  /** Process shutdown: stop taking work and abort requests in flight (the run stays resumable). */
+  signal?: AbortSignal;
+  /** Stop taking new comparisons after this long and return "more" (the job re-enqueues). */
+  maxMs?: number;
+  /** Overrides of the judge's transport retry policy (tests, benchmarks). */
+  retry?: Partial<RetryPolicy>;
+  /** How often the run's status is re-read and the lease renewed (default 1 s). */
+  pollMs?: number;
+  /** Lease length (default 60 s): how soon another runner may take over after a crash. */
+  leaseMs?: number;
+  owner?: string;
+  log?: (msg: string) => void;
+  /** Called after each comparison reaches an outcome (tests simulate a crash from here). */
+  onOutcome?: (comparisonId: string, outcome: JudgeOutcome["status"]) => void;
+}
+
+type StopReason = "paused" | "cancelled" | "lost" | "deadline" | "signal" | "fatal";
+
+export type ExecuteResult = "finished" | "paused" | "cancelled" | "failed" | "more" | "busy" | "stopped";
+
+export function newRunnerId(): string {
+  return `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString("hex")}`;
+}
+
+/** Claims the run (or renews our claim). Returns the run's status, or null when another runner holds it. */
+async function claim(runId: string, owner: string, leaseMs: number): Promise<{ status: RunStatus } | null> {
+  const rows = await db().$queryRaw<Array<{ status: string }>>`
+    UPDATE "JudgeRun" SET
+      "leaseOwner" = ${owner},
+      "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond'),
+      status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
+      "startedAt" = COALESCE("startedAt", now())
+    WHERE id = ${runId} AND status IN ('queued', 'running')
+      AND ("leaseOwner" IS NULL OR "leaseOwner" = ${owner} OR "leaseUntil" IS NULL OR "leaseUntil" < now())
+    RETURNING status`;
+  return rows[0] ? { status: rows[0].status as RunStatus } : null;
+}
+
+/** Renews the lease and reads the status; null when the lease was lost (another runner took over). */
+async function heartbeat(runId: string, owner: string, leaseMs: number): Promise<RunStatus | null> {
+  const rows = await db().$queryRaw<Array<{ status: string }>>`
+    UPDATE "JudgeRun" SET "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond')
+    WHERE id = ${runId} AND "leaseOwner" = ${owner}
+    RETURNING status`;
+  return rows[0] ? (rows[0].status as RunStatus) : null;
+}
+
+async function release(runId: string, owner: string): Promise<void> {
+  await db().$executeRaw`UPDATE "JudgeRun" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${runId} AND "leaseOwner" = ${owner}`;
+}
+
+const cost = (cfg: Pick<JudgeConfig, "costPerMInputTokens" | "costPerMOutputTokens">, prompt: number, completion: number) =>
+  (prompt * cfg.costPerMInputTokens + completion * cfg.costPerMOutputTokens) / 1e6;
+
+interface FinalStates {
+  failed: Map<string, string>;
+  unparseable: Set<string>;
+}
+
+/** Comparisons of the run whose attempts say they are finished without a judgment. */
+async function finalAttemptStates(runId: string, orders: number): Promise<FinalStates> {
+  const rows = await db().judgeAttempt.groupBy({
+    by: ["comparisonId", "order", "status"],
+    where: { runId, status: { in: ["failed", "unparseable"] } },
+    _count: { _all: true },
+  });
+  const failed = new Map<string, string>();
+  const unparseable = new Set<string>();
+  for (const r of rows) {
+    if (r.status === "failed") failed.set(r.comparisonId, "failed");
+    else if (r._count._all >= UNPARSEABLE_TRIES) unparseable.add(r.comparisonId);
+  }
+  void orders;
+  for (const id of failed.keys()) unparseable.delete(id);
+  return { failed, unparseable };
+}
+
+/**
+ * Recounts the run's counters from the rows that are the truth (judgments and attempts), so a
+ * crash between a write and a counter update never leaves them off.
+ */
+export async function reconcileRunCounters(runId: string): Promise<void> {
+  const run = await db().judgeRun.findUniqueOrThrow({ where: { id: runId }, include: { judgeConfig: true } });
+  const judged = await db().judgment.findMany({ where: { judgeRunId: runId }, select: { comparisonId: true, metadata: true } });
+  const judgedIds = new Set(judged.map((j) => j.comparisonId));
+  const inconsistent = judged.filter((j) => (j.metadata as Record<string, unknown> | null)?.swap === "inconsistent").length;
+  const finals = await finalAttemptStates(runId, run.judgeConfig.positionSwap ? 2 : 1);
+  const sums = await db().judgeAttempt.aggregate({ where: { runId }, _sum: { promptTokens: true, completionTokens: true } });
+  const promptTokens = sums._sum.promptTokens ?? 0;
+  const completionTokens = sums._sum.completionTokens ?? 0;
+  await db().judgeRun.update({
+    where: { id: runId },
+    data: {
+      done: judgedIds.size,
+      inconsistent,
+      failed: [...finals.failed.keys()].filter((id) => !judgedIds.has(id)).length,
+      unparseable: [...finals.unparseable].filter((id) => !judgedIds.has(id)).length,
+      promptTokens,
+      completionTokens,
+      costUsd: cost(run.judgeConfig, promptTokens, completionTokens),
+    },
+  });
+}
+
+/** Loads comparisons with their prompt and completions, a page at a time, in the order asked. */
+class ContentLoader {
+  private pages = new Map<number, Promise<Map<string, ComparisonContent>>>();
+  constructor(
+    private readonly ids: readonly string[],
+    private readonly allowBothBad: boolean,
+    private readonly pageSize = 100,
+  ) {}
+
+  async get(index: number): Promise<ComparisonContent | null> {
+    const page = Math.floor(index / this.pageSize);
+    let p = this.pages.get(page);
+    if (!p) {
+      p = this.load(this.ids.slice(page * this.pageSize, (page + 1) * this.pageSize));
+      this.pages.set(page, p);
+      this.pages.delete(page - 2); // keep memory flat on long runs
+    }
+    return (await p).get(this.ids[index] as string) ?? null;
+  }
+
+  private async load(ids: string[]): Promise<Map<string, ComparisonContent>> {
+    const rows = await db().comparison.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, projectId: true, completionIds: true, metadata: true, prompt: { select: { text: true, messages: true, metadata: true } } },
+    });
+    const completionIds = rows.flatMap((r) => r.completionIds);
+    const completions = await db().completion.findMany({ where: { id: { in: completionIds } }, select: { id: true, text: true } });
+    const byId = new Map(completions.map((c) => [c.id, c]));
+    const out = new Map<string, ComparisonContent>();
+    for (const r of rows) {
+      const cs = r.completionIds.map((id) => byId.get(id));
+      if (cs.some((c) => !c)) continue; // a completion was deleted: treated as missing
+      out.set(r.id, {
+        id: r.id,
+        projectId: r.projectId,
+        completionIds: r.completionIds,
+        completions: cs as { id: string; text: string }[],
+        prompt: r.prompt,
+        metadata: r.metadata,
+        allowBothBad: this.allowBothBad,
+      });
+    }
+    return out;
+  }
+}
+
+function attemptSink(runId: string, cfg: JudgeConfig): AttemptSink {
+  return {
+    runId,
+    async record(a) {
+      const p = a.promptTokens ?? 0;
+      const c = a.completionTokens ?? 0;
+      await db().$transaction([
+        db().judgeAttempt.create({ data: { ...a, runId } }),
+        db().judgeRun.update({
+          where: { id: runId },
+          data: { promptTokens: { increment: p }, completionTokens: { increment: c }, costUsd: { increment: cost(cfg, p, c) } },
+        }),
+      ]);
+    },
+    async prior(comparisonId) {
+      return db().judgeAttempt.findMany({ where: { runId, comparisonId } });
+    },
+  };
+}
+
+async function failRun(runId: string, error: string): Promise<void> {
+  await db().judgeRun.updateMany({
+    where: { id: runId, status: { in: ["queued", "running"] } },
+    data: { status: "failed", error: error.slice(0, 2000), finishedAt: new Date() },
+  });
+}
+
+/** Executes (or continues) a judge run. See the file header for the guarantees. */
+export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+  const owner = opts.owner ?? newRunnerId();
+  const leaseMs = opts.leaseMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 1000;
+  const log = opts.log ?? (() => {});
+  const started = Date.now();
+
+  const claimed = await claim(runId, owner, leaseMs);
+  if (!claimed) {
+    const r = await db().judgeRun.findUnique({ where: { id: runId }, select: { status: true } });
+    if (!r) return "finished";
+    if (r.status === "paused") return "paused";
+    if (r.status === "cancelled") return "cancelled";
+    if (r.status === "succeeded" || r.status === "failed") return "finished";
+    return "busy";
+  }
+
+  let judge: Judge | undefined;
+  try {
+    const run = await db().judgeRun.findUniqueOrThrow({ where: { id: runId } });
+    const cfg = await judgeConfigRowOrThrow(run.judgeConfigId);
+    if (cfg.version !== run.judgeVersion) {
+      await failRun(runId, `Judge "${cfg.name}" was edited (now version ${cfg.version}) after this run was created for version ${run.judgeVersion}; start a new run.`);
+      return "failed";
+    }
+    const project = await db().project.findUniqueOrThrow({ where: { id: run.projectId }, select: { labelSchema: true, settings: true } });
+    const labelSchema = parseLabelSchema(project.labelSchema);
+    const routing = parseProjectSettings(project.settings).routing;
+    await reconcileRunCounters(runId);
+
+    const sink = attemptSink(runId, cfg);
+    const kind = cfg.kind as JudgeKind;
+    const gate = gateFor(cfg.id, { concurrency: cfg.concurrency, requestsPerMinute: cfg.requestsPerMinute, tokensPerMinute: cfg.tokensPerMinute });
+    try {
+      if (kind === "llm") judge = llmJudge({ cfg, apiKey: judgeSecret(cfg), gate, sink, retry: opts.retry });
+      else if (kind === "reward_model") judge = await rewardModelJudge({ projectId: run.projectId, sink });
+      else if (kind === "rule") judge = ruleJudge({ sink });
+      else throw new JudgeSetupError(`Unknown judge kind "${cfg.kind}".`);
+    } catch (e) {
+      await failRun(runId, (e as Error).message);
+      return "failed";
+    }
+
+    const selection = StoredSelection.parse(run.selection);
+    const judged = await judgedComparisonIds(cfg.id, run.judgeVersion, selection.comparisonIds);
+    const finals = await finalAttemptStates(runId, cfg.positionSwap ? 2 : 1);
+    const pending = selection.comparisonIds.filter((id) => !judged.has(id) && !finals.failed.has(id) && !finals.unparseable.has(id));
+    log(`run ${runId}: ${pending.length} of ${selection.comparisonIds.length} comparisons pending`);
+    const loader = new ContentLoader(pending, labelSchema.kind === "pairwise" && labelSchema.allowBothBad);
+
+    const abort = new AbortController();
+    const state: { stop: StopReason | null } = { stop: opts.signal?.aborted ? "signal" : null };
+    const onShutdown = () => {
+      state.stop ??= "signal";
+      abort.abort();
+    };
+    opts.signal?.addEventListener("abort", onShutdown, { once: true });
+    let fatal = "";
+    let polling = false;
+    const poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      heartbeat(runId, owner, leaseMs)
+        .then((status) => {
+          if (status === null) {
+            state.stop ??= "lost";
+            abort.abort();
+          } else if (status === "paused") state.stop ??= "paused";
+          else if (status === "cancelled") {
+            state.stop ??= "cancelled";
+            abort.abort();
+          }
+        })
+        .catch((e: Error) => log(`run ${runId}: heartbeat failed: ${e.message}`))
+        .finally(() => (polling = false));
+    }, pollMs);
+
+    const processOne = async (index: number) => {
+      const id = pending[index] as string;
+      const content = await loader.get(index);
+      let outcome: JudgeOutcome;
+      if (!content) {
+        outcome = { status: "failed", reason: "the comparison or one of its completions no longer exists" };
+        await sink.record({ comparisonId: id, order: "AB", try: 1, status: "failed", error: outcome.reason }).catch(() => undefined);
+      } else {
+        try {
+          outcome = await (judge as Judge).judge(content, abort.signal);
+        } catch (e) {
+          if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
+            // Another runner wrote this attempt (a lease taken over mid-request): it owns the comparison.
+            return;
+          }
+          throw e;
+        }
+      }
+      switch (outcome.status) {
+        case "judged": {
+          const uncertain = outcome.swap === "inconsistent" || (outcome.confidence !== null && outcome.confidence < routing.lowConfidenceBelow);
+          const routed = routing.aiUncertainToHumans && uncertain;
+          const res = await recordJudgment(db(), {
+            idempotencyKey: judgmentKey(cfg.id, run.judgeVersion, id),
+            comparisonId: id,
+            origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
+            verdict: outcome.verdict,
+            confidence: outcome.confidence ?? undefined,
+            rationale: outcome.rationale,
+            metadata: { ...outcome.metadata, judgeVersion: run.judgeVersion, ...(uncertain ? { uncertain: true } : {}), ...(routed ? { routedToHumans: true } : {}) },
+          });
+          if (res.created) {
+            await db().judgeRun.update({
+              where: { id: runId },
+              data: { done: { increment: 1 }, ...(outcome.swap === "inconsistent" ? { inconsistent: { increment: 1 } } : {}) },
+            });
+          }
+          if (routed) {
+            // First in line for annotators (the queue orders by priority).
+            await db().$executeRaw`UPDATE "Comparison" SET priority = GREATEST(priority, ${AI_UNCERTAIN_PRIORITY}::float8) WHERE id = ${id}`;
+          }
+          break;
+        }
+        case "failed":
+          await db().judgeRun.update({ where: { id: runId }, data: { failed: { increment: 1 } } });
+          break;
+        case "unparseable":
+          await db().judgeRun.update({ where: { id: runId }, data: { unparseable: { increment: 1 } } });
+          break;
+        case "fatal":
+          state.stop ??= "fatal";
+          fatal ||= outcome.reason;
+          abort.abort();
+          break;
+        case "cancelled":
+          break;
+      }
+      if (outcome.status !== "cancelled") opts.onOutcome?.(id, outcome.status);
+    };
+
+    let next = 0;
+    let workerError: unknown = null;
+    const workers = Array.from({ length: kind === "llm" ? Math.max(1, cfg.concurrency) : 1 }, async () => {
+      while (!state.stop && next < pending.length && !workerError) {
+        if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) {
+          state.stop = "deadline";
+          break;
+        }
+        const i = next++;
+        try {
+          await processOne(i);
+        } catch (e) {
+          workerError ??= e;
+          abort.abort();
+        }
+      }
+    });
+    try {
+      await Promise.all(workers);
+    } finally {
+      clearInterval(poll);
+      opts.signal?.removeEventListener("abort", onShutdown);
+    }
+    await reconcileRunCounters(runId);
+    if (workerError) {
+      await failRun(runId, `Internal error while judging: ${(workerError as Error).message}`);
+      log(`run ${runId}: ${(workerError as Error).stack ?? workerError}`);
+      return "failed";
+    }
+    switch (state.stop) {
+      case "fatal":
+        await failRun(runId, fatal);
+        return "failed";
+      case "paused":
+        return "paused";
+      case "cancelled":
+        return "cancelled";
+      case "deadline":
+        return "more";
+      case "lost":
+      case "signal":
+        return "stopped";
+      default: {
+        const r = await db().judgeRun.findUniqueOrThrow({ where: { id: runId }, select: { failed: true, unparseable: true, status: true } });
+        if (r.status === "paused") return "paused";
+        if (r.status === "cancelled") return "cancelled";
+        const notes: string[] = [];
+        if (r.failed) notes.push(`${r.failed} comparison(s) failed`);
+        if (r.unparseable) notes.push(`${r.unparseable} reply(ies) had no verdict`);
+        await db().judgeRun.updateMany({
+          where: { id: runId, status: "running" },
+          data: { status: "succeeded", finishedAt: new Date(), error: notes.length ? `${notes.join("; ")}; see the attempts for the reasons.` : null },
+        });
+        return "finished";
+      }
+    }
+  } finally {
+    judge?.close();
+    await release(runId, owner).catch(() => undefined);
+  }
+}
+
+/** Attempts of a run's comparison (for the admin UI's detail view). */
+export async function runAttempts(runId: string, opts: { status?: string; take?: number } = {}): Promise<JudgeAttempt[]> {
+  return db().judgeAttempt.findMany({
+    where: { runId, ...(opts.status ? { status: opts.status } : {}) },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: opts.take ?? 50,
+  });
+}
