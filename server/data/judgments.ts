@@ -12,7 +12,7 @@
 // Locking: the Comparison row is taken FOR UPDATE before anything is read or written, so two
 // judgments of one comparison aggregate one after the other. Callers already inside a transaction
 // (the annotation submit) pass their transaction client and the work joins it.
-import "server-only";
+// No "server-only" import: the worker, the trainer and the CLI (plain Node processes) call this too.
 import { Prisma, type Judgment, type JudgmentSource, type ComparisonStatus, type PrismaClient } from "@prisma/client";
 import { DomainError } from "@/server/errors";
 import { parseProjectSettings } from "@/server/projects/schema";

@@ -1,0 +1,566 @@
+// Streaming import: bytes -> records (reader.ts) -> validated rows (formats.ts) -> batches written
+// in one transaction each, with multi-row INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT
+// DO NOTHING (one JSON parameter per table and batch; ids generated here).
+//
+// - Memory is bounded: at most two batches are held (one being parsed while the previous one is
+//   written), and a record longer than the accepted maximum is skipped without being kept.
+// - Idempotent: prompts, completions and comparisons are deduplicated by content hash (unique
+//   indexes), an imported judgment's idempotency key is derived from its comparison, so importing
+//   the same file again adds nothing and the report says so.
+// - Nothing is half-written: a batch (its rows in every table, and the ImportJob progress) commits
+//   or rolls back as a whole. A failed import can simply be run again: what was committed is
+//   recognised as duplicates.
+// - Progress is kept on the ImportJob row (bytesDone, bytesTotal, rowsDone, report) after every
+//   batch, for the admin UI (getImportJob) and the CLI's progress bar (onProgress).
+import type pg from "pg";
+import { DomainError } from "@/server/errors";
+import { env } from "@/server/env";
+import { aggregate } from "../aggregate";
+import { completionHash, comparisonHash, promptHash, type PromptContent } from "../hash";
+import { newId } from "../ids";
+import { withPgClient } from "../pg";
+import type { Verdict } from "../verdict";
+import { MAX_COMPLETIONS, RowError, parseRow, type ImportRow, type RowFormat } from "./formats";
+import { readRecords, type ByteSource } from "./reader";
+
+export interface ImportOptions {
+  /** Default project (id or slug) for rows without a "project" field. */
+  project?: string;
+  fileName?: string;
+  /** Size of the input, when known (file size, Content-Length): shown as progress. */
+  bytesTotal?: number;
+  createdById?: string;
+  /** An ImportJob created beforehand (queued by the UI or the API); otherwise one is created. */
+  jobId?: string;
+  /** Rows per transaction. */
+  batchSize?: number;
+  maxTextChars?: number;
+  /** How many bad lines the report lists (all are counted). */
+  maxReportedErrors?: number;
+  onProgress?: (p: ImportProgress) => void;
+  /** Database URL; default DATABASE_URL. */
+  url?: string;
+  /** Stop after the current batch (Ctrl-C in the CLI, a closed HTTP request). */
+  signal?: AbortSignal;
+}
+
+export interface ImportProgress {
+  jobId: string;
+  bytesDone: number;
+  bytesTotal: number | null;
+  rowsDone: number;
+  report: ImportReport;
+}
+
+export interface ImportReport {
+  /** Records read (non-blank lines, or array elements). */
+  rows: number;
+  valid: number;
+  invalid: number;
+  /** Valid rows that added nothing: their content was already there (or earlier in the file). */
+  duplicates: number;
+  added: { prompts: number; completions: number; comparisons: number; judgments: number; pairs: number };
+  byFormat: Partial<Record<RowFormat, number>>;
+  /** The first bad lines, with the reason. */
+  errors: Array<{ line: number; reason: string }>;
+  /** A problem with the file as a whole (not JSON, truncated, binary), when there is one. */
+  fatal?: string;
+  /** Things worth knowing that are not errors (e.g. chat completions that were not grouped). */
+  notes: string[];
+  summary: string;
+}
+
+export interface ImportResult {
+  jobId: string;
+  status: "succeeded" | "failed";
+  report: ImportReport;
+  error?: string;
+}
+
+const NOT_JSON_AFTER = 20; // this many unparseable records before any good one: the file is not JSON
+
+interface ProjectInfo {
+  id: string;
+  kind: "pairwise" | "ranking";
+}
+
+interface Prepared {
+  line: number;
+  row: ImportRow;
+  projectId: string;
+  kind: ProjectInfo["kind"];
+}
+
+export function emptyReport(): ImportReport {
+  return { rows: 0, valid: 0, invalid: 0, duplicates: 0, added: { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 }, byFormat: {}, errors: [], notes: [], summary: "" };
+}
+
+export function summarize(r: ImportReport): string {
+  const parts: string[] = [];
+  if (r.fatal && r.valid === 0) parts.push(`Nothing imported: ${r.fatal}.`);
+  else {
+    const a = r.added;
+    const any = a.prompts + a.completions + a.comparisons + a.judgments + a.pairs > 0;
+    if (!any && r.valid > 0) parts.push(`Nothing new: all ${r.valid.toLocaleString("en")} valid rows were already imported.`);
+    else parts.push(`Imported ${r.valid.toLocaleString("en")} valid rows: ${a.prompts} prompts, ${a.completions} completions, ${a.comparisons} comparisons, ${a.judgments} judgments, ${a.pairs} pairs added${r.duplicates ? `; ${r.duplicates.toLocaleString("en")} rows were already there` : ""}.`);
+    if (r.fatal) parts.push(`Warning: ${r.fatal}.`);
+  }
+  if (r.invalid) parts.push(`${r.invalid.toLocaleString("en")} bad ${r.invalid === 1 ? "row was" : "rows were"} skipped (see errors: line and reason); fix them and import the file again — rows already imported are recognised and skipped.`);
+  if (r.rows === 0 && !r.fatal) parts.push("The file is empty.");
+  return parts.join(" ");
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const BAD_JSONB = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/** Import a stream of JSON Lines / a JSON array; see the module comment. */
+export async function importStream(source: ByteSource, opts: ImportOptions = {}): Promise<ImportResult> {
+  const maxTextChars = opts.maxTextChars ?? env().PAIRWISE_MAX_TEXT_CHARS;
+  // A row holds a prompt and up to MAX_COMPLETIONS texts; JSON escaping can double a text's bytes
+  // and UTF-8 takes up to 3 bytes a character (4 for a surrogate pair, which is 2 characters).
+  const maxRecordBytes = Math.max(1 << 20, maxTextChars * 3 * 2 * 4 + 65_536);
+  const batchSize = opts.batchSize ?? 2000;
+  const maxErrors = opts.maxReportedErrors ?? 100;
+
+  return withPgClient(async (client) => {
+    const projects = new Map<string, ProjectInfo | null>();
+    const lookupProject = async (key: string): Promise<ProjectInfo | null> => {
+      if (projects.has(key)) return projects.get(key)!;
+      const { rows } = await client.query<{ id: string; labelSchema: { kind?: string } }>(`SELECT id, "labelSchema" FROM "Project" WHERE id = $1 OR slug = $1 LIMIT 1`, [key]);
+      const info = rows[0] ? { id: rows[0].id, kind: rows[0].labelSchema?.kind === "ranking" ? ("ranking" as const) : ("pairwise" as const) } : null;
+      projects.set(key, info);
+      return info;
+    };
+    let defaultProject: ProjectInfo | null = null;
+    if (opts.project) {
+      defaultProject = await lookupProject(opts.project);
+      if (!defaultProject) throw new DomainError("not_found", `No project "${opts.project}" (by id or slug). Create it first, or check the name with \`pairwise projects list\`.`);
+    }
+
+    const report = emptyReport();
+    let jobId = opts.jobId;
+    if (jobId) {
+      const { rowCount } = await client.query(`UPDATE "ImportJob" SET status = 'running', "bytesTotal" = COALESCE($2, "bytesTotal") WHERE id = $1`, [jobId, opts.bytesTotal ?? null]);
+      if (!rowCount) throw new DomainError("not_found", `No import job ${jobId}.`);
+    } else {
+      jobId = newId();
+      await client.query(
+        `INSERT INTO "ImportJob" (id, "projectId", kind, "fileName", status, "bytesTotal", "createdById", report) VALUES ($1, $2, 'import', $3, 'running', $4, $5, '{}')`,
+        [jobId, defaultProject?.id ?? null, opts.fileName ?? null, opts.bytesTotal ?? null, opts.createdById ?? null],
+      );
+    }
+    const id = jobId;
+    let bytesDone = 0;
+    const chatPrompts = new Map<string, string>(); // promptId -> projectId, for grouping chat completions
+    const bad = (line: number, reason: string) => {
+      report.invalid++;
+      if (report.errors.length < maxErrors) report.errors.push({ line, reason });
+    };
+    const progress = () => opts.onProgress?.({ jobId: id, bytesDone, bytesTotal: opts.bytesTotal ?? null, rowsDone: report.rows, report });
+
+    let writing: Promise<void> = Promise.resolve();
+    let writeError: unknown = null;
+    const flush = async (batch: Prepared[]) => {
+      await writing;
+      if (writeError) throw writeError;
+      writing = writeBatch(client, batch, report, id, bytesDone, chatPrompts).then(progress, (e) => {
+        writeError = e;
+      });
+    };
+
+    try {
+      let batch: Prepared[] = [];
+      let parseFailures = 0;
+      for await (const rec of readRecords(source, { maxRecordBytes, onBytes: (n) => (bytesDone = n) })) {
+        report.rows++;
+        if ("error" in rec) {
+          bad(rec.line, rec.error);
+          if (rec.fatal) {
+            report.fatal = rec.error;
+            report.rows--; // a file-level problem, not a row
+          }
+          continue;
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(rec.text);
+        } catch (e) {
+          const msg = (e as Error).message;
+          const cut = /end of JSON input|Unterminated string/i.test(msg) ? " (the line ends before the JSON does: is the file truncated?)" : "";
+          bad(rec.line, `invalid JSON: ${msg}${cut}`);
+          if (report.valid === 0 && ++parseFailures >= NOT_JSON_AFTER) {
+            report.fatal = `the file is not JSON Lines or a JSON array: none of its first ${NOT_JSON_AFTER} lines parse as JSON (expected one JSON object per line, e.g. {"prompt": "...", "chosen": "...", "rejected": "..."})`;
+            break;
+          }
+          continue;
+        }
+        let row: ImportRow;
+        try {
+          row = parseRow(value, { maxTextChars });
+          if (row.metadata && BAD_JSONB.test(json(row.metadata))) throw new RowError("metadata contains a NUL character or an unpaired surrogate, which PostgreSQL cannot store");
+        } catch (e) {
+          if (e instanceof RowError) {
+            bad(rec.line, e.message);
+            continue;
+          }
+          throw e;
+        }
+        let project = defaultProject;
+        if (row.project) {
+          project = await lookupProject(row.project);
+          if (!project) {
+            bad(rec.line, `unknown project "${row.project}"`);
+            continue;
+          }
+        }
+        if (!project) {
+          bad(rec.line, "no project: give the import a project (--project, or the URL's project) or add a \"project\" field to the row");
+          continue;
+        }
+        if (row.kind === "comparison" && project.kind === "pairwise" && row.completions.length > 2 && !row.judgment) {
+          bad(rec.line, `project compares pairs, but this row has ${row.completions.length} completions and no ranking: give 2 completions, add a "ranking", or import into a ranking project`);
+          continue;
+        }
+        report.valid++;
+        report.byFormat[row.format] = (report.byFormat[row.format] ?? 0) + 1;
+        batch.push({ line: rec.line, row, projectId: project.id, kind: project.kind });
+        if (batch.length >= batchSize) {
+          await flush(batch);
+          batch = [];
+          if (opts.signal?.aborted) {
+            report.fatal = "the import was stopped before the end of the file; run it again to continue (rows already imported are skipped)";
+            break;
+          }
+        }
+      }
+      if (batch.length) await flush(batch);
+      await writing;
+      if (writeError) throw writeError;
+      if (chatPrompts.size) await groupChatCompletions(client, chatPrompts, report);
+      report.summary = summarize(report);
+      const status = report.fatal && report.valid === 0 ? "failed" : "succeeded";
+      await client.query(`UPDATE "ImportJob" SET status = $2, "bytesDone" = $3, "rowsDone" = $4, report = $5, error = $6, "finishedAt" = now() WHERE id = $1`, [
+        id,
+        status,
+        bytesDone,
+        report.rows,
+        json(report),
+        status === "failed" ? report.fatal : null,
+      ]);
+      progress();
+      return { jobId: id, status, report, error: status === "failed" ? report.fatal : undefined };
+    } catch (e) {
+      await writing.catch(() => {});
+      const message = e instanceof DomainError ? e.message : `the import stopped: ${(e as Error).message}`;
+      report.fatal = `${message}. Batches committed before the failure stay imported; run the import again to continue`;
+      report.summary = summarize(report);
+      await client.query("ROLLBACK").catch(() => {});
+      await client
+        .query(`UPDATE "ImportJob" SET status = 'failed', "bytesDone" = $2, "rowsDone" = $3, report = $4, error = $5, "finishedAt" = now() WHERE id = $1`, [id, bytesDone, report.rows, json(report), message])
+        .catch(() => {});
+      progress();
+      return { jobId: id, status: "failed", report, error: message };
+    }
+  }, opts.url);
+}
+
+interface PromptRow {
+  id: string;
+  projectId: string;
+  contentHash: string;
+  text: string | null;
+  messages: unknown;
+  metadata: unknown;
+}
+
+/** Insert rows, skipping those whose unique key exists; map each input id to the row's real id. */
+async function upsertReturningIds(
+  client: pg.Client,
+  sql: { table: string; columns: Array<[string, string]>; conflict: string; match: string },
+  rows: Array<Record<string, unknown>>,
+): Promise<{ ids: Map<string, string>; inserted: Set<string> }> {
+  const ids = new Map<string, string>();
+  const inserted = new Set<string>();
+  if (!rows.length) return { ids, inserted };
+  const defs = sql.columns.map(([c, t]) => `"${c}" ${t}`).join(", ");
+  const cols = sql.columns.map(([c]) => `"${c}"`).join(", ");
+  const res = await client.query<{ mine: string; existing: string | null; inserted: boolean }>(
+    `WITH input AS (SELECT * FROM json_to_recordset($1::json) AS t(${defs})),
+     ins AS (INSERT INTO "${sql.table}" (${cols}) SELECT ${cols} FROM input ON CONFLICT (${sql.conflict}) DO NOTHING RETURNING id)
+     SELECT i.id AS mine, e.id AS existing, (i.id IN (SELECT id FROM ins)) AS inserted
+     FROM input i LEFT JOIN "${sql.table}" e ON ${sql.match}`,
+    [json(rows)],
+  );
+  const missing: string[] = [];
+  for (const r of res.rows) {
+    if (r.inserted) {
+      ids.set(r.mine, r.mine);
+      inserted.add(r.mine);
+    } else if (r.existing) ids.set(r.mine, r.existing);
+    else missing.push(r.mine);
+  }
+  if (missing.length) {
+    // Inserted by another transaction after this statement's snapshot: read it now.
+    const again = await client.query<{ mine: string; existing: string }>(
+      `WITH input AS (SELECT * FROM json_to_recordset($1::json) AS t(${defs})) SELECT i.id AS mine, e.id AS existing FROM input i JOIN "${sql.table}" e ON ${sql.match}`,
+      [json(rows.filter((r) => missing.includes(r.id as string)))],
+    );
+    for (const r of again.rows) ids.set(r.mine, r.existing);
+  }
+  return { ids, inserted };
+}
+
+interface CompletionDraft {
+  id: string;
+  projectId: string;
+  promptKey: string;
+  contentHash: string;
+  text: string;
+  modelName: string;
+  metadata: unknown;
+}
+
+async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportReport, jobId: string, bytesDone: number, chatPrompts: Map<string, string>): Promise<void> {
+  // Drafts, deduplicated within the batch by content key.
+  const prompts = new Map<string, PromptRow>();
+  const completions = new Map<string, CompletionDraft>();
+  const promptKeyOf = (p: Prepared, content: PromptContent, metadata?: unknown) => {
+    const hash = promptHash(content);
+    const key = `${p.projectId}\u0001${hash}`;
+    if (!prompts.has(key)) prompts.set(key, { id: newId(), projectId: p.projectId, contentHash: hash, text: content.text ?? null, messages: content.messages ?? null, metadata: metadata ?? {} });
+    return key;
+  };
+  const completionKeyOf = (p: Prepared, promptKey: string, text: string, model?: string, metadata?: unknown) => {
+    const hash = completionHash(text);
+    const key = `${promptKey}\u0001${hash}`;
+    if (!completions.has(key)) completions.set(key, { id: newId(), projectId: p.projectId, promptKey, contentHash: hash, text, modelName: model ?? "unknown", metadata: metadata ?? {} });
+    return key;
+  };
+  interface ComparisonDraft {
+    id: string;
+    projectId: string;
+    promptKey: string;
+    completionKeys: string[]; // canonical order: by content hash
+    contentHash: string;
+    judgment?: Extract<ImportRow, { kind: "comparison" }>["judgment"];
+    rowKeys: string[]; // in the row's order, to map judgment indices
+    metadata: unknown;
+  }
+  const comparisons = new Map<string, ComparisonDraft>();
+  const rowOwner: Array<{ kind: "prompt" | "completion" | "comparison"; key: string; first: boolean }> = [];
+  const seen = new Set<string>();
+  for (const p of batch) {
+    const r = p.row;
+    if (r.kind === "prompt") {
+      const key = promptKeyOf(p, r.prompt, r.metadata);
+      rowOwner.push({ kind: "prompt", key, first: !seen.has(key) });
+      seen.add(key);
+    } else if (r.kind === "completion") {
+      const pk = promptKeyOf(p, r.prompt, r.metadata);
+      const key = completionKeyOf(p, pk, r.completion.text, r.completion.model, r.completion.metadata);
+      rowOwner.push({ kind: "completion", key, first: !seen.has(key) });
+      seen.add(key);
+    } else {
+      const pk = promptKeyOf(p, r.prompt);
+      const rowKeys = r.completions.map((c) => completionKeyOf(p, pk, c.text, c.model, c.metadata));
+      const hashes = rowKeys.map((k) => completions.get(k)!.contentHash);
+      const hash = comparisonHash(prompts.get(pk)!.contentHash, hashes);
+      const key = `${p.projectId}\u0001${hash}`;
+      if (!comparisons.has(key)) {
+        const completionKeys = [...rowKeys].sort((a, b) => (completions.get(a)!.contentHash < completions.get(b)!.contentHash ? -1 : 1));
+        comparisons.set(key, { id: newId(), projectId: p.projectId, promptKey: pk, completionKeys, contentHash: hash, judgment: r.judgment, rowKeys, metadata: r.metadata ?? {} });
+      }
+      rowOwner.push({ kind: "comparison", key, first: !seen.has(key) });
+      seen.add(key);
+    }
+  }
+
+  await client.query("BEGIN");
+  try {
+    const promptRes = await upsertReturningIds(
+      client,
+      {
+        table: "Prompt",
+        columns: [["id", "text"], ["projectId", "text"], ["contentHash", "text"], ["text", "text"], ["messages", "jsonb"], ["metadata", "jsonb"]],
+        conflict: `"projectId", "contentHash"`,
+        match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
+      },
+      [...prompts.values()] as unknown as Array<Record<string, unknown>>,
+    );
+    const promptId = (key: string) => promptRes.ids.get(prompts.get(key)!.id)!;
+
+    const completionRows = [...completions.values()].map((c) => ({ id: c.id, projectId: c.projectId, promptId: promptId(c.promptKey), contentHash: c.contentHash, text: c.text, modelName: c.modelName, metadata: c.metadata }));
+    const completionRes = await upsertReturningIds(
+      client,
+      {
+        table: "Completion",
+        columns: [["id", "text"], ["projectId", "text"], ["promptId", "text"], ["contentHash", "text"], ["text", "text"], ["modelName", "text"], ["metadata", "jsonb"]],
+        conflict: `"promptId", "contentHash"`,
+        match: `e."promptId" = i."promptId" AND e."contentHash" = i."contentHash"`,
+      },
+      completionRows,
+    );
+    const completionId = (key: string) => completionRes.ids.get(completions.get(key)!.id)!;
+
+    // Comparisons: only new ones get a judgment and pairs.
+    const newComparisons = new Set<string>();
+    const cmpRows = [...comparisons.values()].map((c) => ({
+      id: c.id,
+      projectId: c.projectId,
+      promptId: promptId(c.promptKey),
+      completionIds: c.completionKeys.map(completionId),
+      contentHash: c.contentHash,
+      status: c.judgment ? "complete" : "open",
+      judgmentCount: c.judgment ? 1 : 0,
+      agreement: c.judgment ? 1 : null,
+      metadata: c.metadata,
+    }));
+    if (cmpRows.length) {
+      const res = await client.query<{ id: string }>(
+        `INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", status, "judgmentCount", agreement, source, metadata, "completedAt")
+         SELECT id, "projectId", "promptId", "completionIds", "contentHash", status::"ComparisonStatus", "judgmentCount", agreement, 'import', metadata,
+                CASE WHEN status = 'complete' THEN now() END
+         FROM json_to_recordset($1::json) AS t(id text, "projectId" text, "promptId" text, "completionIds" text[], "contentHash" text, status text, "judgmentCount" int, agreement float8, metadata jsonb)
+         ON CONFLICT ("projectId", "contentHash") DO NOTHING RETURNING id`,
+        [json(cmpRows)],
+      );
+      for (const r of res.rows) newComparisons.add(r.id);
+    }
+
+    const judgments: Array<Record<string, unknown>> = [];
+    const pairs: Array<Record<string, unknown>> = [];
+    for (const c of comparisons.values()) {
+      if (!c.judgment || !newComparisons.has(c.id)) continue;
+      const ids = c.rowKeys.map(completionId);
+      const verdict: Verdict =
+        c.judgment.kind === "win"
+          ? { kind: "pairwise", outcome: "win", winnerId: ids[c.judgment.chosen]!, loserId: ids[c.judgment.rejected]!, strength: 1, margin: c.judgment.margin }
+          : { kind: "ranking", ranking: c.judgment.groups.map((g) => g.map((i) => ids[i]!)) };
+      const judgmentId = newId();
+      judgments.push({ id: judgmentId, idempotencyKey: `import:${c.projectId}:${c.contentHash}`, projectId: c.projectId, comparisonId: c.id, verdict });
+      const canonical = c.completionKeys.map(completionId);
+      const agg = aggregate(canonical, [{ id: judgmentId, source: "import", verdict, createdAt: new Date() }], {
+        overlap: 1,
+        consensusRule: "majority",
+        aiCountsTowardConsensus: false,
+        reviewAgreementBelow: 0,
+        weightByStrength: false,
+      });
+      for (const p of agg.pairs) pairs.push({ id: newId(), projectId: c.projectId, comparisonId: c.id, promptId: promptId(c.promptKey), ...p });
+    }
+    if (judgments.length) {
+      const res = await client.query(
+        `INSERT INTO "Judgment" (id, "idempotencyKey", "projectId", "comparisonId", source, verdict, "displayOrder")
+         SELECT id, "idempotencyKey", "projectId", "comparisonId", 'import', verdict, '{}'
+         FROM json_to_recordset($1::json) AS t(id text, "idempotencyKey" text, "projectId" text, "comparisonId" text, verdict jsonb)
+         ON CONFLICT DO NOTHING`,
+        [json(judgments)],
+      );
+      report.added.judgments += res.rowCount ?? 0;
+    }
+    if (pairs.length) {
+      const res = await client.query(
+        `INSERT INTO "PreferencePair" (id, "projectId", "comparisonId", "promptId", "chosenId", "rejectedId", margin, weight, agreement, "judgmentIds", origin)
+         SELECT id, "projectId", "comparisonId", "promptId", "chosenId", "rejectedId", margin, weight, agreement, "judgmentIds", origin
+         FROM json_to_recordset($1::json) AS t(id text, "projectId" text, "comparisonId" text, "promptId" text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text[], origin text)`,
+        [json(pairs)],
+      );
+      report.added.pairs += res.rowCount ?? 0;
+    }
+
+    // Chat completions are grouped into comparisons at the end of the import.
+    for (const p of batch) {
+      if (p.row.kind !== "completion") continue;
+      const pid = promptId(`${p.projectId}\u0001${promptHash(p.row.prompt)}`);
+      if (chatPrompts.size < 1_000_000) chatPrompts.set(pid, p.projectId);
+    }
+
+    report.added.prompts += promptRes.inserted.size;
+    report.added.completions += completionRes.inserted.size;
+    report.added.comparisons += newComparisons.size;
+    for (const o of rowOwner) {
+      const isNew =
+        o.first &&
+        (o.kind === "prompt"
+          ? promptRes.inserted.has(prompts.get(o.key)!.id)
+          : o.kind === "completion"
+            ? completionRes.inserted.has(completions.get(o.key)!.id)
+            : newComparisons.has(comparisons.get(o.key)!.id));
+      if (!isNew) report.duplicates++;
+    }
+    report.summary = summarize(report);
+    await client.query(`UPDATE "ImportJob" SET "bytesDone" = $2, "rowsDone" = $3, report = $4 WHERE id = $1`, [jobId, bytesDone, report.rows, json(report)]);
+    await client.query("COMMIT");
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw e;
+  }
+}
+
+/** Chat rows give one completion each: completions of one prompt become one comparison. */
+async function groupChatCompletions(client: pg.Client, chatPrompts: Map<string, string>, report: ImportReport): Promise<void> {
+  const kinds = new Map<string, "pairwise" | "ranking">();
+  let tooMany = 0;
+  const entries = [...chatPrompts.entries()];
+  for (let i = 0; i < entries.length; i += 1000) {
+    const chunk = entries.slice(i, i + 1000);
+    const { rows } = await client.query<{ promptId: string; projectId: string; promptHash: string; ids: string[]; hashes: string[]; kind: string }>(
+      `SELECT c."promptId", c."projectId", p."contentHash" AS "promptHash", array_agg(c.id ORDER BY c."contentHash" COLLATE "C") AS ids,
+              array_agg(c."contentHash" ORDER BY c."contentHash" COLLATE "C") AS hashes, pj."labelSchema"->>'kind' AS kind
+       FROM "Completion" c JOIN "Prompt" p ON p.id = c."promptId" JOIN "Project" pj ON pj.id = c."projectId"
+       WHERE c."promptId" = ANY($1) GROUP BY c."promptId", c."projectId", p."contentHash", pj."labelSchema"->>'kind'`,
+      [chunk.map(([id]) => id)],
+    );
+    const drafts: Array<Record<string, unknown>> = [];
+    for (const r of rows) {
+      kinds.set(r.projectId, r.kind === "ranking" ? "ranking" : "pairwise");
+      const max = r.kind === "ranking" ? MAX_COMPLETIONS : 2;
+      if (r.ids.length < 2) continue;
+      if (r.ids.length > max) {
+        tooMany++;
+        continue;
+      }
+      drafts.push({ id: newId(), projectId: r.projectId, promptId: r.promptId, completionIds: r.ids, contentHash: comparisonHash(r.promptHash, r.hashes) });
+    }
+    if (!drafts.length) continue;
+    await client.query("BEGIN");
+    try {
+      const res = await client.query(
+        `INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", source)
+         SELECT id, "projectId", "promptId", "completionIds", "contentHash", 'import'
+         FROM json_to_recordset($1::json) AS t(id text, "projectId" text, "promptId" text, "completionIds" text[], "contentHash" text)
+         ON CONFLICT ("projectId", "contentHash") DO NOTHING`,
+        [json(drafts)],
+      );
+      report.added.comparisons += res.rowCount ?? 0;
+      await client.query("COMMIT");
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw e;
+    }
+  }
+  if (tooMany) {
+    report.notes.push(
+      `${tooMany} prompt${tooMany === 1 ? " has" : "s have"} more completions than one comparison of this project can show (2 for pairwise, ${MAX_COMPLETIONS} for ranking); no comparison was made for ${tooMany === 1 ? "it" : "them"}: create comparisons with POST /api/v1/projects/{id}/comparisons`,
+    );
+  }
+}
+
+/** The ImportJob row, for the admin UI and GET /api/v1/imports/{id}. */
+export interface ImportJobView {
+  id: string;
+  projectId: string | null;
+  kind: string;
+  fileName: string | null;
+  status: string;
+  bytesTotal: number | null;
+  bytesDone: number;
+  rowsDone: number;
+  /** 0..1 when the size is known. */
+  fraction: number | null;
+  report: Partial<ImportReport>;
+  error: string | null;
+  createdById: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
