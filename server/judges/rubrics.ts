@@ -58,6 +58,8 @@ export type BuiltinRubricId = keyof typeof BUILTIN_RUBRICS;
 export const DEFAULT_RUBRIC: BuiltinRubricId = "mt-bench-pair";
 
 const PLACEHOLDER_RE = /\{([a-z_]+)\}/g;
+// Anything that looks like a placeholder, for validation: catches typos such as {answer_A}.
+const PLACEHOLDER_LIKE_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Placeholders a template uses (known ones only). */
 export function placeholdersIn(text: string): Placeholder[] {
@@ -75,7 +77,7 @@ export function placeholdersIn(text: string): Placeholder[] {
  */
 export function validateRubric(r: Rubric): void {
   const all = `${r.system}\n${r.template}`;
-  const unknown = [...all.matchAll(PLACEHOLDER_RE)].map((m) => m[1] as string).filter((n) => !(PLACEHOLDERS as readonly string[]).includes(n));
+  const unknown = [...all.matchAll(PLACEHOLDER_LIKE_RE)].map((m) => m[1] as string).filter((n) => !(PLACEHOLDERS as readonly string[]).includes(n));
   if (unknown.length) {
     throw new DomainError(
       "bad_request",
