@@ -11,7 +11,7 @@ runProcess("serve", async () => {
   };
   const s = await mod.startServeServer({ port: e.PAIRWISE_SERVE_PORT, host: e.PAIRWISE_HOST, checkpointDir: e.checkpointDir });
   const stopBeat = startHeartbeat("serve", () => ({ url: s.url }));
-  console.log(`[serve] OpenAI-compatible API on ${s.url}/v1`);
+  console.log(`[serve] ready at ${s.url}`);
   return async () => {
     await s.close();
     await stopBeat();
