@@ -39,7 +39,6 @@ export function webBuildIsCurrent(): boolean {
 /** Run `next build` if the sources changed since the last build. Returns whether it built. */
 export async function ensureWebBuild(opts: { force?: boolean; log?: (m: string) => void } = {}): Promise<boolean> {
   if (!opts.force && webBuildIsCurrent()) return false;
-  const fingerprint = sourceFingerprint();
   opts.log?.("building the web app (next build); this takes a minute or two the first time…");
   const t0 = Date.now();
   await new Promise<void>((resolve, reject) => {
@@ -53,6 +52,8 @@ export async function ensureWebBuild(opts: { force?: boolean; log?: (m: string) 
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${output.slice(-6000)}`))));
   });
+  // After the build: `next build` may normalise tsconfig.json, one of its own inputs.
+  const fingerprint = sourceFingerprint();
   fs.writeFileSync(STAMP, JSON.stringify({ fingerprint, builtAt: new Date().toISOString() }));
   opts.log?.(`web app built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return true;
