@@ -2,10 +2,16 @@
 import { router, createCallerFactory } from "./init";
 import { systemRouter } from "./routers/system";
 import { annotationRouter } from "./routers/annotation";
+import { reviewRouter } from "./routers/review";
+import { adminRouter } from "./routers/admin";
+import { inviteRouter } from "./routers/invite";
 
 export const appRouter = router({
   system: systemRouter,
   annotation: annotationRouter,
+  review: reviewRouter,
+  admin: adminRouter,
+  invite: inviteRouter,
 });
 
 export type AppRouter = typeof appRouter;
