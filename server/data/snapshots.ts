@@ -82,15 +82,16 @@ export async function createSnapshot(db: PrismaClient, projectId: string, filter
       // Stream the sorted content lines through sha256 with a cursor: memory stays flat at any size.
       await tx.$executeRaw`
         DECLARE snapshot_lines NO SCROLL CURSOR FOR
-        SELECT pr."contentHash" || E'\t' || ch."contentHash" || E'\t' || rj."contentHash" || E'\t' || pp.margin::text || E'\t' || pp.weight::text || E'\t' || sp.split::text AS line,
-               sp.split::text AS split
-        FROM "SnapshotPair" sp
-        JOIN "PreferencePair" pp ON pp.id = sp."pairId"
-        JOIN "Prompt" pr ON pr.id = pp."promptId"
-        JOIN "Completion" ch ON ch.id = pp."chosenId"
-        JOIN "Completion" rj ON rj.id = pp."rejectedId"
-        WHERE sp."snapshotId" = ${id}
-        ORDER BY 1 COLLATE "C"`;
+        SELECT line, split FROM (
+          SELECT pr."contentHash" || E'\t' || ch."contentHash" || E'\t' || rj."contentHash" || E'\t' || pp.margin::text || E'\t' || pp.weight::text || E'\t' || sp.split::text AS line,
+                 sp.split::text AS split
+          FROM "SnapshotPair" sp
+          JOIN "PreferencePair" pp ON pp.id = sp."pairId"
+          JOIN "Prompt" pr ON pr.id = pp."promptId"
+          JOIN "Completion" ch ON ch.id = pp."chosenId"
+          JOIN "Completion" rj ON rj.id = pp."rejectedId"
+          WHERE sp."snapshotId" = ${id}) lines
+        ORDER BY line COLLATE "C"`;
       const hash = crypto.createHash("sha256");
       const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
       let n = 0;

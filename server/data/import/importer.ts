@@ -158,6 +158,7 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     };
     const progress = () => opts.onProgress?.({ jobId: id, bytesDone, bytesTotal: opts.bytesTotal ?? null, rowsDone: report.rows, report });
 
+    let parseFailures = 0;
     let writing: Promise<void> = Promise.resolve();
     let writeError: unknown = null;
     const flush = async (batch: Prepared[]) => {
@@ -170,7 +171,6 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
 
     try {
       let batch: Prepared[] = [];
-      let parseFailures = 0;
       for await (const rec of readRecords(source, { maxRecordBytes, onBytes: (n) => (bytesDone = n) })) {
         report.rows++;
         if ("error" in rec) {
@@ -237,6 +237,9 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       await writing;
       if (writeError) throw writeError;
       if (chatPrompts.size) await groupChatCompletions(client, chatPrompts, report);
+      if (!report.fatal && report.valid === 0 && parseFailures > 0 && parseFailures === report.invalid) {
+        report.fatal = `the file is not JSON Lines or a JSON array: none of its ${parseFailures} line${parseFailures === 1 ? "" : "s"} parse${parseFailures === 1 ? "s" : ""} as JSON (expected one JSON object per line, e.g. {"prompt": "...", "chosen": "...", "rejected": "..."})`;
+      }
       report.summary = summarize(report);
       const status = report.fatal && report.valid === 0 ? "failed" : "succeeded";
       await client.query(`UPDATE "ImportJob" SET status = $2, "bytesDone" = $3, "rowsDone" = $4, report = $5, error = $6, "finishedAt" = now() WHERE id = $1`, [
