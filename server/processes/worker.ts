@@ -9,17 +9,15 @@ import { runProcess } from "./run";
 type Registrar = (boss: PgBoss) => Promise<void>;
 
 /** Feature job modules; each exports registerJobs. Missing modules (features not built) are skipped. */
-const jobModules: Array<() => Promise<{ registerJobs?: Registrar }>> = [];
+const jobModules: Array<() => Promise<{ registerJobs?: Registrar }>> = [
+  () => import("../judges/jobs"), // AI-judge runs
+];
 
 runProcess("worker", async () => {
   const boss = await getBoss({ supervise: true, schedule: true });
-  const registered: string[] = [];
   for (const load of jobModules) {
     const mod = await load();
-    if (mod.registerJobs) {
-      await mod.registerJobs(boss);
-      registered.push(mod.registerJobs.name || "jobs");
-    }
+    await mod.registerJobs?.(boss);
   }
   const stopBeat = startHeartbeat("worker", () => ({ jobModules: jobModules.length }));
   console.log(`[worker] connected to pg-boss; ${jobModules.length} job module(s) registered`);
