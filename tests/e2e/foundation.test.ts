@@ -18,7 +18,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
     const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
     delete e.NODE_ENV;
     if (!env.DATABASE_URL) delete e.DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), ...args], { cwd: ROOT, env: e });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), ...args], { cwd: ROOT, env: e as NodeJS.ProcessEnv });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.stderr.on("data", (d: Buffer) => (out += d));

@@ -84,7 +84,7 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   delete env.DATABASE_URL;
   delete env.NODE_ENV; // vitest sets "test"; the app decides its own
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "start"], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
