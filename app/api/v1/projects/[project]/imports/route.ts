@@ -1,0 +1,7 @@
+// GET /api/v1/projects/{project}/imports - import jobs
+import * as api from "@/server/api/handlers";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+export const GET = api.listImportsHandler;

@@ -1,0 +1,121 @@
+// The REST edge: one route definition (method, path, scope, zod schemas) drives both request
+// handling and the OpenAPI document. Handlers are plain `(req: Request) => Promise<Response>`
+// functions, testable without Next; app/api/v1/**/route.ts only re-exports them.
+import { z, ZodError } from "zod";
+import { DomainError, httpStatus, isDomainError } from "@/server/errors";
+import { authenticateBearer, hasScope, type BearerAuth, type Scope } from "@/server/auth/tokens";
+import { hasRole, type Role } from "@/server/auth/roles";
+
+export const API_PREFIX = "/api/v1";
+
+export interface RouteDef {
+  operationId: string;
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** OpenAPI-style path under /api/v1, e.g. "/projects/{project}". */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Token scope needed (admin implies write implies read); null: public. */
+  scope: Scope | null;
+  /** The token's user must also have this role. */
+  role?: Role;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  /** A JSON body, or a streamed body in one of these content types. */
+  body?: z.ZodType | { stream: string[]; description: string };
+  /** A JSON response, or a streamed one. */
+  response: z.ZodType | { stream: string; description: string };
+  status?: number;
+}
+
+export interface Ctx<R extends RouteDef> {
+  req: Request;
+  auth: BearerAuth | null;
+  params: R["params"] extends z.ZodObject ? z.output<R["params"]> : Record<string, never>;
+  query: R["query"] extends z.ZodObject ? z.output<R["query"]> : Record<string, never>;
+  body: R["body"] extends z.ZodType ? z.output<R["body"]> : undefined;
+}
+
+export function errorResponse(code: DomainError["code"], message: string, extra: Record<string, unknown> = {}): Response {
+  return Response.json({ error: { code, message, ...extra } }, { status: httpStatus[code] });
+}
+
+function pathPattern(path: string): RegExp {
+  return new RegExp(`^${API_PREFIX}${path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}/?$`);
+}
+
+function issues(e: ZodError, where: string): string {
+  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`).join("; ");
+}
+
+/** Keys of a query schema that take a list (given as repeated keys or a comma list). */
+function arrayKeys(schema?: z.ZodObject): Set<string> {
+  const keys = new Set<string>();
+  for (const [key, def] of Object.entries((schema?.shape ?? {}) as Record<string, z.ZodType>)) {
+    if (JSON.stringify(z.toJSONSchema(def, { io: "input", unrepresentable: "any" })).includes('"type":"array"')) keys.add(key);
+  }
+  return keys;
+}
+
+function queryObject(url: URL, lists: Set<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key);
+    out[key] = lists.has(key) ? all.flatMap((v) => v.split(",")).filter(Boolean) : all[all.length - 1];
+  }
+  return out;
+}
+
+export function handler<R extends RouteDef>(route: R, fn: (ctx: Ctx<R>) => Promise<Response | unknown>): (req: Request) => Promise<Response> {
+  const pattern = pathPattern(route.path);
+  const lists = arrayKeys(route.query);
+  return async (req: Request) => {
+    try {
+      let auth: BearerAuth | null = null;
+      if (route.scope) {
+        auth = await authenticateBearer(req);
+        if (!auth) {
+          return errorResponse("unauthorized", "Send an API token: `Authorization: Bearer pw_...` (create one with `pairwise tokens create` or on your account page).");
+        }
+        if (!hasScope(auth, route.scope)) return errorResponse("forbidden", `This token lacks the "${route.scope}" scope; create a token with it.`);
+        if (route.role && !hasRole(auth.user, route.role)) return errorResponse("forbidden", `This needs the ${route.role} role; ask an admin for access.`);
+      }
+      const url = new URL(req.url);
+      const m = pattern.exec(url.pathname);
+      const rawParams = Object.fromEntries(Object.entries(m?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+      let params: unknown = rawParams;
+      if (route.params) {
+        const r = route.params.safeParse(rawParams);
+        if (!r.success) return errorResponse("bad_request", issues(r.error, "path"));
+        params = r.data;
+      }
+      let query: unknown = {};
+      if (route.query) {
+        const r = route.query.safeParse(queryObject(url, lists));
+        if (!r.success) return errorResponse("bad_request", issues(r.error, "query"));
+        query = r.data;
+      }
+      let body: unknown;
+      if (route.body && route.body instanceof z.ZodType) {
+        let raw: unknown;
+        try {
+          raw = await req.json();
+        } catch {
+          return errorResponse("bad_request", "The request body is not valid JSON; send Content-Type: application/json with a JSON object.");
+        }
+        const r = route.body.safeParse(raw);
+        if (!r.success) return errorResponse("bad_request", issues(r.error, "body"));
+        body = r.data;
+      }
+      const out = await fn({ req, auth, params, query, body } as Ctx<R>);
+      if (out instanceof Response) return out;
+      return Response.json(out, { status: route.status ?? 200 });
+    } catch (e) {
+      if (isDomainError(e)) return errorResponse(e.code, e.message);
+      if (e instanceof ZodError) return errorResponse("bad_request", issues(e, "input"));
+      console.error(`[api] ${route.method} ${route.path}:`, e);
+      return errorResponse("internal", "Something went wrong on the server; it has been logged. Try again.");
+    }
+  };
+}
