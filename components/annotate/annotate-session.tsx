@@ -181,13 +181,16 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     return null;
   };
 
+  // A ref, not state: a second Enter in the same tick must see the first one in flight.
+  const inFlight = useRef(false);
   const submit = async () => {
-    if (!assignment || busy || phase !== "item") return;
+    if (!assignment || busy || inFlight.current || phase !== "item") return;
     const why = missing();
     if (why) {
       setMessage(why);
       return;
     }
+    inFlight.current = true;
     setBusy(true);
     setMessage(null);
     const answer =
@@ -233,6 +236,7 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
       if (domainCode(e) === "gone") setPhase("expired");
       else setMessage(errorMessage(e));
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };

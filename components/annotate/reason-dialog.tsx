@@ -58,7 +58,8 @@ export function ReasonDialog({
               e.preventDefault();
               setValue(o.value);
             }
-          } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+          } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey || (e.target as HTMLElement).tagName === "INPUT")) {
+            // Enter on a reason (radio) submits, as it would from a text field
             e.preventDefault();
             if (!missing && !busy) onSubmit(value, text.trim());
           }

@@ -19,6 +19,7 @@ export function BarChart({
   const innerH = height - pad.top - pad.bottom;
   const bw = innerW / Math.max(1, data.length);
   const yOf = (v: number) => pad.top + innerH - (v / top) * innerH;
+  const step = Math.max(1, Math.ceil(data.length / 8)); // x labels: every step-th day, and the last
   return (
     <figure className="overflow-x-auto" data-testid={testId}>
       <svg role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`} className="text-slate-700">
@@ -38,7 +39,7 @@ export function BarChart({
                 {d.x}: {d.y}
               </title>
             </rect>
-            {(i % Math.ceil(data.length / 8) === 0 || i === data.length - 1) && (
+            {(i % step === 0 ? data.length - 1 - i >= step / 2 || i === data.length - 1 : i === data.length - 1) && (
               <text x={pad.left + i * bw + bw / 2} y={height - 10} textAnchor="middle" fontSize="10" fill="currentColor">
                 {d.x.slice(5)}
               </text>
