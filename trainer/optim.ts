@@ -100,6 +100,22 @@ export function learningRate(
 }
 
 /**
+ * Sum of many tensors as a tree of pairwise adds. Not tf.addN: on WebGPU it binds one storage
+ * buffer per input, and Dawn allows 8 per shader stage (a 4-layer GPT has 52 grads: the pipeline
+ * is invalid and the result silently wrong, seen on the H200).
+ */
+export function sumAll(xs: tf.Tensor[]): tf.Tensor {
+  if (xs.length === 0) return tf.scalar(0);
+  let level = xs;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? tf.add(level[i] as tf.Tensor, level[i + 1] as tf.Tensor) : (level[i] as tf.Tensor));
+    level = next;
+  }
+  return level[0] as tf.Tensor;
+}
+
+/**
  * Multiplies grads by `scaleBy` (e.g. 1/accumulation steps), then scales them so their global L2
  * norm is at most maxNorm (no clipping if maxNorm <= 0). Stays on the device (no sync). Returns new
  * tensors and the pre-clip norm; the caller disposes the inputs and the outputs.
@@ -113,7 +129,7 @@ export function clipByGlobalNorm(
   // one tidy: the scalar constants made from JS numbers are freed too
   const out = tf.tidy(() => {
     const gs = names.map((n) => (scaleBy === 1 ? (grads.get(n) as tf.Tensor) : tf.mul(grads.get(n) as tf.Tensor, scaleBy)));
-    const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
+    const norm = tf.sqrt(sumAll(gs.map((g) => tf.sum(tf.square(g)))));
     const factor = maxNorm > 0 ? tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
     return [norm, ...gs.map((g) => tf.mul(g, factor))];
   });

@@ -10,7 +10,10 @@ out=${1:-bench/results/bundle}
 mkdir -p "$out"
 npx esbuild bench/trainer/run.ts --bundle --platform=node --format=cjs --target=node20 --ignore-annotations \
   --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
-  --log-level=warning --outfile="$out/bench.cjs"
+  --log-level=error --outfile="$out/bench.cjs"
+npx esbuild bench/trainer/miniR1_sft.ts --bundle --platform=node --format=cjs --target=node20 --ignore-annotations \
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  --log-level=error --outfile="$out/minir1.cjs"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"
 cp bench/trainer/torch_ref.py "$out/"
 # one copy of tfjs-core in the bundle

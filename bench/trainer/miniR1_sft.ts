@@ -1,6 +1,8 @@
 // mini-R1 demo and measurement: train a tokenizer, SFT the tiny preset on CPU (WASM by default) for
 // a time budget, then report greedy accuracy on held-out problems (gold reward).
 //   npx tsx bench/trainer/miniR1_sft.ts [--minutes 5] [--difficulty 1] [--backend wasm] [--steps N]
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import {
   BpeTokenizer,
@@ -23,11 +25,14 @@ const { values: args } = parseArgs({
     lr: { type: "string", default: "2e-3" },
     eval: { type: "string", default: "200" },
     seed: { type: "string", default: "0" },
+    out: { type: "string" }, // write the summary JSON here too
   },
 });
 
 async function main() {
-  const be = await selectBackend({ force: args.backend });
+  const here = typeof __dirname === "string" ? __dirname : process.cwd();
+  const wasmDir = existsSync(path.join(here, "tfjs-backend-wasm.wasm")) ? here : undefined; // bundled
+  const be = await selectBackend({ force: args.backend, wasmDir });
   const difficulty = Number(args.difficulty);
   const seed = Number(args.seed);
   const train = miniR1.makeProblems(1000 + seed, 20000, { difficulty });
@@ -73,6 +78,7 @@ async function main() {
     meanReward: ev.meanReward,
   };
   console.log(JSON.stringify(summary));
+  if (args.out) writeFileSync(args.out, JSON.stringify({ ...summary, date: new Date().toISOString(), samples: ev.samples.slice(0, 20) }, null, 2));
 }
 main().catch((e) => {
   console.error(e);
