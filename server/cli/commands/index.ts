@@ -1,0 +1,12 @@
+// The command table: one line per command. Add a command by writing its file here and one line below.
+import type { Command } from "../command";
+import { exportCommand } from "./export";
+import { importCommand } from "./import";
+import { migrateCommand } from "./migrate";
+import { projectsCommand } from "./projects";
+import { snapshotCommand } from "./snapshot";
+import { startCommand } from "./start";
+import { tokensCommand } from "./tokens";
+import { usersCommand } from "./users";
+
+export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand];
