@@ -20,6 +20,7 @@ import { Prisma } from "@prisma/client";
 import type { Db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema, parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
+import { newId } from "@/server/data/ids";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -57,16 +58,6 @@ export function positionLabel(i: number): string {
   return String.fromCharCode(65 + i); // A, B, C...
 }
 
-/** Fisher–Yates with the given random source. */
-export function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
-
 function cryptoRandom(): number {
   return crypto.randomInt(0, 2 ** 47) / 2 ** 47;
 }
@@ -101,6 +92,29 @@ async function projectOrThrow(db: Db | Tx, projectId: string): Promise<ProjectRo
   return p;
 }
 
+// The hot path reads a project's settings from a short-lived per-process cache. Nothing that
+// guards an invariant depends on it: overlap is read from the Project row inside the lease
+// statement itself; a changed label schema or lease length is seen within PROJECT_TTL_MS.
+const PROJECT_TTL_MS = 2_000;
+const projectCache = new Map<string, { row: ProjectRow; at: number }>();
+async function cachedProject(db: Db, projectId: string): Promise<ProjectRow> {
+  const hit = projectCache.get(projectId);
+  if (hit && Date.now() - hit.at < PROJECT_TTL_MS) return hit.row;
+  const row = await projectOrThrow(db, projectId);
+  projectCache.set(projectId, { row, at: Date.now() });
+  return row;
+}
+
+/** Whether the project shows model names after a vote (from the cache). */
+export async function revealModelsAfterVote(db: Db, projectId: string): Promise<boolean> {
+  return parseProjectSettings((await cachedProject(db, projectId)).settings).revealModelsAfterVote;
+}
+
+// Sweeping expired leases costs a statement; once a second per project and process is plenty
+// (a lease is reclaimed at most a second after it expired).
+const SWEEP_EVERY_MS = 1_000;
+const lastSweep = new Map<string, number>();
+
 /**
  * Returns expired leases to the pool: assignments past expiresAt become "expired" and their
  * comparisons' leaseCount drops. One statement; rows another transaction holds are skipped (the
@@ -128,41 +142,48 @@ export async function sweepExpiredLeases(db: Db | Tx, opts: { projectId?: string
   return rows[0]?.n ?? 0;
 }
 
-const ACTIVE_VIEW_SELECT = {
-  id: true,
-  projectId: true,
-  comparisonId: true,
-  displayOrder: true,
-  leasedAt: true,
-  expiresAt: true,
-} as const;
+/** An assignment row joined with what the annotator sees, as one query returns it. */
+interface ViewRow {
+  id: string;
+  projectId: string;
+  comparisonId: string;
+  displayOrder: string[];
+  leasedAt: Date;
+  expiresAt: Date;
+  promptText: string | null;
+  promptMessages: unknown;
+  completions: Array<{ id: string; text: string }> | null;
+}
 
-async function buildView(
-  db: Db | Tx,
-  a: { id: string; projectId: string; comparisonId: string; displayOrder: string[]; leasedAt: Date; expiresAt: Date },
-  project: ProjectRow,
-): Promise<AssignmentView> {
-  const comparison = await db.comparison.findUniqueOrThrow({
-    where: { id: a.comparisonId },
-    select: { prompt: { select: { text: true, messages: true } } },
-  });
-  const completions = await db.completion.findMany({ where: { id: { in: a.displayOrder } }, select: { id: true, text: true } });
-  const byId = new Map(completions.map((c) => [c.id, c.text]));
-  const settings = parseProjectSettings(project.settings);
+/** Prompt and completion texts for an assignment row `a` (used inside the lease statements). */
+const VIEW_COLUMNS = Prisma.sql`
+  a.id, a."projectId", a."comparisonId", a."displayOrder", a."leasedAt", a."expiresAt",
+  p.text AS "promptText", p.messages AS "promptMessages",
+  (SELECT json_agg(json_build_object('id', x.id, 'text', x.text)) FROM "Completion" x WHERE x.id = ANY(a."displayOrder")) AS completions`;
+
+function toView(r: ViewRow, project: ProjectRow): AssignmentView {
+  const byId = new Map((r.completions ?? []).map((c) => [c.id, c.text]));
   return {
-    assignmentId: a.id,
-    comparisonId: a.comparisonId,
-    projectId: a.projectId,
-    prompt: {
-      text: comparison.prompt.text,
-      messages: parseMessages(comparison.prompt.messages),
-    },
-    completions: a.displayOrder.map((id, i) => ({ id, label: positionLabel(i), text: byId.get(id) ?? "" })),
+    assignmentId: r.id,
+    comparisonId: r.comparisonId,
+    projectId: r.projectId,
+    prompt: { text: r.promptText, messages: parseMessages(r.promptMessages) },
+    completions: r.displayOrder.map((id, i) => ({ id, label: positionLabel(i), text: byId.get(id) ?? "" })),
     labelSchema: parseLabelSchema(project.labelSchema),
-    leasedAt: a.leasedAt.toISOString(),
-    expiresAt: a.expiresAt.toISOString(),
-    leaseSeconds: settings.leaseSeconds,
+    leasedAt: new Date(r.leasedAt).toISOString(),
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    leaseSeconds: parseProjectSettings(project.settings).leaseSeconds,
   };
+}
+
+async function viewOf(db: Db | Tx, assignmentId: string, project: ProjectRow): Promise<AssignmentView> {
+  const rows = await db.$queryRaw<ViewRow[]>`
+    SELECT ${VIEW_COLUMNS}
+    FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
+    WHERE a.id = ${assignmentId}`;
+  const r = rows[0];
+  if (!r) throw new DomainError("not_found", `No assignment ${assignmentId}.`);
+  return toView(r, project);
 }
 
 function parseMessages(json: unknown): Array<{ role: string; content: string }> | null {
@@ -170,6 +191,11 @@ function parseMessages(json: unknown): Array<{ role: string; content: string }> 
   return json
     .filter((m): m is { role: unknown; content: unknown } => typeof m === "object" && m !== null)
     .map((m) => ({ role: String(m.role ?? "user"), content: typeof m.content === "string" ? m.content : JSON.stringify(m.content) }));
+}
+
+/** Random sort keys for the display order, from the given random source (max K = 16). */
+function orderKeys(random: () => number): number[] {
+  return Array.from({ length: 16 }, () => random());
 }
 
 /**
@@ -184,80 +210,96 @@ export async function leaseNext(
 ): Promise<LeaseResult> {
   const now = opts.now ?? new Date();
   const random = opts.random ?? cryptoRandom;
-  const project = await projectOrThrow(db, input.projectId);
+  const project = await cachedProject(db, input.projectId);
   if (project.archived) throw new DomainError("gone", "This project is archived; it no longer takes judgments.");
   const settings = parseProjectSettings(project.settings);
 
-  const held = await db.assignment.findFirst({
-    where: { userId: input.userId, projectId: input.projectId, status: "active", expiresAt: { gt: now } },
-    select: ACTIVE_VIEW_SELECT,
-    orderBy: { leasedAt: "desc" },
-  });
-  if (held) return { kind: "assignment", assignment: await buildView(db, held, project), resumed: true };
+  const held = await db.$queryRaw<ViewRow[]>`
+    SELECT ${VIEW_COLUMNS}
+    FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
+    WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status = 'active' AND a."expiresAt" > ${now}
+    ORDER BY a."leasedAt" DESC LIMIT 1`;
+  if (held[0]) return { kind: "assignment", assignment: toView(held[0], project), resumed: true };
 
   // Reclaim expired leases (cheap when there are none: the (status, expiresAt) index answers it).
-  await sweepExpiredLeases(db, { projectId: input.projectId, now });
+  const last = lastSweep.get(input.projectId) ?? 0;
+  if (opts.now || Date.now() - last >= SWEEP_EVERY_MS) {
+    lastSweep.set(input.projectId, Date.now());
+    await sweepExpiredLeases(db, { projectId: input.projectId, now });
+  }
 
+  let goldFirst = false;
+  if (project.goldRatio > 0) {
+    const [counts] = await db.$queryRaw<Array<{ served: number; gold: number }>>`
+      SELECT count(*)::int AS served, count(*) FILTER (WHERE c."isGold")::int AS gold
+      FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId"
+      WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status IN ('active', 'submitted')`;
+    goldFirst = wantGold(project.goldRatio, counts?.served ?? 0, counts?.gold ?? 0, random);
+  }
   const expiresAt = new Date(now.getTime() + settings.leaseSeconds * 1000);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const leased = await db.$transaction(async (tx) => {
-      const [counts] = await tx.$queryRaw<Array<{ served: number; gold: number }>>`
-        SELECT count(*)::int AS served, count(*) FILTER (WHERE c."isGold")::int AS gold
-        FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId"
-        WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status IN ('active', 'submitted')`;
-      const goldFirst = wantGold(project.goldRatio, counts?.served ?? 0, counts?.gold ?? 0, random);
-      const order = goldFirst ? [true, false] : [false, true];
-      for (const gold of order) {
-        const picked = await pickCandidate(tx, input.projectId, input.userId, gold, project.overlap);
-        if (!picked) continue;
-        const displayOrder = shuffle(picked.completionIds, random);
-        const bumped = await tx.$executeRaw`
-          UPDATE "Comparison" SET "leaseCount" = "leaseCount" + 1
-          WHERE id = ${picked.id} AND status = 'open'
-            AND ("isGold" OR "judgmentCount" + "leaseCount" < ${project.overlap})`;
-        if (bumped !== 1) return "retry" as const; // re-checked under the lock: slot gone
-        const a = await tx.assignment.create({
-          data: {
-            projectId: input.projectId,
-            comparisonId: picked.id,
-            userId: input.userId,
-            displayOrder,
-            leasedAt: now,
-            heartbeatAt: now,
-            expiresAt,
-          },
-          select: ACTIVE_VIEW_SELECT,
-        });
-        return a;
-      }
-      return null;
-    });
-    if (leased === "retry") continue;
-    if (!leased) break;
-    return { kind: "assignment", assignment: await buildView(db, leased, project), resumed: false };
+  for (let attempt = 0; attempt < 4; attempt++) {
+    for (const gold of goldFirst ? [true, false] : [false, true]) {
+      if (gold && !(project.goldRatio > 0)) continue;
+      const leased = await leaseOne(db, { ...input, gold, now, expiresAt, keys: orderKeys(random) });
+      if (leased) return { kind: "assignment", assignment: toView(leased, project), resumed: false };
+    }
+    // Nothing leased. Either nothing is left for this annotator, or every candidate was locked
+    // by someone else being served at this very moment: look again without skipping locks.
+    if (!(await anyCandidate(db, input.projectId, input.userId, project.goldRatio > 0))) break;
+    await new Promise((r) => setTimeout(r, 5 + attempt * 10));
   }
   const any = await db.assignment.count({ where: { userId: input.userId, projectId: input.projectId } });
   return { kind: "empty", reason: any > 0 ? "all_done" : "no_items" };
 }
 
-async function pickCandidate(
-  tx: Tx,
-  projectId: string,
-  userId: string,
-  gold: boolean,
-  overlap: number,
-): Promise<{ id: string; completionIds: string[] } | null> {
-  // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order;
-  // locked rows (another annotator is being served it right now) are skipped, not waited on.
-  const capacity = gold ? Prisma.empty : Prisma.sql`AND c."judgmentCount" + c."leaseCount" < ${overlap}`;
-  const rows = await tx.$queryRaw<Array<{ id: string; completionIds: string[] }>>`
-    SELECT c.id, c."completionIds" FROM "Comparison" c
-    WHERE c."projectId" = ${projectId} AND c.status = 'open' AND c."isGold" = ${gold} ${capacity}
-      AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${userId})
-    ORDER BY c.priority DESC, c."createdAt" ASC, c.id ASC
-    LIMIT 1
-    FOR UPDATE OF c SKIP LOCKED`;
+/**
+ * One statement, so one implicit transaction: take the first free comparison in queue order
+ * (rows another annotator is being served right now are skipped, not waited on), bump its
+ * leaseCount under the same capacity rule, insert the assignment with a shuffled display order,
+ * and return what the annotator will see.
+ */
+async function leaseOne(
+  db: Db,
+  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[] },
+): Promise<ViewRow | null> {
+  // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order.
+  const capacity = q.gold
+    ? Prisma.empty
+    : Prisma.sql`AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = ${q.projectId})`;
+  const rows = await db.$queryRaw<ViewRow[]>`
+    WITH candidate AS (
+      SELECT c.id FROM "Comparison" c
+      WHERE c."projectId" = ${q.projectId} AND c.status = 'open' AND c."isGold" = ${q.gold} ${capacity}
+        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${q.userId})
+      ORDER BY c.priority DESC, c."createdAt" ASC, c.id ASC
+      LIMIT 1
+      FOR UPDATE OF c SKIP LOCKED
+    ), bumped AS (
+      UPDATE "Comparison" c SET "leaseCount" = c."leaseCount" + 1
+      FROM candidate WHERE c.id = candidate.id AND c.status = 'open' ${capacity}
+      RETURNING c.id, c."completionIds", c."promptId"
+    ), a AS (
+      INSERT INTO "Assignment" (id, "projectId", "comparisonId", "userId", "displayOrder", status, "leasedAt", "heartbeatAt", "expiresAt")
+      SELECT ${newId()}, ${q.projectId}, b.id, ${q.userId},
+        ARRAY(SELECT x FROM unnest(b."completionIds") WITH ORDINALITY AS t(x, i) ORDER BY (${q.keys}::float8[])[i], i),
+        'active', ${q.now}, ${q.now}, ${q.expiresAt}
+      FROM bumped b
+      RETURNING *
+    )
+    SELECT ${VIEW_COLUMNS}
+    FROM a JOIN bumped b ON b.id = a."comparisonId" JOIN "Prompt" p ON p.id = b."promptId"`;
   return rows[0] ?? null;
+}
+
+async function anyCandidate(db: Db, projectId: string, userId: string, includeGold: boolean): Promise<boolean> {
+  const rows = await db.$queryRaw<Array<{ ok: boolean }>>`
+    SELECT EXISTS (
+      SELECT 1 FROM "Comparison" c
+      WHERE c."projectId" = ${projectId} AND c.status = 'open'
+        AND ((c."isGold" AND ${includeGold}) OR (NOT c."isGold" AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = ${projectId})))
+        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${userId})
+    ) AS ok`;
+  return rows[0]?.ok === true;
 }
 
 /** The annotator's own assignment, locked for the rest of the transaction. */
@@ -344,7 +386,7 @@ export async function resumeExpired(
   });
   return {
     kind: "assignment",
-    assignment: await buildView(db, result.a, result.project),
+    assignment: await viewOf(db, result.a.id, result.project),
     resumed: true,
   };
 }

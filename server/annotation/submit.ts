@@ -5,11 +5,11 @@ import "server-only";
 import { z } from "zod";
 import type { Db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
-import { parseLabelSchema, parseProjectSettings } from "@/server/projects/schema";
+import { parseLabelSchema } from "@/server/projects/schema";
 import { Verdict } from "@/server/data/verdict";
 import { recordJudgment } from "@/server/data/judgments";
 import { Answer, PairwiseAnswer, Ratings, checkRatings, pairwiseVerdict, toVerdict } from "./answer";
-import { LEASE_EXPIRED_MESSAGE, lockOwnAssignment, positionLabel } from "./queue";
+import { LEASE_EXPIRED_MESSAGE, positionLabel, revealModelsAfterVote } from "./queue";
 
 export const SubmitInput = z.object({
   assignmentId: z.string().min(1),
@@ -48,7 +48,14 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
   }
 
   const outcome = await db.$transaction(async (tx) => {
-    const a = await lockOwnAssignment(tx, input.assignmentId, userId);
+    // The assignment row locked, with what validation needs, in one round trip.
+    const rows = await tx.$queryRaw<
+      Array<{ id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean }>
+    >`SELECT a.id, a."userId", a."projectId", a."comparisonId", a."displayOrder", a.status::text AS status, a."leasedAt", p."labelSchema", c."isGold"
+      FROM "Assignment" a JOIN "Project" p ON p.id = a."projectId" JOIN "Comparison" c ON c.id = a."comparisonId"
+      WHERE a.id = ${input.assignmentId} FOR UPDATE OF a`;
+    const a = rows[0];
+    if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
     if (a.status === "submitted") {
       // Same assignment, another key (a second tab): the first submission stands.
       const j = await tx.judgment.findFirst({ where: { assignmentId: a.id, supersededAt: null }, select: { id: true } });
@@ -59,11 +66,7 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
     // status "active" — also when past expiresAt but not yet reclaimed: its slot is still held,
     // so accepting it keeps the overlap invariant.
 
-    const [project, comparison] = await Promise.all([
-      tx.project.findUniqueOrThrow({ where: { id: a.projectId }, select: { labelSchema: true } }),
-      tx.comparison.findUniqueOrThrow({ where: { id: a.comparisonId }, select: { isGold: true } }),
-    ]);
-    const schema = parseLabelSchema(project.labelSchema);
+    const schema = parseLabelSchema(a.labelSchema);
     const verdict = toVerdict(input.answer, a.displayOrder, schema);
     const ratings = checkRatings(input.ratings, a.displayOrder, schema);
     const rationale = input.rationale?.trim() || undefined;
@@ -79,8 +82,10 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
     const maxTime = Math.max(0, now.getTime() - a.leasedAt.getTime());
     const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
 
-    await tx.assignment.update({ where: { id: a.id }, data: { status: "submitted", endedAt: now } });
-    await tx.$executeRaw`UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0) WHERE id = ${a.comparisonId}`;
+    // The lease ends and its slot becomes a judgment (recordJudgment counts it), together.
+    await tx.$executeRaw`
+      WITH ended AS (UPDATE "Assignment" SET status = 'submitted', "endedAt" = ${now} WHERE id = ${a.id} RETURNING "comparisonId")
+      UPDATE "Comparison" c SET "leaseCount" = GREATEST(c."leaseCount" - 1, 0) FROM ended WHERE c.id = ended."comparisonId"`;
     // Aggregation (counters, status, agreement, preference pairs) joins this transaction.
     const recorded = await recordJudgment(tx, {
       idempotencyKey: input.idempotencyKey,
@@ -92,7 +97,7 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
       timeSpentMs,
       rationale,
       ratings,
-      isGoldCheck: comparison.isGold,
+      isGoldCheck: a.isGold,
       metadata: reasoningVerdict ? { reasoningVerdict } : {},
       now,
     });
@@ -107,8 +112,7 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
 }
 
 async function reveal(db: Db, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {
-  const project = await db.project.findUnique({ where: { id: projectId }, select: { settings: true } });
-  if (!project || !parseProjectSettings(project.settings).revealModelsAfterVote) return null;
+  if (!(await revealModelsAfterVote(db, projectId))) return null;
   const completions = await db.completion.findMany({ where: { id: { in: displayOrder } }, select: { id: true, modelName: true } });
   const names = new Map(completions.map((c) => [c.id, c.modelName]));
   return displayOrder.map((id, i) => ({ label: positionLabel(i), completionId: id, modelName: names.get(id) ?? "unknown" }));

@@ -1,0 +1,337 @@
+// Annotation submit path under load, over real HTTP against the running app (`pairwise start`,
+// web process only): C simulated annotators, each with its own API token, loop
+//   POST /api/trpc/annotation.next  →  POST /api/trpc/annotation.submit
+// for a fixed time; a share of submits is sent twice at once (a double click). Reports submits/s
+// and p50/p99 latency, next to a reference in the same run: the same server answering the
+// cheapest authenticated procedure (system.me) — the HTTP + auth ceiling. Afterwards the
+// database is checked: no judgment lost or duplicated, no comparison over its overlap, lease
+// counters consistent.
+//
+//   npm run bench -- annotation [--db postgres,embedded] [--seconds 20] [--concurrency 32]
+//        [--comparisons 6000] [--overlap 3] [--dup 0.05] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import crypto from "node:crypto";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { startTestApp, type TestApp } from "../../tests/helpers/app";
+import { hashToken } from "../../server/auth/tokens";
+import { percentile } from "../../server/stats";
+
+const { values: args } = parseArgs({
+  options: {
+    db: { type: "string", default: "postgres,embedded" },
+    seconds: { type: "string", default: "20" },
+    concurrency: { type: "string", default: "32" },
+    comparisons: { type: "string", default: "6000" },
+    overlap: { type: "string", default: "3" },
+    dup: { type: "string", default: "0.05" },
+    "ref-seconds": { type: "string", default: "5" },
+    pg: { type: "string", default: "postgresql://postgres@127.0.0.1:5432/postgres" },
+    out: { type: "string", default: "bench/results" },
+  },
+});
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+const COMPARISONS = Number(args.comparisons);
+const OVERLAP = Number(args.overlap);
+const DUP = Number(args.dup);
+const REF_SECONDS = Number(args["ref-seconds"]);
+
+interface Annotator {
+  userId: string;
+  token: string;
+}
+
+const id = () => crypto.randomBytes(12).toString("hex");
+const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+
+/** Bulk seed with plain SQL (multi-row INSERTs): one project, prompts, 2 completions each, comparisons, annotators with tokens. */
+async function seed(url: string): Promise<{ projectId: string; annotators: Annotator[] }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const projectId = id();
+    await c.query(
+      `INSERT INTO "Project" (id, slug, name, "labelSchema", overlap, "goldRatio", settings, "updatedAt") VALUES ($1, $2, 'Bench', $3, $4, 0, '{}', now())`,
+      [projectId, `bench-${projectId.slice(0, 8)}`, JSON.stringify({ kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false }), OVERLAP],
+    );
+    const CHUNK = 500;
+    for (let start = 0; start < COMPARISONS; start += CHUNK) {
+      const n = Math.min(CHUNK, COMPARISONS - start);
+      const prompts: unknown[] = [];
+      const completions: unknown[] = [];
+      const comparisons: unknown[] = [];
+      for (let k = 0; k < n; k++) {
+        const i = start + k;
+        const pid = id();
+        const text = `Bench prompt ${i}: explain why the sky is blue in two sentences.`;
+        prompts.push(pid, projectId, sha(text), text);
+        const ca = id();
+        const cb = id();
+        const ta = `Rayleigh scattering (${i}): shorter wavelengths scatter more, so blue light reaches us from all directions.`;
+        const tb = `Because of the ocean (${i}).`;
+        completions.push(ca, projectId, pid, sha(ta), ta, "model-a", cb, projectId, pid, sha(tb), tb, "model-b");
+        comparisons.push(id(), projectId, pid, `{${ca},${cb}}`, sha(`${i}`), new Date(Date.UTC(2026, 0, 1) + i * 1000));
+      }
+      const rows = (cols: number, count: number) =>
+        Array.from({ length: count }, (_, r) => `(${Array.from({ length: cols }, (_, j) => `$${r * cols + j + 1}`).join(",")})`).join(",");
+      await c.query(`INSERT INTO "Prompt" (id, "projectId", "contentHash", text) VALUES ${rows(4, n)}`, prompts);
+      await c.query(`INSERT INTO "Completion" (id, "projectId", "promptId", "contentHash", text, "modelName") VALUES ${rows(6, 2 * n)}`, completions);
+      await c.query(`INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", "createdAt") VALUES ${rows(6, n)}`, comparisons);
+    }
+    const annotators: Annotator[] = [];
+    for (let i = 0; i < CONCURRENCY; i++) {
+      const userId = id();
+      await c.query(`INSERT INTO "User" (id, email, name, role) VALUES ($1, $2, $3, 'annotator')`, [userId, `bench-${userId}@example.com`, `Bench ${i}`]);
+      const token = `pw_bench${i}_${crypto.randomBytes(24).toString("base64url")}`;
+      await c.query(`INSERT INTO "ApiToken" (id, "userId", name, prefix, "tokenHash", scopes) VALUES ($1, $2, 'bench', $3, $4, '{write}')`, [id(), userId, `bench${i}`, hashToken(token)]);
+      annotators.push({ userId, token });
+    }
+    await c.query(`ANALYZE`);
+    return { projectId, annotators };
+  } finally {
+    await c.end();
+  }
+}
+
+class TrpcError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(base: string, token: string, proc: string, input: unknown, method: "GET" | "POST" = "POST"): Promise<T> {
+  const body = JSON.stringify({ json: input });
+  const res =
+    method === "POST"
+      ? await fetch(`${base}/api/trpc/${proc}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body })
+      : await fetch(`${base}/api/trpc/${proc}`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (!res.ok) throw new TrpcError(res.status, text.slice(0, 300));
+  return (JSON.parse(text) as { result: { data: { json: T } } }).result.data.json;
+}
+
+interface LoadResult {
+  seconds: number;
+  submits: number;
+  duplicatesSent: number;
+  duplicatesAcknowledgedSame: number;
+  errors: Record<string, number>;
+  submitMs: number[];
+  nextMs: number[];
+  acknowledged: Map<string, string>; // idempotencyKey → judgmentId
+  exhausted: number;
+}
+
+async function load(base: string, projectId: string, annotators: Annotator[]): Promise<LoadResult> {
+  const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], acknowledged: new Map(), exhausted: 0 };
+  const err = (e: unknown) => {
+    const k = e instanceof TrpcError ? `HTTP ${e.status}: ${e.message.slice(0, 120)}` : String((e as Error).message ?? e).slice(0, 120);
+    r.errors[k] = (r.errors[k] ?? 0) + 1;
+  };
+  const t0 = performance.now();
+  const deadline = t0 + SECONDS * 1000;
+  let n = 0;
+  await Promise.all(
+    annotators.map(async (a) => {
+      while (performance.now() < deadline) {
+        let lease: { kind: string; assignment?: { assignmentId: string } };
+        const s0 = performance.now();
+        try {
+          lease = await call(base, a.token, "annotation.next", { projectId });
+        } catch (e) {
+          err(e);
+          continue;
+        }
+        r.nextMs.push(performance.now() - s0);
+        if (lease.kind !== "assignment" || !lease.assignment) {
+          r.exhausted++;
+          return;
+        }
+        const input = {
+          assignmentId: lease.assignment.assignmentId,
+          idempotencyKey: `bench-${lease.assignment.assignmentId}`,
+          answer: { kind: "pairwise", choice: (n++ % 5 === 0 ? "tie" : n % 2 ? "A" : "B") as string, strength: 1 },
+          timeSpentMs: 1500,
+        };
+        const s1 = performance.now();
+        try {
+          if (Math.random() < DUP) {
+            r.duplicatesSent++;
+            const [x, y] = await Promise.all([
+              call<{ judgmentId: string }>(base, a.token, "annotation.submit", input),
+              call<{ judgmentId: string }>(base, a.token, "annotation.submit", input),
+            ]);
+            if (x.judgmentId === y.judgmentId) r.duplicatesAcknowledgedSame++;
+            r.acknowledged.set(input.idempotencyKey, x.judgmentId);
+          } else {
+            const x = await call<{ judgmentId: string }>(base, a.token, "annotation.submit", input);
+            r.acknowledged.set(input.idempotencyKey, x.judgmentId);
+          }
+          r.submitMs.push(performance.now() - s1);
+          r.submits++;
+        } catch (e) {
+          err(e);
+        }
+      }
+    }),
+  );
+  r.seconds = (performance.now() - t0) / 1000;
+  return r;
+}
+
+async function reference(base: string, annotators: Annotator[]): Promise<{ rps: number; p50: number; p99: number }> {
+  const ms: number[] = [];
+  const t0 = performance.now();
+  const deadline = t0 + REF_SECONDS * 1000;
+  await Promise.all(
+    annotators.map(async (a) => {
+      while (performance.now() < deadline) {
+        const s = performance.now();
+        await call(base, a.token, "system.me", undefined, "GET");
+        ms.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  return { rps: ms.length / secs, p50: percentile(ms, 50), p99: percentile(ms, 99) };
+}
+
+interface Verification {
+  judgments: number;
+  acknowledged: number;
+  missing: number;
+  duplicatePerUser: number;
+  overOverlap: number;
+  counterMismatch: number;
+  leaseMismatch: number;
+  ok: boolean;
+}
+
+async function verify(url: string, projectId: string, acknowledged: Map<string, string>): Promise<Verification> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const q = async (sql: string) => Number((await c.query(sql, [projectId])).rows[0].n);
+    const judgments = await q(`SELECT count(*) n FROM "Judgment" WHERE "projectId" = $1`);
+    const ids = [...acknowledged.values()];
+    const found = Number((await c.query(`SELECT count(*) n FROM "Judgment" WHERE id = ANY($1) AND "projectId" = $2`, [ids, projectId])).rows[0].n);
+    const duplicatePerUser = await q(`SELECT count(*) n FROM (SELECT 1 FROM "Judgment" WHERE "projectId" = $1 GROUP BY "comparisonId", "userId" HAVING count(*) > 1) x`);
+    const overOverlap = await q(`SELECT count(*) n FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId" WHERE c."projectId" = $1 AND NOT c."isGold" AND (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id) > p.overlap`);
+    const counterMismatch = await q(`SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."judgmentCount" <> (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL)`);
+    const leaseMismatch = await q(`SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."leaseCount" <> (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a.status = 'active')`);
+    const v = { judgments, acknowledged: acknowledged.size, missing: acknowledged.size - found, duplicatePerUser, overOverlap, counterMismatch, leaseMismatch, ok: false };
+    // every acknowledged submit is in the database, and nothing else is (no phantom rows)
+    v.ok = v.missing === 0 && judgments === acknowledged.size && duplicatePerUser === 0 && overOverlap === 0 && counterMismatch === 0 && leaseMismatch === 0;
+    return v;
+  } finally {
+    await c.end();
+  }
+}
+
+interface Row {
+  db: string;
+  concurrency: number;
+  seconds: number;
+  submits: number;
+  submitsPerSecond: number;
+  submitP50: number;
+  submitP99: number;
+  nextP50: number;
+  nextP99: number;
+  cycleP99: number;
+  duplicatesSent: number;
+  duplicatesSame: number;
+  errors: Record<string, number>;
+  reference: { rps: number; p50: number; p99: number };
+  ratioToReference: number;
+  verification: Verification;
+}
+
+async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
+  let dbUrl: string | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  if (mode === "postgres") {
+    const name = `pw_bench_${crypto.randomBytes(5).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: args.pg });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(args.pg!);
+    u.pathname = `/${name}`;
+    dbUrl = u.toString();
+    drop = async () => {
+      const a = new pg.Client({ connectionString: args.pg });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+  }
+  console.log(`[${mode}] starting the app (web only)…`);
+  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn" } });
+  try {
+    const url = dbUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
+    console.log(`[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`);
+    const { projectId, annotators } = await seed(url);
+    // warm up: compile routes, fill connection pools
+    await Promise.all(annotators.slice(0, 4).map((a) => call(app.baseUrl, a.token, "system.me", undefined, "GET")));
+    const ref = await reference(app.baseUrl, annotators);
+    console.log(`[${mode}] reference system.me: ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`);
+    console.log(`[${mode}] load: ${CONCURRENCY} annotators for ${SECONDS} s…`);
+    const r = await load(app.baseUrl, projectId, annotators);
+    const cycle = r.submitMs.map((s, i) => s + (r.nextMs[i] ?? 0));
+    const row: Row = {
+      db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite",
+      concurrency: CONCURRENCY,
+      seconds: r.seconds,
+      submits: r.submits,
+      submitsPerSecond: r.submits / r.seconds,
+      submitP50: percentile(r.submitMs, 50),
+      submitP99: percentile(r.submitMs, 99),
+      nextP50: percentile(r.nextMs, 50),
+      nextP99: percentile(r.nextMs, 99),
+      cycleP99: percentile(cycle, 99),
+      duplicatesSent: r.duplicatesSent,
+      duplicatesSame: r.duplicatesAcknowledgedSame,
+      errors: r.errors,
+      reference: ref,
+      ratioToReference: r.submits / r.seconds / ref.rps,
+      verification: await verify(url, projectId, r.acknowledged),
+    };
+    console.log(`[${mode}] ${row.submitsPerSecond.toFixed(0)} submits/s, submit p50 ${row.submitP50.toFixed(1)} ms, p99 ${row.submitP99.toFixed(1)} ms; verification ${row.verification.ok ? "OK" : "FAILED"}`, row.verification);
+    if (Object.keys(r.errors).length) console.log(`[${mode}] errors:`, r.errors);
+    return row;
+  } finally {
+    await app.stop();
+    await drop?.();
+  }
+}
+
+const modes = args.db!.split(",").map((s) => s.trim()) as Array<"postgres" | "embedded">;
+const rows: Row[] = [];
+for (const m of modes) rows.push(await runOne(m));
+
+const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "–");
+const md = [
+  `## Annotation submit path (next → submit over HTTP, tRPC, API tokens)`,
+  ``,
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; ${CONCURRENCY} concurrent annotators, ${SECONDS} s, overlap ${OVERLAP}, ${(DUP * 100).toFixed(0)}% of submits sent twice at once. Load generator on the same machine.`,
+  ``,
+  `| database | submits/s | submit p50 ms | submit p99 ms | next p50 ms | next p99 ms | next+submit p99 ms | reference req/s (system.me) | submits/s ÷ reference | double submits → same judgment | verified |`,
+  `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
+  ...rows.map(
+    (r) =>
+      `| ${r.db} | ${f(r.submitsPerSecond, 0)} | ${f(r.submitP50)} | ${f(r.submitP99)} | ${f(r.nextP50)} | ${f(r.nextP99)} | ${f(r.cycleP99)} | ${f(r.reference.rps, 0)} | ${f(r.ratioToReference, 2)} | ${r.duplicatesSame}/${r.duplicatesSent} | ${r.verification.ok ? "OK" : "FAILED"}: ${r.verification.judgments} judgments, ${r.verification.missing} lost, ${r.verification.duplicatePerUser} duplicated, ${r.verification.overOverlap} over overlap |`,
+  ),
+  ``,
+].join("\n");
+fs.mkdirSync(args.out!, { recursive: true });
+fs.writeFileSync(path.join(args.out!, "annotation.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, rows }, null, 2));
+fs.writeFileSync(path.join(args.out!, "annotation.md"), md);
+console.log("\n" + md);
+process.exit(rows.every((r) => r.verification.ok) ? 0 : 1);
