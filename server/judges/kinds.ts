@@ -327,7 +327,9 @@ export function ruleJudge(o: { sink: AttemptSink }): Judge {
       let letter: VerdictLetter | null = null;
       if (c.completions.length === 2) {
         const [rA, rB] = r as [number, number];
-        if (rA === rB) verdict = rA === 0 && c.allowBothBad ? { kind: "pairwise", outcome: "both_bad" } : { kind: "pairwise", outcome: "tie" };
+        // Equal rewards: both wrong is "both bad" (when the project allows it), else a tie.
+        const bothWrong = !rewards[0]?.correct && !rewards[1]?.correct;
+        if (rA === rB) verdict = bothWrong && c.allowBothBad ? { kind: "pairwise", outcome: "both_bad" } : { kind: "pairwise", outcome: "tie" };
         else verdict = pairVerdict(rA > rB ? "a" : "b", c.completionIds);
         letter = rA === rB ? "C" : rA > rB ? "A" : "B";
       } else {

@@ -12,6 +12,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { generateStream, selectBackend, type ChatMessage, type GenerateResult } from "@/trainer";
+import { fitPrompt } from "./fit";
 import { DEFAULT_MODEL_ID, ModelRegistry, ensureDefaultModel, type LoadedModel, type ServedModel } from "./models";
 import { ChatCompletionRequest, CompletionRequest, errorBody, stopList, textOf, zodMessage } from "./protocol";
 
@@ -147,7 +148,9 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     isClosed: () => boolean,
   ): Promise<GenerateResult> {
     const ctx = lm.model.config.contextLength;
-    const it = generateStream(lm.model, lm.tokenizer, prompt, {
+    // Leave room for the answer: trim a long prompt from the start (see fit.ts).
+    const fitted = fitPrompt(lm.tokenizer, prompt, ctx - Math.min(s.maxTokens, Math.floor(ctx / 2)));
+    const it = generateStream(lm.model, lm.tokenizer, fitted.prompt, {
       maxTokens: Math.min(s.maxTokens, ctx),
       temperature: s.temperature,
       topP: s.topP,
