@@ -292,4 +292,37 @@ describe("annotation in the browser", () => {
     expect(await admin.getByTestId("summary-e2e-pairwise-human").textContent()).toBe("14");
     await admin.screenshot({ path: artifactPath("annotation-admin.png"), fullPage: true });
   });
+  test("an admin creates a project, imports into it and exports with progress bars", async () => {
+    await admin.goto(app.baseUrl + "/admin/projects/new");
+    await admin.getByTestId("project-name").fill("E2E import");
+    await admin.getByTestId("project-slug").fill("e2e-import");
+    await admin.getByTestId("project-instructions").fill("Prefer the **correct** answer.");
+    await admin.getByTestId("instructions-preview").locator("strong", { hasText: "correct" }).waitFor();
+    await admin.getByTestId("project-overlap").fill("2");
+    await admin.getByTestId("project-save").click();
+    await admin.waitForURL(/\/admin\/projects\/e2e-import$/);
+    const created = await prisma.project.findUniqueOrThrow({ where: { slug: "e2e-import" } });
+    expect(created.overlap).toBe(2);
+
+    await admin.goto(app.baseUrl + "/admin/data?project=e2e-import");
+    const lines = [0, 1, 2].map((i) => JSON.stringify({ prompt: `Imported prompt ${i}`, completions: [`first ${i}`, { text: `second ${i}`, model: "m2" }] }));
+    lines.push("{ not json");
+    await admin.getByTestId("import-file").setInputFiles({ name: "rows.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(lines.join("\n") + "\n") });
+    await admin.getByTestId("import-start").click();
+    await admin.getByTestId("import-summary").waitFor({ timeout: 30_000 });
+    expect(await admin.getByTestId("import-summary").textContent()).toMatch(/3 comparisons/);
+    expect(await admin.getByTestId("import-errors").textContent()).toMatch(/line 4/);
+    expect(await admin.getByTestId("import-job-bar").getAttribute("value")).toBe("1");
+    expect(await prisma.comparison.count({ where: { projectId: created.id } })).toBe(3);
+    await admin.screenshot({ path: artifactPath("annotation-data.png"), fullPage: true });
+
+    await admin.getByTestId("data-project").selectOption("e2e-pairwise");
+    const pairs = await prisma.preferencePair.count({ where: { projectId: pairwise.projectId, active: true } });
+    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByTestId("export-start").click()]);
+    const file = await download.path();
+    const exported = fs.readFileSync(file!, "utf8").trim().split("\n").filter(Boolean);
+    expect(exported).toHaveLength(pairs);
+    expect(Object.keys(JSON.parse(exported[0]!))).toEqual(expect.arrayContaining(["prompt", "chosen", "rejected"]));
+    expect(await admin.getByTestId("export-bar").getAttribute("value")).toBe("1");
+  });
 });

@@ -6,6 +6,9 @@ import { ROLES } from "../../auth/roles";
 import { createProject, getProject, listProjects, ProjectInput, ProjectPatch, updateProject } from "../../projects/projects";
 import { createInvite, listInvites, listPeople, revokeInvite, setActive, setRole } from "../../annotation/people";
 import { leaderboard, projectDashboard, projectSummaries } from "../../annotation/dashboard";
+import { exportEstimate, getImportJob, listImportJobs, queueImport } from "../../annotation/data-admin";
+import { ExportFormat } from "../../data/export";
+import { findProject } from "../../projects/projects";
 
 const ProjectRef = z.object({ project: z.string().min(1) });
 
@@ -28,6 +31,15 @@ export const adminRouter = router({
   dashboard: adminProcedure
     .input(ProjectRef.extend({ days: z.number().int().min(1).max(365).optional(), tzOffsetMinutes: z.number().int().min(-900).max(900).optional() }))
     .query(({ input }) => projectDashboard(db(), input.project, input)),
+  queueImport: adminProcedure
+    .input(z.object({ project: z.string().min(1), fileName: z.string().min(1).max(300), bytesTotal: z.number().int().min(0).optional() }))
+    .mutation(({ ctx, input }) => queueImport(db(), { ...input, userId: ctx.user.id })),
+  importJob: adminProcedure.input(z.object({ jobId: z.string().min(1) })).query(({ input }) => getImportJob(db(), input.jobId)),
+  importJobs: adminProcedure.input(ProjectRef).query(async ({ input }) => {
+    const p = await findProject(db(), input.project);
+    return p ? listImportJobs(db(), { projectId: p.id, limit: 20 }) : [];
+  }),
+  exportEstimate: adminProcedure.input(ProjectRef.extend({ format: ExportFormat })).query(({ input }) => exportEstimate(db(), input)),
   leaderboard: adminProcedure
     .input(ProjectRef.extend({ origin: z.enum(["human", "ai", "all"]).optional() }))
     .query(({ input }) => leaderboard(db(), input.project, { origin: input.origin })),
