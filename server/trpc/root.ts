@@ -5,6 +5,7 @@ import { annotationRouter } from "./routers/annotation";
 import { reviewRouter } from "./routers/review";
 import { adminRouter } from "./routers/admin";
 import { inviteRouter } from "./routers/invite";
+import { judgesRouter } from "./routers/judges";
 
 export const appRouter = router({
   system: systemRouter,
@@ -12,6 +13,7 @@ export const appRouter = router({
   review: reviewRouter,
   admin: adminRouter,
   invite: inviteRouter,
+  judges: judgesRouter,
 });
 
 export type AppRouter = typeof appRouter;
