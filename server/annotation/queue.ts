@@ -214,12 +214,17 @@ export async function leaseNext(
   if (project.archived) throw new DomainError("gone", "This project is archived; it no longer takes judgments.");
   const settings = parseProjectSettings(project.settings);
 
-  const held = await db.$queryRaw<ViewRow[]>`
-    SELECT ${VIEW_COLUMNS}
-    FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
-    WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status = 'active' AND a."expiresAt" > ${now}
-    ORDER BY a."leasedAt" DESC LIMIT 1`;
-  if (held[0]) return { kind: "assignment", assignment: toView(held[0], project), resumed: true };
+  // With gold in play the held lease is looked up first (the gold draw needs counts); otherwise
+  // the lease statement resumes a held lease itself, and "Next" is one round trip.
+  const separateHeldLookup = project.goldRatio > 0;
+  if (separateHeldLookup) {
+    const held = await db.$queryRaw<ViewRow[]>`
+      SELECT ${VIEW_COLUMNS}
+      FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
+      WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status = 'active' AND a."expiresAt" > ${now}
+      ORDER BY a."leasedAt" DESC LIMIT 1`;
+    if (held[0]) return { kind: "assignment", assignment: toView(held[0], project), resumed: true };
+  }
 
   // Reclaim expired leases (cheap when there are none: the (status, expiresAt) index answers it).
   const last = lastSweep.get(input.projectId) ?? 0;
@@ -240,8 +245,8 @@ export async function leaseNext(
   for (let attempt = 0; attempt < 4; attempt++) {
     for (const gold of goldFirst ? [true, false] : [false, true]) {
       if (gold && !(project.goldRatio > 0)) continue;
-      const leased = await leaseOne(db, { ...input, gold, now, expiresAt, keys: orderKeys(random) });
-      if (leased) return { kind: "assignment", assignment: toView(leased, project), resumed: false };
+      const leased = await leaseOne(db, { ...input, gold, now, expiresAt, keys: orderKeys(random), resumeHeld: !separateHeldLookup });
+      if (leased) return { kind: "assignment", assignment: toView(leased, project), resumed: leased.resumed };
     }
     // Nothing leased. Either nothing is left for this annotator, or every candidate was locked
     // by someone else being served at this very moment: look again without skipping locks.
@@ -260,16 +265,21 @@ export async function leaseNext(
  */
 async function leaseOne(
   db: Db,
-  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[] },
-): Promise<ViewRow | null> {
+  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[]; resumeHeld: boolean },
+): Promise<(ViewRow & { resumed: boolean }) | null> {
   // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order.
   const capacity = q.gold
     ? Prisma.empty
     : Prisma.sql`AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = ${q.projectId})`;
-  const rows = await db.$queryRaw<ViewRow[]>`
-    WITH candidate AS (
+  const rows = await db.$queryRaw<Array<ViewRow & { resumed: boolean }>>`
+    WITH held AS (
+      SELECT a.id FROM "Assignment" a
+      WHERE ${q.resumeHeld} AND a."userId" = ${q.userId} AND a."projectId" = ${q.projectId} AND a.status = 'active' AND a."expiresAt" > ${q.now}
+      ORDER BY a."leasedAt" DESC LIMIT 1
+    ), candidate AS (
       SELECT c.id FROM "Comparison" c
-      WHERE c."projectId" = ${q.projectId} AND c.status = 'open' AND c."isGold" = ${q.gold} ${capacity}
+      WHERE NOT EXISTS (SELECT 1 FROM held)
+        AND c."projectId" = ${q.projectId} AND c.status = 'open' AND c."isGold" = ${q.gold} ${capacity}
         AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${q.userId})
       ORDER BY c.priority DESC, c."createdAt" ASC, c.id ASC
       LIMIT 1
@@ -277,8 +287,8 @@ async function leaseOne(
     ), bumped AS (
       UPDATE "Comparison" c SET "leaseCount" = c."leaseCount" + 1
       FROM candidate WHERE c.id = candidate.id AND c.status = 'open' ${capacity}
-      RETURNING c.id, c."completionIds", c."promptId"
-    ), a AS (
+      RETURNING c.id, c."completionIds"
+    ), ins AS (
       INSERT INTO "Assignment" (id, "projectId", "comparisonId", "userId", "displayOrder", status, "leasedAt", "heartbeatAt", "expiresAt")
       SELECT ${newId()}, ${q.projectId}, b.id, ${q.userId},
         ARRAY(SELECT x FROM unnest(b."completionIds") WITH ORDINALITY AS t(x, i) ORDER BY (${q.keys}::float8[])[i], i),
@@ -286,8 +296,9 @@ async function leaseOne(
       FROM bumped b
       RETURNING *
     )
-    SELECT ${VIEW_COLUMNS}
-    FROM a JOIN bumped b ON b.id = a."comparisonId" JOIN "Prompt" p ON p.id = b."promptId"`;
+    SELECT ${VIEW_COLUMNS}, EXISTS (SELECT 1 FROM held WHERE held.id = a.id) AS resumed
+    FROM (SELECT h.* FROM "Assignment" h JOIN held ON held.id = h.id UNION ALL SELECT * FROM ins) a
+      JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
   return rows[0] ?? null;
 }
 

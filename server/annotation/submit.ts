@@ -35,18 +35,8 @@ export interface SubmitResult {
 
 export async function submitJudgment(db: Db, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
-  // A retried request: answer from the row already written, without taking any lock.
-  const prior = await db.judgment.findUnique({
-    where: { idempotencyKey: input.idempotencyKey },
-    select: { id: true, userId: true, assignmentId: true, projectId: true, displayOrder: true },
-  });
-  if (prior) {
-    if (prior.userId !== userId || prior.assignmentId !== input.assignmentId) {
-      throw new DomainError("conflict", "This idempotency key was already used for another submission; generate a new key per assignment.");
-    }
-    return { judgmentId: prior.id, duplicate: true, revealed: await reveal(db, prior.projectId, prior.displayOrder) };
-  }
-
+  // No lookup by key up front: the common case is a first submit. A retry finds its assignment
+  // "submitted" under the lock below and answers with the judgment already written.
   const outcome = await db.$transaction(async (tx) => {
     // The assignment row locked, with what validation needs, in one round trip.
     const rows = await tx.$queryRaw<
@@ -101,6 +91,10 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
       metadata: reasoningVerdict ? { reasoningVerdict } : {},
       now,
     });
+    if (!recorded.created && (recorded.judgment.userId !== userId || recorded.judgment.assignmentId !== a.id)) {
+      // Someone else's key: roll everything back.
+      throw new DomainError("conflict", "This idempotency key was already used for another submission; generate a new key per assignment.");
+    }
     const judgmentId = recorded.judgment.id;
     return { judgmentId, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
   });

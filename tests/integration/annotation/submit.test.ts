@@ -114,12 +114,15 @@ describe("safety", () => {
     // another key for the same assignment (a second tab): still the first judgment
     const other = await submitJudgment(t.prisma, u.id, { ...input, idempotencyKey: `tab2-${a.assignmentId}` });
     expect(other).toMatchObject({ judgmentId: results[0]!.judgmentId, duplicate: true });
-    // the key belongs to this user and assignment
+    // the assignment belongs to its annotator, and a key to one submission
     const v = await makeUser(t.prisma, "Thief");
-    await expect(submitJudgment(t.prisma, v.id, input)).rejects.toMatchObject({ code: "conflict" });
+    await expect(submitJudgment(t.prisma, v.id, input)).rejects.toMatchObject({ code: "not_found" });
+    const own = await lease(fx.projectId, v.id);
+    await expect(submitJudgment(t.prisma, v.id, { ...input, assignmentId: own.assignmentId })).rejects.toMatchObject({ code: "conflict" });
+    expect((await t.prisma.assignment.findUniqueOrThrow({ where: { id: own.assignmentId } })).status).toBe("active"); // rolled back
     expect(await t.prisma.judgment.count({ where: { comparisonId: a.comparisonId } })).toBe(1);
     const c = await t.prisma.comparison.findUniqueOrThrow({ where: { id: a.comparisonId } });
-    expect(c).toMatchObject({ judgmentCount: 1, leaseCount: 0, status: "open" });
+    expect(c).toMatchObject({ judgmentCount: 1, leaseCount: 1, status: "open" }); // the thief's own lease is still held
   });
 
   test("an expired lease is refused plainly; after resuming, the draft can still be submitted", async () => {
