@@ -12,6 +12,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { generateStream, selectBackend, type ChatMessage, type GenerateResult } from "@/trainer";
+import { env } from "../env";
 import { fitPrompt } from "./fit";
 import { DEFAULT_MODEL_ID, ModelRegistry, ensureDefaultModel, type LoadedModel, type ServedModel } from "./models";
 import { ChatCompletionRequest, CompletionRequest, errorBody, stopList, textOf, zodMessage } from "./protocol";
@@ -25,7 +26,7 @@ export interface ServeOptions {
   checkpointPath?: string;
   /** List promoted checkpoints from the database (default: when DATABASE_URL is set). */
   database?: boolean;
-  /** Require "Authorization: Bearer <apiKey>" (default: no key; bind to localhost). */
+  /** Require "Authorization: Bearer <apiKey>" (default: PAIRWISE_SERVE_API_KEY; unset = no key, bind to localhost). */
   apiKey?: string;
   /** Serve the default tiny model (default true). */
   defaultModel?: boolean;
@@ -128,6 +129,7 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     log,
   });
   const gate = new Semaphore(Math.max(1, opts.maxConcurrent ?? 4));
+  const apiKey = opts.apiKey ?? env().PAIRWISE_SERVE_API_KEY;
   const fingerprint = `pairwise-${backend.name}`;
 
   async function resolveModel(id: string): Promise<ServedModel> {
@@ -315,11 +317,11 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     const route = `${req.method} ${url.pathname.replace(/\/+$/, "")}`;
     void (async () => {
       try {
-        if (opts.apiKey && route !== "GET /health") {
+        if (apiKey && route !== "GET /health") {
           const auth = req.headers.authorization ?? "";
           const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
           const a = Buffer.from(given);
-          const e = Buffer.from(opts.apiKey);
+          const e = Buffer.from(apiKey);
           if (a.length !== e.length || !crypto.timingSafeEqual(a, e)) throw new HttpError(401, "Incorrect or missing API key (send Authorization: Bearer <key>).", "invalid_request_error", "invalid_api_key");
         }
         switch (route) {
