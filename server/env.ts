@@ -30,6 +30,8 @@ export const envSchema = z.object({
   PAIRWISE_HOST: z.string().min(1).default("127.0.0.1"),
   /** OpenAI-compatible server for our own checkpoints (`pairwise serve`). */
   PAIRWISE_SERVE_PORT: port.default(3001),
+  /** If set, `pairwise serve` requires "Authorization: Bearer <this key>" (set it when serving beyond localhost). */
+  PAIRWISE_SERVE_API_KEY: z.string().min(8, "must be at least 8 characters").optional(),
   /** Public URL of the web app (next-auth callbacks, invite links). */
   NEXTAUTH_URL: z.string().url("expected the app's public URL, e.g. https://pairwise.example.com").optional(),
   /** Signs session cookies. Required in production; generated into the data folder otherwise. */

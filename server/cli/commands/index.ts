@@ -4,9 +4,10 @@ import { exportCommand } from "./export";
 import { importCommand } from "./import";
 import { migrateCommand } from "./migrate";
 import { projectsCommand } from "./projects";
+import { serveCommand } from "./serve";
 import { snapshotCommand } from "./snapshot";
 import { startCommand } from "./start";
 import { tokensCommand } from "./tokens";
 import { usersCommand } from "./users";
 
-export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand];
+export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand, serveCommand];
