@@ -96,6 +96,51 @@ async function seed(url: string): Promise<{ projectId: string; annotators: Annot
   }
 }
 
+// ---- CPU accounting (Linux /proc): CPU-ms spent per submit by each side, which stays meaningful
+// when other work shares the machine (wall-clock throughput does not).
+const CLK_TCK = 100;
+function procStat(pid: number): { ppid: number; cpuMs: number; comm: string } | null {
+  try {
+    const raw = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const close = raw.lastIndexOf(")");
+    const comm = raw.slice(raw.indexOf("(") + 1, close);
+    const f = raw.slice(close + 2).split(" ");
+    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, comm };
+  } catch {
+    return null;
+  }
+}
+/** CPU-ms of each process in the tree under `root` (the supervisor: web, embedded database…). */
+function treeCpu(root: number): Map<number, { cpuMs: number; comm: string }> {
+  const all = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const stats = new Map(all.map((pid) => [pid, procStat(pid)] as const));
+  const out = new Map<number, { cpuMs: number; comm: string }>();
+  const want = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, st] of stats) if (st && !want.has(pid) && want.has(st.ppid)) (want.add(pid), (grew = true));
+  }
+  for (const pid of want) {
+    const st = stats.get(pid);
+    if (st) out.set(pid, { cpuMs: st.cpuMs, comm: st.comm });
+  }
+  return out;
+}
+async function pgBackendPids(url: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    return rows.map((r) => Number(r.pid));
+  } finally {
+    await c.end();
+  }
+}
+function cpuOf(pids: number[]): number {
+  return pids.reduce((s, pid) => s + (procStat(pid)?.cpuMs ?? 0), 0);
+}
+
 class TrpcError extends Error {
   constructor(
     readonly status: number,
@@ -251,6 +296,13 @@ interface Row {
   reference: { rps: number; p50: number; p99: number };
   ratioToReference: number;
   verification: Verification;
+  cpu: {
+    appTreeMsPerSubmit: number;
+    byProcessMsPerSubmit: Record<string, number>;
+    postgresMsPerSubmit: number;
+    loadGeneratorMsPerSubmit: number;
+    machineLoadAverage: number;
+  };
 }
 
 async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
@@ -283,7 +335,28 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     const ref = await reference(app.baseUrl, annotators);
     console.log(`[${mode}] reference system.me: ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`);
     console.log(`[${mode}] load: ${CONCURRENCY} annotators for ${SECONDS} s…`);
+    const tree0 = treeCpu(app.child.pid!);
+    const backends = mode === "postgres" ? await pgBackendPids(url) : [];
+    const pg0 = cpuOf(backends);
+    const self0 = process.cpuUsage();
     const r = await load(app.baseUrl, projectId, annotators);
+    const selfCpu = process.cpuUsage(self0);
+    const tree1 = treeCpu(app.child.pid!);
+    // backends opened during the run started at 0 CPU
+    const backends1 = mode === "postgres" ? await pgBackendPids(url) : [];
+    const pgCpu = cpuOf(backends1) - pg0;
+    const perProcess: Record<string, number> = {};
+    for (const [pid, v] of tree1) {
+      const d = v.cpuMs - (tree0.get(pid)?.cpuMs ?? 0);
+      if (d > 0) perProcess[v.comm] = (perProcess[v.comm] ?? 0) + d;
+    }
+    const cpu = {
+      appTreeMsPerSubmit: Object.values(perProcess).reduce((a, b) => a + b, 0) / Math.max(1, r.submits),
+      byProcessMsPerSubmit: Object.fromEntries(Object.entries(perProcess).map(([k, v]) => [k, v / Math.max(1, r.submits)])),
+      postgresMsPerSubmit: pgCpu / Math.max(1, r.submits),
+      loadGeneratorMsPerSubmit: (selfCpu.user + selfCpu.system) / 1000 / Math.max(1, r.submits),
+      machineLoadAverage: os.loadavg()[0] ?? 0,
+    };
     const cycle = r.submitMs.map((s, i) => s + (r.nextMs[i] ?? 0));
     const row: Row = {
       db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite",
@@ -302,6 +375,7 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
       reference: ref,
       ratioToReference: r.submits / r.seconds / ref.rps,
       verification: await verify(url, projectId, r.acknowledged),
+      cpu,
     };
     console.log(`[${mode}] ${row.submitsPerSecond.toFixed(0)} submits/s, submit p50 ${row.submitP50.toFixed(1)} ms, p99 ${row.submitP99.toFixed(1)} ms; verification ${row.verification.ok ? "OK" : "FAILED"}`, row.verification);
     if (Object.keys(r.errors).length) console.log(`[${mode}] errors:`, r.errors);
@@ -327,6 +401,15 @@ const md = [
   ...rows.map(
     (r) =>
       `| ${r.db} | ${f(r.submitsPerSecond, 0)} | ${f(r.submitP50)} | ${f(r.submitP99)} | ${f(r.nextP50)} | ${f(r.nextP99)} | ${f(r.cycleP99)} | ${f(r.reference.rps, 0)} | ${f(r.ratioToReference, 2)} | ${r.duplicatesSame}/${r.duplicatesSent} | ${r.verification.ok ? "OK" : "FAILED"}: ${r.verification.judgments} judgments, ${r.verification.missing} lost, ${r.verification.duplicatePerUser} duplicated, ${r.verification.overOverlap} over overlap |`,
+  ),
+  ``,
+  `CPU per submit (one next + one submit, over HTTP), from /proc; with this, a quiet machine of N cores would top out near N × 1000 / (app + postgres) submits/s:`,
+  ``,
+  `| database | app processes ms/submit | of which | PostgreSQL backends ms/submit | load generator ms/submit | load average during run |`,
+  `| --- | ---: | --- | ---: | ---: | ---: |`,
+  ...rows.map(
+    (r) =>
+      `| ${r.db} | ${f(r.cpu.appTreeMsPerSubmit, 2)} | ${Object.entries(r.cpu.byProcessMsPerSubmit).map(([k, v]) => `${k} ${f(v, 2)}`).join(", ")} | ${r.db.startsWith("PostgreSQL") ? f(r.cpu.postgresMsPerSubmit, 2) : "(in app)"} | ${f(r.cpu.loadGeneratorMsPerSubmit, 2)} | ${f(r.cpu.machineLoadAverage, 1)} |`,
   ),
   ``,
 ].join("\n");

@@ -81,6 +81,27 @@ describe("verdicts", () => {
     expect((await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok2.judgmentId } })).verdict).toEqual({ kind: "ranking", ranking: [[x, y]] });
   });
 
+  test("reasoning and final answer judged separately when the project asks", async () => {
+    const fx = await makeProject(t.prisma, { comparisons: 2, labelSchema: { kind: "pairwise", judgeReasoningSeparately: true }, texts: (i, j) => `<think>r${i}${j}</think>answer ${i}${j}` });
+    const u = await makeUser(t.prisma, "Thinker");
+    const a = await lease(fx.projectId, u.id);
+    const shown = a.completions.map((c) => c.id);
+    const r = await submitJudgment(t.prisma, u.id, {
+      assignmentId: a.assignmentId,
+      idempotencyKey: `th-${a.assignmentId}`,
+      answer: { kind: "pairwise", choice: "A" },
+      reasoningAnswer: { kind: "pairwise", choice: "B", strength: 2 },
+    });
+    const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
+    expect(j.verdict).toMatchObject({ outcome: "win", winnerId: shown[0] });
+    expect(j.metadata).toEqual({ reasoningVerdict: { kind: "pairwise", outcome: "win", winnerId: shown[1], loserId: shown[0], strength: 2 } });
+    const plain = await makeProject(t.prisma, { comparisons: 1 });
+    const b = await lease(plain.projectId, u.id);
+    await expect(
+      submitJudgment(t.prisma, u.id, { assignmentId: b.assignmentId, idempotencyKey: `th-${b.assignmentId}`, answer: { kind: "pairwise", choice: "A" }, reasoningAnswer: { kind: "pairwise", choice: "A" } }),
+    ).rejects.toMatchObject({ code: "bad_request", message: expect.stringMatching(/reasoning separately/) });
+  });
+
   test("gold checks are graded; model names revealed after the vote when the project says so", async () => {
     const fx = await makeProject(t.prisma, { comparisons: 0, gold: 2, goldRatio: 1, settings: { revealModelsAfterVote: true } });
     const u = await makeUser(t.prisma, "Golden");
