@@ -130,6 +130,7 @@ export class RoundContext {
       ...(p.message ? { message: p.message } : {}),
       updatedAt: new Date(now).toISOString(),
     };
+    await this.flushMetrics();
     const rows = await db().$queryRaw<Array<{ status: string }>>`
       UPDATE "TrainingRound" SET progress = ${JSON.stringify(progress)}::jsonb,
         "leaseUntil" = now() + (${this.opts.leaseMs}::int * interval '1 millisecond')
@@ -137,7 +138,6 @@ export class RoundContext {
       RETURNING status`;
     if (!rows[0]) this.requestStop("lost");
     else if (rows[0].status === "cancelled") this.requestStop("cancelled");
-    await this.flushMetrics();
   }
 
   // -- metrics -------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) 
       void _e;
       void _t;
       ctx.metric(stage, step, rest);
+      // Metrics must be stored before the checkpoint that covers their step is written (the loop
+      // saves right after onStep returns): a resume restarts after that step and never redoes it.
+      if (step % ctx.settings.checkpointEvery === 0 || step === totalSteps) await ctx.flushMetrics();
       const secondsPerStep = (performance.now() - t0) / 1000 / Math.max(1, step - firstStep);
       await ctx.progress({ stage, step, totalSteps, tokensPerSecond: m.tokens_per_second, secondsPerStep });
     },
