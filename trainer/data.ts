@@ -130,12 +130,15 @@ export interface Batch {
   T: number;
 }
 
-/** Shifts and right-pads sequences into a Batch; T is rounded up to a multiple of padMultiple. */
-export function makeBatch(seqs: readonly TokenSequence[], padId: number, padMultiple = 1): Batch {
+/**
+ * Shifts and right-pads sequences into a Batch; T is rounded up to a multiple of padMultiple but
+ * never past maxT (the model's contextLength).
+ */
+export function makeBatch(seqs: readonly TokenSequence[], padId: number, padMultiple = 1, maxT = Infinity): Batch {
   if (seqs.length === 0) throw new Error("makeBatch: no sequences");
   const lengths = seqs.map((s) => Math.max(1, s.ids.length - 1));
   const maxLen = Math.max(...lengths);
-  const T = Math.ceil(maxLen / padMultiple) * padMultiple;
+  const T = Math.min(Math.ceil(maxLen / padMultiple) * padMultiple, Math.max(maxLen, maxT));
   const B = seqs.length;
   const inp = new Int32Array(B * T).fill(padId);
   const tgt = new Int32Array(B * T).fill(padId);
@@ -174,9 +177,10 @@ export function makeScoreBatch(
   seqs: readonly number[][],
   padId: number,
   padMultiple = 1,
+  maxT = Infinity,
 ): { ids: tf.Tensor2D; lastIndex: tf.Tensor1D; B: number; T: number } {
   const maxLen = Math.max(...seqs.map((s) => s.length));
-  const T = Math.ceil(maxLen / padMultiple) * padMultiple;
+  const T = Math.min(Math.ceil(maxLen / padMultiple) * padMultiple, Math.max(maxLen, maxT));
   const B = seqs.length;
   const ids = new Int32Array(B * T).fill(padId);
   const last = new Int32Array(B);

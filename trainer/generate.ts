@@ -5,7 +5,7 @@
 // logits (V floats): sampling runs in JS with a seeded generator, so a seed reproduces the same
 // text on the same backend.
 import * as tf from "@tensorflow/tfjs";
-import { encodeCompletion, encodePrompt, makeBatch, makeScoreBatch, promptCompletionSequence } from "./data.js";
+import { encodePrompt, makeBatch, makeScoreBatch, promptCompletionSequence } from "./data.js";
 import { sequenceLogpsFromTokens } from "./losses.js";
 import { forwardHidden, type GPTModel, type KVCache, lmHead, rewardScores, tokenLogProbs } from "./model.js";
 import { Rng } from "./rng.js";
@@ -234,9 +234,7 @@ export async function scoreRewards(
   const out: number[] = [];
   const ctx = rm.config.contextLength;
   for (let i = 0; i < items.length; i += batchSize) {
-    const seqs = items
-      .slice(i, i + batchSize)
-      .map((it) => [...encodePrompt(tok, it.prompt), ...encodeCompletion(tok, it.completion, typeof it.prompt !== "string")].slice(0, ctx));
+    const seqs = items.slice(i, i + batchSize).map((it) => promptCompletionSequence(tok, it.prompt, it.completion, ctx).ids);
     const t = tf.tidy(() => {
       const b = makeScoreBatch(seqs, tok.padId);
       return rewardScores(rm, b.ids, b.lastIndex);

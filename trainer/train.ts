@@ -29,8 +29,6 @@ import {
   type TokenSequence,
   type UnpairedExample,
   contentKey,
-  encodeCompletion,
-  encodePrompt,
   makeBatch,
   makeScoreBatch,
   pairKey,
@@ -92,6 +90,7 @@ export async function trainSFT(o: SftOptions): Promise<TrainResult> {
         batch.map((it) => it.seq),
         o.tokenizer.padId,
         padMultiple,
+        o.model.config.contextLength,
       );
       const logp = tokenLogProbs(o.model, b.inputs, b.targets); // (B,T)
       return { loss: lmLoss(logp, b.mask), metrics: {} };
@@ -120,9 +119,9 @@ interface RmItem extends LoopItem {
   margin: number;
 }
 
-/** Scored sequence: prompt + completion, truncated, read at its last token. */
+/** Scored sequence: prompt + completion (prompt truncated first), read at its last token. */
 function scoredIds(tok: BpeTokenizer, prompt: PreferencePair["prompt"], completion: PreferencePair["chosen"], maxLen: number): number[] {
-  return [...encodePrompt(tok, prompt), ...encodeCompletion(tok, completion, typeof prompt !== "string")].slice(0, maxLen);
+  return promptCompletionSequence(tok, prompt, completion, maxLen).ids;
 }
 
 /**
@@ -153,7 +152,12 @@ export async function trainRewardModel(o: RewardModelOptions): Promise<TrainResu
     config: cfg,
     batchLoss: (batch) => {
       const B = batch.length;
-      const sb = makeScoreBatch([...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)], o.tokenizer.padId, padMultiple);
+      const sb = makeScoreBatch(
+        [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)],
+        o.tokenizer.padId,
+        padMultiple,
+        o.model.config.contextLength,
+      );
       const r = rewardScores(o.model, sb.ids, sb.lastIndex); // (2B)
       const rc = tf.slice(r, [0], [B]) as tf.Tensor1D;
       const rr = tf.slice(r, [B], [B]) as tf.Tensor1D;
@@ -213,7 +217,7 @@ interface KtoItem extends LoopItem {
 
 /** Summed completion log-probs (and counts) of sequences under a model: one forward, (N). */
 function seqLogps(model: GPTModel, seqs: TokenSequence[], padId: number, padMultiple: number): { logps: tf.Tensor1D; counts: number[] } {
-  const b = makeBatch(seqs, padId, padMultiple);
+  const b = makeBatch(seqs, padId, padMultiple, model.config.contextLength);
   const logp = tokenLogProbs(model, b.inputs, b.targets);
   return { logps: sequenceLogpsFromTokens(logp, b.mask), counts: b.counts };
 }
