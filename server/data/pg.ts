@@ -10,10 +10,15 @@ export function databaseUrl(url?: string): string {
   return u;
 }
 
-export async function withPgClient<T>(fn: (client: pg.Client) => Promise<T>, url?: string): Promise<T> {
+export async function connectPg(url?: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: databaseUrl(url), application_name: "pairwise-bulk" });
   client.on("error", () => {}); // a dropped connection rejects the query in flight; don't crash the process
   await client.connect();
+  return client;
+}
+
+export async function withPgClient<T>(fn: (client: pg.Client) => Promise<T>, url?: string): Promise<T> {
+  const client = await connectPg(url);
   try {
     return await fn(client);
   } finally {

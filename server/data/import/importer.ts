@@ -18,7 +18,7 @@ import { env } from "@/server/env";
 import { aggregate } from "../aggregate";
 import { completionHash, comparisonHash, promptHash, type PromptContent } from "../hash";
 import { newId } from "../ids";
-import { withPgClient } from "../pg";
+import { connectPg, withPgClient } from "../pg";
 import type { Verdict } from "../verdict";
 import { MAX_COMPLETIONS, RowError, parseRow, type ImportRow, type RowFormat } from "./formats";
 import { readRecords, type ByteSource } from "./reader";
@@ -40,6 +40,8 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Database URL; default DATABASE_URL. */
   url?: string;
+  /** Connections writing batches at once (default 2; PostgreSQL gives each its own core). */
+  writers?: number;
   /** Stop after the current batch (Ctrl-C in the CLI, a closed HTTP request). */
   signal?: AbortSignal;
 }
@@ -122,6 +124,7 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
   const batchSize = opts.batchSize ?? 2000;
   const maxErrors = opts.maxReportedErrors ?? 100;
 
+  const closeWriters: pg.Client[] = [];
   return withPgClient(async (client) => {
     const projects = new Map<string, ProjectInfo | null>();
     const lookupProject = async (key: string): Promise<ProjectInfo | null> => {
@@ -159,14 +162,34 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     const progress = () => opts.onProgress?.({ jobId: id, bytesDone, bytesTotal: opts.bytesTotal ?? null, rowsDone: report.rows, report });
 
     let parseFailures = 0;
-    let writing: Promise<void> = Promise.resolve();
+    // Batches are written by `writers` connections at once (PostgreSQL runs each on its own core)
+    // while this process parses the next one. A batch that meets another's uncommitted rows (the
+    // same content in two batches) waits for it; a deadlock between two such batches is retried.
+    const writers: pg.Client[] = [client];
+    for (let i = 1; i < Math.max(1, opts.writers ?? 2); i++) {
+      const c = await connectPg(opts.url);
+      writers.push(c);
+      closeWriters.push(c);
+    }
+    const free = [...writers];
+    const inflight = new Set<Promise<void>>();
     let writeError: unknown = null;
     const flush = async (batch: Prepared[]) => {
-      await writing;
+      while (!free.length) await Promise.race(inflight);
       if (writeError) throw writeError;
-      writing = writeBatch(client, batch, report, id, bytesDone, chatPrompts).then(progress, (e) => {
-        writeError = e;
-      });
+      const w = free.pop()!;
+      const job: Promise<void> = writeBatchRetrying(w, batch, report, id, bytesDone, chatPrompts)
+        .then(progress, (e) => {
+          writeError ??= e;
+        })
+        .finally(() => {
+          inflight.delete(job);
+          free.push(w);
+        });
+      inflight.add(job);
+    };
+    const drain = async () => {
+      while (inflight.size) await Promise.race(inflight);
     };
 
     try {
@@ -234,14 +257,14 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
         }
       }
       if (batch.length) await flush(batch);
-      await writing;
+      await drain();
       if (writeError) throw writeError;
       if (chatPrompts.size) await groupChatCompletions(client, chatPrompts, report);
       if (!report.fatal && report.valid === 0 && parseFailures > 0 && parseFailures === report.invalid) {
         report.fatal = `the file is not JSON Lines or a JSON array: none of its ${parseFailures} line${parseFailures === 1 ? "" : "s"} parse${parseFailures === 1 ? "s" : ""} as JSON (expected one JSON object per line, e.g. {"prompt": "...", "chosen": "...", "rejected": "..."})`;
       }
       report.summary = summarize(report);
-      const status = report.fatal && report.valid === 0 ? "failed" : "succeeded";
+      const status: ImportResult["status"] = report.fatal && report.valid === 0 ? "failed" : "succeeded";
       await client.query(`UPDATE "ImportJob" SET status = $2, "bytesDone" = $3, "rowsDone" = $4, report = $5, error = $6, "finishedAt" = now() WHERE id = $1`, [
         id,
         status,
@@ -253,7 +276,7 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       progress();
       return { jobId: id, status, report, error: status === "failed" ? report.fatal : undefined };
     } catch (e) {
-      await writing.catch(() => {});
+      await drain().catch(() => {});
       const message = e instanceof DomainError ? e.message : `the import stopped: ${(e as Error).message}`;
       report.fatal = `${message}. Batches committed before the failure stay imported; run the import again to continue`;
       report.summary = summarize(report);
@@ -262,9 +285,9 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
         .query(`UPDATE "ImportJob" SET status = 'failed', "bytesDone" = $2, "rowsDone" = $3, report = $4, error = $5, "finishedAt" = now() WHERE id = $1`, [id, bytesDone, report.rows, json(report), message])
         .catch(() => {});
       progress();
-      return { jobId: id, status: "failed", report, error: message };
+      return { jobId: id, status: "failed" as const, report, error: message };
     }
-  }, opts.url);
+  }, opts.url).finally(() => Promise.all(closeWriters.map((c) => c.end().catch(() => {}))));
 }
 
 interface PromptRow {
@@ -287,28 +310,76 @@ async function upsertReturningIds(
   if (!rows.length) return { ids, inserted };
   const defs = sql.columns.map(([c, t]) => `"${c}" ${t}`).join(", ");
   const cols = sql.columns.map(([c]) => `"${c}"`).join(", ");
-  const res = await client.query<{ mine: string; existing: string | null; inserted: boolean }>(
+  // Inserted rows come back from RETURNING; rows that existed before come from the join (which
+  // reads the statement's snapshot, so it cannot see this statement's own inserts).
+  const res = await client.query<{ mine: string; existing: string | null }>(
     `WITH input AS (SELECT * FROM json_to_recordset($1::json) AS t(${defs})),
      ins AS (INSERT INTO "${sql.table}" (${cols}) SELECT ${cols} FROM input ON CONFLICT (${sql.conflict}) DO NOTHING RETURNING id)
-     SELECT i.id AS mine, e.id AS existing, (i.id IN (SELECT id FROM ins)) AS inserted
-     FROM input i LEFT JOIN "${sql.table}" e ON ${sql.match}`,
+     SELECT id AS mine, NULL AS existing FROM ins
+     UNION ALL
+     SELECT i.id, e.id FROM input i JOIN "${sql.table}" e ON ${sql.match}`,
     [json(rows)],
   );
-  const missing: string[] = [];
   for (const r of res.rows) {
-    if (r.inserted) {
-      ids.set(r.mine, r.mine);
-      inserted.add(r.mine);
-    } else if (r.existing) ids.set(r.mine, r.existing);
-    else missing.push(r.mine);
+    if (r.existing === null) inserted.add(r.mine);
+    ids.set(r.mine, r.existing ?? r.mine);
   }
+  const missing = rows.map((r) => r.id as string).filter((id) => !ids.has(id));
   if (missing.length) {
     // Inserted by another transaction after this statement's snapshot: read it now.
     const again = await client.query<{ mine: string; existing: string }>(
       `WITH input AS (SELECT * FROM json_to_recordset($1::json) AS t(${defs})) SELECT i.id AS mine, e.id AS existing FROM input i JOIN "${sql.table}" e ON ${sql.match}`,
-      [json(rows.filter((r) => missing.includes(r.id as string)))],
+      [json(rows.filter((r) => !ids.has(r.id as string)))],
     );
     for (const r of again.rows) ids.set(r.mine, r.existing);
+  }
+  return { ids, inserted };
+}
+
+interface TableSpec {
+  table: string;
+  columns: Array<[string, string]>;
+  /** The unique key's columns (text), as they appear in `columns`. */
+  keys: string[];
+  conflict: string;
+  match: string;
+}
+
+/**
+ * Insert the rows whose unique key is not taken yet; map each input id to the row's real id.
+ * Measured on PostgreSQL 15: probing the unique index and then a plain INSERT costs about half of
+ * INSERT ... ON CONFLICT DO NOTHING (speculative insertion). If another transaction inserts one of
+ * the keys meanwhile, the plain INSERT fails on the unique index: it is rolled back to a savepoint
+ * and redone with ON CONFLICT, so concurrent imports stay correct.
+ */
+async function insertNew(client: pg.Client, spec: TableSpec, rows: Array<Record<string, unknown>>): Promise<{ ids: Map<string, string>; inserted: Set<string> }> {
+  const ids = new Map<string, string>();
+  const inserted = new Set<string>();
+  if (!rows.length) return { ids, inserted };
+  const probeDefs = ["id", ...spec.keys].map((c) => `"${c}" text`).join(", ");
+  const probe = await client.query<{ mine: string; existing: string }>(
+    `SELECT i.id AS mine, e.id AS existing FROM json_to_recordset($1::json) AS i(${probeDefs}) JOIN "${spec.table}" e ON ${spec.match}`,
+    [json(rows.map((r) => Object.fromEntries(["id", ...spec.keys].map((k) => [k, r[k]]))))],
+  );
+  for (const r of probe.rows) ids.set(r.mine, r.existing);
+  const fresh = ids.size ? rows.filter((r) => !ids.has(r.id as string)) : rows;
+  if (!fresh.length) return { ids, inserted };
+  const defs = spec.columns.map(([c, t]) => `"${c}" ${t}`).join(", ");
+  const cols = spec.columns.map(([c]) => `"${c}"`).join(", ");
+  await client.query("SAVEPOINT insert_new");
+  try {
+    await client.query(`INSERT INTO "${spec.table}" (${cols}) SELECT ${cols} FROM json_to_recordset($1::json) AS t(${defs})`, [json(fresh)]);
+    await client.query("RELEASE SAVEPOINT insert_new");
+    for (const r of fresh) {
+      ids.set(r.id as string, r.id as string);
+      inserted.add(r.id as string);
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== "23505") throw e;
+    await client.query("ROLLBACK TO SAVEPOINT insert_new");
+    const again = await upsertReturningIds(client, spec, fresh);
+    for (const [k, v] of again.ids) ids.set(k, v);
+    for (const k of again.inserted) inserted.add(k);
   }
   return { ids, inserted };
 }
@@ -321,6 +392,18 @@ interface CompletionDraft {
   text: string;
   modelName: string;
   metadata: unknown;
+}
+
+/** A batch that deadlocked with another writer's batch (same content in both) is tried again. */
+async function writeBatchRetrying(...args: Parameters<typeof writeBatch>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeBatch(...args);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt >= 3 || (code !== "40P01" && code !== "40001")) throw e;
+    }
+  }
 }
 
 async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportReport, jobId: string, bytesDone: number, chatPrompts: Map<string, string>): Promise<void> {
@@ -378,13 +461,21 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
     }
   }
 
+  const delta = { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 };
+  let duplicates = 0;
   await client.query("BEGIN");
   try {
-    const promptRes = await upsertReturningIds(
+    // Don't wait for the WAL flush at each batch's commit: a crash can lose only the last batches,
+    // and running the import again re-adds exactly those (it is idempotent). Scoped to this
+    // transaction (SET LOCAL): the embedded database's single session is shared.
+    const now = (await client.query<{ now: string }>("SET LOCAL synchronous_commit TO off; SELECT now()::timestamp(3)::text AS now")) as unknown as Array<{ rows: Array<{ now: string }> }>;
+    const nowText = now[1]!.rows[0]!.now;
+    const promptRes = await insertNew(
       client,
       {
         table: "Prompt",
         columns: [["id", "text"], ["projectId", "text"], ["contentHash", "text"], ["text", "text"], ["messages", "jsonb"], ["metadata", "jsonb"]],
+        keys: ["projectId", "contentHash"],
         conflict: `"projectId", "contentHash"`,
         match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
       },
@@ -393,11 +484,12 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
     const promptId = (key: string) => promptRes.ids.get(prompts.get(key)!.id)!;
 
     const completionRows = [...completions.values()].map((c) => ({ id: c.id, projectId: c.projectId, promptId: promptId(c.promptKey), contentHash: c.contentHash, text: c.text, modelName: c.modelName, metadata: c.metadata }));
-    const completionRes = await upsertReturningIds(
+    const completionRes = await insertNew(
       client,
       {
         table: "Completion",
         columns: [["id", "text"], ["projectId", "text"], ["promptId", "text"], ["contentHash", "text"], ["text", "text"], ["modelName", "text"], ["metadata", "jsonb"]],
+        keys: ["promptId", "contentHash"],
         conflict: `"promptId", "contentHash"`,
         match: `e."promptId" = i."promptId" AND e."contentHash" = i."contentHash"`,
       },
@@ -416,19 +508,34 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
       status: c.judgment ? "complete" : "open",
       judgmentCount: c.judgment ? 1 : 0,
       agreement: c.judgment ? 1 : null,
+      source: "import",
       metadata: c.metadata,
+      completedAt: c.judgment ? nowText : null,
     }));
-    if (cmpRows.length) {
-      const res = await client.query<{ id: string }>(
-        `INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", status, "judgmentCount", agreement, source, metadata, "completedAt")
-         SELECT id, "projectId", "promptId", "completionIds", "contentHash", status::"ComparisonStatus", "judgmentCount", agreement, 'import', metadata,
-                CASE WHEN status = 'complete' THEN now() END
-         FROM json_to_recordset($1::json) AS t(id text, "projectId" text, "promptId" text, "completionIds" text[], "contentHash" text, status text, "judgmentCount" int, agreement float8, metadata jsonb)
-         ON CONFLICT ("projectId", "contentHash") DO NOTHING RETURNING id`,
-        [json(cmpRows)],
-      );
-      for (const r of res.rows) newComparisons.add(r.id);
-    }
+    const cmpRes = await insertNew(
+      client,
+      {
+        table: "Comparison",
+        columns: [
+          ["id", "text"],
+          ["projectId", "text"],
+          ["promptId", "text"],
+          ["completionIds", "text[]"],
+          ["contentHash", "text"],
+          ["status", `"ComparisonStatus"`],
+          ["judgmentCount", "int"],
+          ["agreement", "float8"],
+          ["source", "text"],
+          ["metadata", "jsonb"],
+          ["completedAt", "timestamp(3)"],
+        ],
+        keys: ["projectId", "contentHash"],
+        conflict: `"projectId", "contentHash"`,
+        match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
+      },
+      cmpRows,
+    );
+    for (const id of cmpRes.inserted) newComparisons.add(id);
 
     const judgments: Array<Record<string, unknown>> = [];
     const pairs: Array<Record<string, unknown>> = [];
@@ -455,11 +562,10 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
       const res = await client.query(
         `INSERT INTO "Judgment" (id, "idempotencyKey", "projectId", "comparisonId", source, verdict, "displayOrder")
          SELECT id, "idempotencyKey", "projectId", "comparisonId", 'import', verdict, '{}'
-         FROM json_to_recordset($1::json) AS t(id text, "idempotencyKey" text, "projectId" text, "comparisonId" text, verdict jsonb)
-         ON CONFLICT DO NOTHING`,
+         FROM json_to_recordset($1::json) AS t(id text, "idempotencyKey" text, "projectId" text, "comparisonId" text, verdict jsonb)`,
         [json(judgments)],
       );
-      report.added.judgments += res.rowCount ?? 0;
+      delta.judgments += res.rowCount ?? 0;
     }
     if (pairs.length) {
       const res = await client.query(
@@ -468,7 +574,7 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
          FROM json_to_recordset($1::json) AS t(id text, "projectId" text, "comparisonId" text, "promptId" text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text[], origin text)`,
         [json(pairs)],
       );
-      report.added.pairs += res.rowCount ?? 0;
+      delta.pairs += res.rowCount ?? 0;
     }
 
     // Chat completions are grouped into comparisons at the end of the import.
@@ -478,9 +584,9 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
       if (chatPrompts.size < 1_000_000) chatPrompts.set(pid, p.projectId);
     }
 
-    report.added.prompts += promptRes.inserted.size;
-    report.added.completions += completionRes.inserted.size;
-    report.added.comparisons += newComparisons.size;
+    delta.prompts += promptRes.inserted.size;
+    delta.completions += completionRes.inserted.size;
+    delta.comparisons += newComparisons.size;
     for (const o of rowOwner) {
       const isNew =
         o.first &&
@@ -489,11 +595,17 @@ async function writeBatch(client: pg.Client, batch: Prepared[], report: ImportRe
           : o.kind === "completion"
             ? completionRes.inserted.has(completions.get(o.key)!.id)
             : newComparisons.has(comparisons.get(o.key)!.id));
-      if (!isNew) report.duplicates++;
+      if (!isNew) duplicates++;
     }
-    report.summary = summarize(report);
-    await client.query(`UPDATE "ImportJob" SET "bytesDone" = $2, "rowsDone" = $3, report = $4 WHERE id = $1`, [jobId, bytesDone, report.rows, json(report)]);
+    // The report counts only what committed: apply this batch's numbers with its COMMIT.
+    const after: ImportReport = { ...report, duplicates: report.duplicates + duplicates, added: { ...report.added } };
+    for (const k of Object.keys(delta) as Array<keyof typeof delta>) after.added[k] += delta[k];
+    after.summary = summarize(after);
+    await client.query(`UPDATE "ImportJob" SET "bytesDone" = GREATEST("bytesDone", $2), "rowsDone" = GREATEST("rowsDone", $3), report = $4 WHERE id = $1`, [jobId, bytesDone, report.rows, json(after)]);
     await client.query("COMMIT");
+    report.duplicates += duplicates;
+    for (const k of Object.keys(delta) as Array<keyof typeof delta>) report.added[k] += delta[k];
+    report.summary = summarize(report);
   } catch (e) {
     await client.query("ROLLBACK").catch(() => {});
     throw e;

@@ -133,12 +133,14 @@ test("a batch that fails is rolled back whole; running the import again complete
   await t.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_poison BEFORE INSERT ON "Comparison" FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
   const rows = ["ok1", "ok2", "ok3", "poison", "ok5", "ok6"].map((q) => JSON.stringify({ prompt: q, chosen: `${q}-a`, rejected: `${q}-b` })).join("\n");
   try {
-    const res = await importStream(text(rows), { project: p.slug, maxTextChars: 100, batchSize: 2 });
+    // one writer, so the batches commit in order (with several, later batches may commit too)
+    const res = await importStream(text(rows), { project: p.slug, maxTextChars: 100, batchSize: 2, writers: 1 });
     expect(res.status).toBe("failed");
     expect(res.error).toMatch(/refused for the test/);
     expect(res.report.fatal).toMatch(/Batches committed before the failure stay imported; run the import again/);
     // batch 1 (ok1, ok2) committed; batch 2 (ok3, poison) left no prompt, completion or comparison behind
     expect(await counts(p.id)).toEqual({ prompts: 2, completions: 4, comparisons: 2, judgments: 2, pairs: 2 });
+    expect(await t.prisma.prompt.count({ where: { projectId: p.id, text: { in: ["ok3", "poison"] } } })).toBe(0);
     expect((await getImportJob(t.prisma, res.jobId)).status).toBe("failed");
   } finally {
     await t.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_poison ON "Comparison"`);
