@@ -13,6 +13,7 @@ import crypto from "node:crypto";
 import { Prisma, type JudgeAttempt, type JudgeConfig } from "@prisma/client";
 import { db } from "../db/client";
 import { recordJudgment } from "../data/judgments";
+import { newId } from "../data/ids";
 import { parseLabelSchema, parseProjectSettings } from "../projects/schema";
 import { judgeConfigRowOrThrow, judgeSecret, type JudgeKind } from "./config";
 import { gateFor } from "./limiter";
@@ -84,7 +85,7 @@ interface FinalStates {
 }
 
 /** Comparisons of the run whose attempts say they are finished without a judgment. */
-async function finalAttemptStates(runId: string, orders: number): Promise<FinalStates> {
+async function finalAttemptStates(runId: string): Promise<FinalStates> {
   const rows = await db().judgeAttempt.groupBy({
     by: ["comparisonId", "order", "status"],
     where: { runId, status: { in: ["failed", "unparseable"] } },
@@ -96,7 +97,6 @@ async function finalAttemptStates(runId: string, orders: number): Promise<FinalS
     if (r.status === "failed") failed.set(r.comparisonId, "failed");
     else if (r._count._all >= UNPARSEABLE_TRIES) unparseable.add(r.comparisonId);
   }
-  void orders;
   for (const id of failed.keys()) unparseable.delete(id);
   return { failed, unparseable };
 }
@@ -110,7 +110,7 @@ export async function reconcileRunCounters(runId: string): Promise<void> {
   const judged = await db().judgment.findMany({ where: { judgeRunId: runId }, select: { comparisonId: true, metadata: true } });
   const judgedIds = new Set(judged.map((j) => j.comparisonId));
   const inconsistent = judged.filter((j) => (j.metadata as Record<string, unknown> | null)?.swap === "inconsistent").length;
-  const finals = await finalAttemptStates(runId, run.judgeConfig.positionSwap ? 2 : 1);
+  const finals = await finalAttemptStates(runId);
   const sums = await db().judgeAttempt.aggregate({ where: { runId }, _sum: { promptTokens: true, completionTokens: true } });
   const promptTokens = sums._sum.promptTokens ?? 0;
   const completionTokens = sums._sum.completionTokens ?? 0;
@@ -174,21 +174,37 @@ class ContentLoader {
   }
 }
 
-function attemptSink(runId: string, cfg: JudgeConfig): AttemptSink {
+/** A unique-constraint violation, whether raised through Prisma's models (P2002) or raw SQL (23505). */
+export function isUniqueViolation(e: unknown): boolean {
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return e.code === "P2002" || (e.code === "P2010" && /23505|unique/i.test(`${e.message} ${JSON.stringify(e.meta ?? {})}`));
+}
+
+/**
+ * Attempts are written the moment a reply arrives (a restarted run reuses them), together with
+ * the run's token and cost counters: one statement, so one round trip and one commit.
+ */
+function attemptSink(runId: string, cfg: JudgeConfig, withAttempts: Set<string>): AttemptSink {
   return {
     runId,
     async record(a) {
       const p = a.promptTokens ?? 0;
       const c = a.completionTokens ?? 0;
-      await db().$transaction([
-        db().judgeAttempt.create({ data: { ...a, runId } }),
-        db().judgeRun.update({
-          where: { id: runId },
-          data: { promptTokens: { increment: p }, completionTokens: { increment: c }, costUsd: { increment: cost(cfg, p, c) } },
-        }),
-      ]);
+      await db().$executeRaw`
+        WITH attempt AS (
+          INSERT INTO "JudgeAttempt" (id, "runId", "comparisonId", "order", "try", status, verdict, "rawReply", error, "promptTokens", "completionTokens", "latencyMs")
+          VALUES (${newId()}, ${runId}, ${a.comparisonId}, ${a.order}, ${a.try ?? 1}, ${a.status}, ${a.verdict ?? null}, ${a.rawReply ?? null}, ${a.error ?? null}, ${p}, ${c}, ${a.latencyMs ?? null})
+          RETURNING 1
+        )
+        UPDATE "JudgeRun" SET
+          "promptTokens" = "promptTokens" + ${p},
+          "completionTokens" = "completionTokens" + ${c},
+          "costUsd" = "costUsd" + ${cost(cfg, p, c)}::float8
+        WHERE id = ${runId} AND EXISTS (SELECT 1 FROM attempt)`;
     },
     async prior(comparisonId) {
+      // Only comparisons this run touched before (a resumed run) can have attempts: skip the query otherwise.
+      if (!withAttempts.has(comparisonId)) return [];
       return db().judgeAttempt.findMany({ where: { runId, comparisonId } });
     },
   };
@@ -232,7 +248,8 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
     const routing = parseProjectSettings(project.settings).routing;
     await reconcileRunCounters(runId);
 
-    const sink = attemptSink(runId, cfg);
+    const touched = await db().judgeAttempt.findMany({ where: { runId }, select: { comparisonId: true }, distinct: ["comparisonId"] });
+    const sink = attemptSink(runId, cfg, new Set(touched.map((t) => t.comparisonId)));
     const kind = cfg.kind as JudgeKind;
     const gate = gateFor(cfg.id, { concurrency: cfg.concurrency, requestsPerMinute: cfg.requestsPerMinute, tokensPerMinute: cfg.tokensPerMinute });
     try {
@@ -247,7 +264,7 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
 
     const selection = StoredSelection.parse(run.selection);
     const judged = await judgedComparisonIds(cfg.id, run.judgeVersion, selection.comparisonIds);
-    const finals = await finalAttemptStates(runId, cfg.positionSwap ? 2 : 1);
+    const finals = await finalAttemptStates(runId);
     const pending = selection.comparisonIds.filter((id) => !judged.has(id) && !finals.failed.has(id) && !finals.unparseable.has(id));
     log(`run ${runId}: ${pending.length} of ${selection.comparisonIds.length} comparisons pending`);
     const loader = new ContentLoader(pending, labelSchema.kind === "pairwise" && labelSchema.allowBothBad);
@@ -290,7 +307,7 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
         try {
           outcome = await (judge as Judge).judge(content, abort.signal);
         } catch (e) {
-          if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
+          if (isUniqueViolation(e)) {
             // Another runner wrote this attempt (a lease taken over mid-request): it owns the comparison.
             return;
           }
@@ -301,32 +318,36 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
         case "judged": {
           const uncertain = outcome.swap === "inconsistent" || (outcome.confidence !== null && outcome.confidence < routing.lowConfidenceBelow);
           const routed = routing.aiUncertainToHumans && uncertain;
-          const res = await recordJudgment(db(), {
-            idempotencyKey: judgmentKey(cfg.id, run.judgeVersion, id),
-            comparisonId: id,
-            origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
-            verdict: outcome.verdict,
-            confidence: outcome.confidence ?? undefined,
-            rationale: outcome.rationale,
-            metadata: { ...outcome.metadata, judgeVersion: run.judgeVersion, ...(uncertain ? { uncertain: true } : {}), ...(routed ? { routedToHumans: true } : {}) },
+          // The judgment, the run's counters and the routing commit together. A unique violation
+          // means another runner recorded this judgment meanwhile: nothing to add.
+          await db().$transaction(
+            async (tx) => {
+              const res = await recordJudgment(tx, {
+                idempotencyKey: judgmentKey(cfg.id, run.judgeVersion, id),
+                comparisonId: id,
+                origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
+                verdict: outcome.verdict,
+                confidence: outcome.confidence ?? undefined,
+                rationale: outcome.rationale,
+                metadata: { ...outcome.metadata, judgeVersion: run.judgeVersion, ...(uncertain ? { uncertain: true } : {}), ...(routed ? { routedToHumans: true } : {}) },
+              });
+              if (res.created) {
+                await tx.$executeRaw`UPDATE "JudgeRun" SET done = done + 1, inconsistent = inconsistent + ${outcome.swap === "inconsistent" ? 1 : 0} WHERE id = ${runId}`;
+              }
+              // First in line for annotators (the queue orders by priority).
+              if (routed) await tx.$executeRaw`UPDATE "Comparison" SET priority = GREATEST(priority, ${AI_UNCERTAIN_PRIORITY}::float8) WHERE id = ${id}`;
+            },
+            { timeout: 30_000, maxWait: 30_000 },
+          ).catch((e: unknown) => {
+            if (!isUniqueViolation(e)) throw e;
           });
-          if (res.created) {
-            await db().judgeRun.update({
-              where: { id: runId },
-              data: { done: { increment: 1 }, ...(outcome.swap === "inconsistent" ? { inconsistent: { increment: 1 } } : {}) },
-            });
-          }
-          if (routed) {
-            // First in line for annotators (the queue orders by priority).
-            await db().$executeRaw`UPDATE "Comparison" SET priority = GREATEST(priority, ${AI_UNCERTAIN_PRIORITY}::float8) WHERE id = ${id}`;
-          }
           break;
         }
         case "failed":
-          await db().judgeRun.update({ where: { id: runId }, data: { failed: { increment: 1 } } });
+          await db().$executeRaw`UPDATE "JudgeRun" SET failed = failed + 1 WHERE id = ${runId}`;
           break;
         case "unparseable":
-          await db().judgeRun.update({ where: { id: runId }, data: { unparseable: { increment: 1 } } });
+          await db().$executeRaw`UPDATE "JudgeRun" SET unparseable = unparseable + 1 WHERE id = ${runId}`;
           break;
         case "fatal":
           state.stop ??= "fatal";

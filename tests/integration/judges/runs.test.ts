@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/db";
 import { resetEnvForTests } from "@/server/env";
 import { createJudgeConfig, getJudgeConfig, listJudgeConfigs, updateJudgeConfig } from "@/server/judges/config";
 import { cancelJudgeRun, createJudgeRun, getJudgeRun, judgmentKey, markRunResumed, pauseJudgeRun } from "@/server/judges/runs";
-import { AI_UNCERTAIN_PRIORITY, executeJudgeRun } from "@/server/judges/runner";
+import { AI_UNCERTAIN_PRIORITY, executeJudgeRun, isUniqueViolation } from "@/server/judges/runner";
 import { chatReply, honestVerdict, makeProject, startFakeLlm, type FakeReply, type FakeServer } from "./fixtures";
 
 let t: TestDatabase;
@@ -170,6 +170,19 @@ describe("LLM judge runs", () => {
 });
 
 describe("crash and restart", () => {
+  it("recognises a duplicate attempt written by raw SQL or by the models as a unique violation", async () => {
+    const fx = await makeProject(t.prisma, { n: 1 });
+    const cfg = await llm();
+    const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
+    const insert = (id: string) => t.prisma.$executeRaw`INSERT INTO "JudgeAttempt" (id, "runId", "comparisonId", "order", "try", status) VALUES (${id}, ${run.id}, ${fx.comparisonIds[0]!}, 'AB', 1, 'ok')`;
+    await insert("att-1");
+    const raw = await insert("att-2").catch((e: unknown) => e);
+    expect(isUniqueViolation(raw)).toBe(true);
+    const viaModel = await t.prisma.judgeAttempt.create({ data: { runId: run.id, comparisonId: fx.comparisonIds[0]!, order: "AB", try: 1, status: "ok" } }).catch((e: unknown) => e);
+    expect(isUniqueViolation(viaModel)).toBe(true);
+    expect(isUniqueViolation(new Error("other"))).toBe(false);
+  });
+
   it("resumes a crashed run without judging any comparison twice, reusing replies already paid for", async () => {
     fake.setHandler((r) => chatReply(`[[${honestVerdict(r)}]]`, { promptTokens: 50, completionTokens: 5 }));
     const fx = await makeProject(t.prisma, { n: 10 });
