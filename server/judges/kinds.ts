@@ -86,6 +86,7 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
   };
   const baseUrl = o.cfg.baseUrl as string;
   const model = o.cfg.model as string;
+  let logprobsRefused = false;
 
   async function side(c: ComparisonContent, order: JudgeOrder, prior: JudgeAttempt[], signal: AbortSignal): Promise<SideOutcome> {
     const mine = prior.filter((a) => a.order === order).sort((x, y) => x.try - y.try);
@@ -129,7 +130,7 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
                 messages,
                 temperature: o.cfg.temperature,
                 maxTokens: o.cfg.maxTokens,
-                logprobs: settings.logprobs,
+                logprobs: settings.logprobs && !logprobsRefused,
                 topLogprobs: settings.topLogprobs,
                 timeoutMs: o.cfg.timeoutMs,
                 signal,
@@ -151,6 +152,11 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
       } catch (e) {
         const err = e instanceof EndpointError ? e : new EndpointError("network", (e as Error).message, { retryable: false });
         if (err.kind === "cancelled" || signal.aborted) return { ok: false, status: "cancelled", reason: "cancelled" };
+        if (err.kind === "client" && err.opts.status === 400 && settings.logprobs && !logprobsRefused && /logprob/i.test(err.message)) {
+          // Some servers refuse logprobs: judge without them (no confidence) rather than stop.
+          logprobsRefused = true;
+          continue;
+        }
         if (err.kind === "auth" || err.kind === "client") return { ok: false, status: "fatal", reason: err.message };
         await o.sink.record({
           comparisonId: c.id,

@@ -177,6 +177,16 @@ describe("configuration errors stop the run and leave it resumable", () => {
     expect(after[0]!.verdict).toMatchObject({ winnerId: c.good });
   });
 
+  it("a server that refuses logprobs: the judge goes on without them", async () => {
+    const c = await runCase((_n, r) =>
+      r.body.logprobs ? { kind: "json", status: 400, body: { error: { message: "logprobs is not supported by this model" } } } : ok(r),
+      { logprobs: true },
+    );
+    expectCorrect(c);
+    expect(c.judgments[0]!.confidence).toBeNull();
+    expect(c.calls).toBe(2);
+  });
+
   it("404 unknown model: fails with the endpoint's message", async () => {
     const c = await runCase(() => ({ kind: "json", status: 404, body: { error: { message: "The model 'm' does not exist" } } }));
     expect(c.result).toBe("failed");
