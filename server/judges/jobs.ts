@@ -3,54 +3,19 @@
 //    long run never outlives a job's expiry and several runs take turns;
 //  - "judges.sweep" (every minute, and once at start): re-enqueues runs that are queued or
 //    running but held by no live runner (a crashed worker's lease ran out, or a job was lost).
+// Queueing lives in queue.ts (the web app imports that one; this file loads the runner).
 import type PgBoss from "pg-boss";
-import { db } from "../db/client";
-import { ensureQueue, getBoss } from "../jobs/boss";
+import { ensureQueue } from "../jobs/boss";
 import { executeJudgeRun } from "./runner";
-import { createJudgeRun, markRunResumed, type CreateRunInput, type JudgeRunView } from "./runs";
+import { enqueueJudgeRun, JUDGE_RUN_QUEUE, JUDGE_RUN_QUEUE_OPTIONS, JUDGE_SWEEP_QUEUE, sweepJudgeRuns, type JudgeRunJob } from "./queue";
 
-export const JUDGE_RUN_QUEUE = "judges.run";
-export const JUDGE_SWEEP_QUEUE = "judges.sweep";
+export { enqueueJudgeRun, resumeJudgeRun, startJudgeRun, sweepJudgeRuns, JUDGE_RUN_QUEUE, JUDGE_SWEEP_QUEUE } from "./queue";
+
 const RUN_SLICE_MS = 2 * 60_000;
-
-export interface JudgeRunJob {
-  runId: string;
-}
-
 const shutdown = new AbortController();
 
-/** Queues a slice of a run. `throttle` keeps at most one job per run per minute (the sweep). */
-export async function enqueueJudgeRun(runId: string, opts: { boss?: PgBoss; throttle?: boolean } = {}): Promise<void> {
-  const boss = opts.boss ?? (await getBoss());
-  await ensureQueue(boss, JUDGE_RUN_QUEUE, { retryLimit: 3, retryDelay: 5, expireInSeconds: 30 * 60 });
-  await boss.send(JUDGE_RUN_QUEUE, { runId } satisfies JudgeRunJob, opts.throttle ? { singletonKey: runId, singletonSeconds: 60 } : {});
-}
-
-/** Creates a run and queues it. */
-export async function startJudgeRun(input: CreateRunInput): Promise<JudgeRunView> {
-  const run = await createJudgeRun(input);
-  if (run.status === "queued") await enqueueJudgeRun(run.id);
-  return run;
-}
-
-/** Resumes a paused or failed run. */
-export async function resumeJudgeRun(runId: string): Promise<JudgeRunView> {
-  const run = await markRunResumed(runId);
-  await enqueueJudgeRun(runId);
-  return run;
-}
-
-/** Runs that want a runner and have none (no lease, or an expired one). */
-export async function sweepJudgeRuns(boss?: PgBoss): Promise<number> {
-  const rows = await db().$queryRaw<Array<{ id: string }>>`
-    SELECT id FROM "JudgeRun"
-    WHERE status IN ('queued', 'running') AND ("leaseUntil" IS NULL OR "leaseUntil" < now())`;
-  for (const r of rows) await enqueueJudgeRun(r.id, { boss, throttle: true });
-  return rows.length;
-}
-
 export async function registerJobs(boss: PgBoss): Promise<void> {
-  await ensureQueue(boss, JUDGE_RUN_QUEUE, { retryLimit: 3, retryDelay: 5, expireInSeconds: 30 * 60 });
+  await ensureQueue(boss, JUDGE_RUN_QUEUE, JUDGE_RUN_QUEUE_OPTIONS);
   await ensureQueue(boss, JUDGE_SWEEP_QUEUE, { retryLimit: 0, expireInSeconds: 5 * 60 });
   await boss.work<JudgeRunJob>(JUDGE_RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
     if (!job) return;

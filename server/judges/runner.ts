@@ -10,7 +10,7 @@
 // comparisons already judged, failed or unparseable, and (3) reuses replies it already paid for.
 import os from "node:os";
 import crypto from "node:crypto";
-import { Prisma, type JudgeAttempt, type JudgeConfig } from "@prisma/client";
+import { Prisma, type JudgeConfig } from "@prisma/client";
 import { db } from "../db/client";
 import { recordJudgment } from "../data/judgments";
 import { newId } from "../data/ids";
@@ -420,13 +420,4 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
     judge?.close();
     await release(runId, owner).catch(() => undefined);
   }
-}
-
-/** Attempts of a run's comparison (for the admin UI's detail view). */
-export async function runAttempts(runId: string, opts: { status?: string; take?: number } = {}): Promise<JudgeAttempt[]> {
-  return db().judgeAttempt.findMany({
-    where: { runId, ...(opts.status ? { status: opts.status } : {}) },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: opts.take ?? 50,
-  });
 }

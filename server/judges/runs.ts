@@ -1,7 +1,7 @@
 // Judge runs: a judge × a project × a frozen selection of comparisons, executed by pg-boss jobs
 // (server/judges/jobs.ts calls executeJudgeRun). This file holds the run's lifecycle (create,
 // pause, resume, cancel, views); the work itself is in runner.ts.
-import { Prisma, type JudgeRun } from "@prisma/client";
+import { Prisma, type JudgeAttempt, type JudgeRun } from "@prisma/client";
 import { z } from "zod";
 import { db } from "../db/client";
 import { DomainError } from "../errors";
@@ -224,4 +224,13 @@ export async function cancelJudgeRun(id: string): Promise<JudgeRunView> {
   if (TERMINAL.includes(r.status)) throw new DomainError("conflict", `This run is already ${r.status}.`);
   await db().judgeRun.updateMany({ where: { id, status: { notIn: [...TERMINAL] } }, data: { status: "cancelled", finishedAt: new Date() } });
   return getJudgeRun(id);
+}
+
+/** A run's calls, newest first (the admin UI's detail view). */
+export async function runAttempts(runId: string, opts: { status?: string; take?: number } = {}): Promise<JudgeAttempt[]> {
+  return db().judgeAttempt.findMany({
+    where: { runId, ...(opts.status ? { status: opts.status } : {}) },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: opts.take ?? 50,
+  });
 }

@@ -1,18 +1,18 @@
 // AI judges: configurations (the API key goes in, never comes out: views say "set"/"not set"),
 // runs (start, pause, resume, cancel, live progress and cost), the agreement report, and
 // generation jobs. Thin: zod input + one call into server/judges or server/generation.
+// Imports only modules without the trainer (the runner and generation run in the worker).
 import { z } from "zod";
 import { adminProcedure, router } from "../init";
 import { db } from "../../db/client";
 import { getProjectOrThrow } from "../../projects/projects";
 import { createJudgeConfig, getJudgeConfig, JUDGE_KINDS, listJudgeConfigs, updateJudgeConfig } from "../../judges/config";
 import { BUILTIN_RUBRICS, PLACEHOLDERS, type BuiltinRubricId } from "../../judges/rubrics";
-import { cancelJudgeRun, getJudgeRun, listJudgeRuns, pauseJudgeRun, RunSelection } from "../../judges/runs";
-import { resumeJudgeRun, startJudgeRun } from "../../judges/jobs";
-import { runAttempts } from "../../judges/runner";
+import { cancelJudgeRun, getJudgeRun, listJudgeRuns, pauseJudgeRun, runAttempts, RunSelection } from "../../judges/runs";
+import { resumeJudgeRun, startJudgeRun } from "../../judges/queue";
 import { judgeAgreementReport, withoutNaN } from "../../judges/agreement";
-import { enqueueGeneration, getGenerationJob } from "../../generation/jobs";
-import { EndpointSource, CheckpointSource, Sampling } from "../../generation/generate";
+import { enqueueGeneration, getGenerationJob } from "../../generation/queue";
+import { EndpointSource, CheckpointSource, Sampling } from "../../generation/schema";
 
 const RunRef = z.object({ runId: z.string().min(1) });
 const ConfigPatch = z.object({
