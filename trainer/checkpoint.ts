@@ -9,11 +9,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { type ModelConfig, parseModelConfig } from "./config.js";
-import { type GPTModel, type ModelKind, modelFromTensors, parameterShapes } from "./model.js";
-import type { AdamW } from "./optim.js";
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.js";
-import { BpeTokenizer } from "./tokenizer.js";
+import { type ModelConfig, parseModelConfig } from "./config";
+import { type GPTModel, type ModelKind, modelFromTensors, parameterShapes } from "./model";
+import type { AdamW } from "./optim";
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors";
+import { BpeTokenizer } from "./tokenizer";
 
 export const CHECKPOINT_FILES = {
   config: "config.json",

@@ -5,7 +5,7 @@
 // mask = lossMask[1:], right-padded with <|pad|> to a common length.
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import type { BpeTokenizer, ChatMessage } from "./tokenizer.js";
+import type { BpeTokenizer, ChatMessage } from "./tokenizer";
 
 export interface TokenSequence {
   ids: number[];

@@ -1,8 +1,8 @@
 // Evaluation of a policy on mini-R1: greedy (or sampled) generation checked by the gold reward.
-import { generate, type SamplingOptions } from "./generate.js";
-import { chatPrompt, goldReward, type Problem } from "./miniR1.js";
-import type { GPTModel } from "./model.js";
-import type { BpeTokenizer } from "./tokenizer.js";
+import { generate, type SamplingOptions } from "./generate";
+import { chatPrompt, goldReward, type Problem } from "./miniR1";
+import type { GPTModel } from "./model";
+import type { BpeTokenizer } from "./tokenizer";
 
 export interface MiniR1Eval {
   n: number;

@@ -5,11 +5,11 @@
 // logits (V floats): sampling runs in JS with a seeded generator, so a seed reproduces the same
 // text on the same backend.
 import * as tf from "@tensorflow/tfjs";
-import { encodePrompt, makeBatch, makeScoreBatch, promptCompletionSequence } from "./data.js";
-import { sequenceLogpsFromTokens } from "./losses.js";
-import { forwardHidden, type GPTModel, type KVCache, lmHead, rewardScores, tokenLogProbs } from "./model.js";
-import { Rng } from "./rng.js";
-import type { BpeTokenizer, ChatMessage } from "./tokenizer.js";
+import { encodePrompt, makeBatch, makeScoreBatch, promptCompletionSequence } from "./data";
+import { sequenceLogpsFromTokens } from "./losses";
+import { forwardHidden, type GPTModel, type KVCache, lmHead, rewardScores, tokenLogProbs } from "./model";
+import { Rng } from "./rng";
+import type { BpeTokenizer, ChatMessage } from "./tokenizer";
 
 export interface SamplingOptions {
   /** Tokens to generate at most (default 128). */

@@ -2,16 +2,16 @@
 // No database, no HTTP: the trainer service in server/ calls these. See trainer/README.md.
 
 // backends
-export { selectBackend, activeBackend, ensureKernels } from "./backend.js";
-export type { BackendName, BackendInfo, SelectBackendOptions } from "./backend.js";
+export { selectBackend, activeBackend, ensureKernels } from "./backend";
+export type { BackendName, BackendInfo, SelectBackendOptions } from "./backend";
 
 // tokenizer
-export { BpeTokenizer, SPECIAL_TOKENS, DEFAULT_PATTERN } from "./tokenizer.js";
-export type { ChatMessage, ChatRole, SpecialToken, TokenizerJSON, AllowedSpecial } from "./tokenizer.js";
+export { BpeTokenizer, SPECIAL_TOKENS, DEFAULT_PATTERN } from "./tokenizer";
+export type { ChatMessage, ChatRole, SpecialToken, TokenizerJSON, AllowedSpecial } from "./tokenizer";
 
 // configuration
-export { PRESETS, countParams, parseModelConfig, parseTrainConfig, ModelConfigSchema, TrainConfigSchema } from "./config.js";
-export type { ModelConfig, ModelConfigInput, PresetName, TrainConfig, TrainConfigInput } from "./config.js";
+export { PRESETS, countParams, parseModelConfig, parseTrainConfig, ModelConfigSchema, TrainConfigSchema } from "./config";
+export type { ModelConfig, ModelConfigInput, PresetName, TrainConfig, TrainConfigInput } from "./config";
 
 // models
 export {
@@ -26,8 +26,8 @@ export {
   lmHead,
   tokenLogProbs,
   rewardScores,
-} from "./model.js";
-export type { GPTModel, ModelKind, KVCache } from "./model.js";
+} from "./model";
+export type { GPTModel, ModelKind, KVCache } from "./model";
 
 // data
 export {
@@ -40,8 +40,8 @@ export {
   disposeBatch,
   pairKey,
   contentKey,
-} from "./data.js";
-export type { SftExample, PreferencePair, UnpairedExample, TokenSequence, Batch } from "./data.js";
+} from "./data";
+export type { SftExample, PreferencePair, UnpairedExample, TokenSequence, Batch } from "./data";
 
 // losses (one module, TRL definitions and metric names)
 export {
@@ -57,7 +57,7 @@ export {
   stopGradient,
   readMetrics,
   PAIRWISE_METHODS,
-} from "./losses.js";
+} from "./losses";
 export type {
   Metrics,
   PairwiseMethod,
@@ -68,35 +68,35 @@ export type {
   RewardLossOptions,
   KtoInputs,
   KtoOptions,
-} from "./losses.js";
+} from "./losses";
 
 // optimisation
-export { AdamW, learningRate, clipByGlobalNorm } from "./optim.js";
-export type { AdamWOptions } from "./optim.js";
+export { AdamW, learningRate, clipByGlobalNorm } from "./optim";
+export type { AdamWOptions } from "./optim";
 
 // training loops
-export { trainSFT, trainRewardModel, trainPreference } from "./train.js";
-export type { SftOptions, RewardModelOptions, PreferenceOptions } from "./train.js";
-export { runTraining, microBatchIndices, splitIndices } from "./loop.js";
-export type { StepMetrics, TrainResult, LoopHooks, LoopName } from "./loop.js";
+export { trainSFT, trainRewardModel, trainPreference } from "./train";
+export type { SftOptions, RewardModelOptions, PreferenceOptions } from "./train";
+export { runTraining, microBatchIndices, splitIndices } from "./loop";
+export type { StepMetrics, TrainResult, LoopHooks, LoopName } from "./loop";
 
 // reference log-prob cache
-export { RefLogpCache } from "./refcache.js";
-export type { RefLogps, RefLogpCacheJSON } from "./refcache.js";
+export { RefLogpCache } from "./refcache";
+export type { RefLogps, RefLogpCacheJSON } from "./refcache";
 
 // checkpoints
-export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, hfConfig, CHECKPOINT_FILES } from "./checkpoint.js";
-export type { SaveCheckpointOptions, LoadedCheckpoint, CheckpointMeta } from "./checkpoint.js";
-export { encodeSafetensors, decodeSafetensors } from "./safetensors.js";
+export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, hfConfig, CHECKPOINT_FILES } from "./checkpoint";
+export type { SaveCheckpointOptions, LoadedCheckpoint, CheckpointMeta } from "./checkpoint";
+export { encodeSafetensors, decodeSafetensors } from "./safetensors";
 
 // inference
-export { generate, generateStream, sampleFromLogits, sequenceLogProb, completionLogProbs, scoreRewards } from "./generate.js";
-export type { SamplingOptions, GenerateResult } from "./generate.js";
+export { generate, generateStream, sampleFromLogits, sequenceLogProb, completionLogProbs, scoreRewards } from "./generate";
+export type { SamplingOptions, GenerateResult } from "./generate";
 
 // built-in task
-export * as miniR1 from "./miniR1.js";
-export { evaluateMiniR1 } from "./evaluate.js";
-export type { MiniR1Eval } from "./evaluate.js";
+export * as miniR1 from "./miniR1";
+export { evaluateMiniR1 } from "./evaluate";
+export type { MiniR1Eval } from "./evaluate";
 
 // seeded randomness
-export { Rng, mixSeed, permutation } from "./rng.js";
+export { Rng, mixSeed, permutation } from "./rng";

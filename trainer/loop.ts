@@ -4,14 +4,14 @@
 // tensors that outlive a step are the model's and the optimizer's variables.
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import { activeBackend, selectBackend } from "./backend.js";
-import { type TrainConfig, type TrainConfigInput, parseTrainConfig } from "./config.js";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import type { Metrics } from "./losses.js";
-import type { GPTModel } from "./model.js";
-import { AdamW, clipByGlobalNorm, learningRate } from "./optim.js";
-import { permutation, mixSeed } from "./rng.js";
-import type { BpeTokenizer } from "./tokenizer.js";
+import { activeBackend, selectBackend } from "./backend";
+import { type TrainConfig, type TrainConfigInput, parseTrainConfig } from "./config";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import type { Metrics } from "./losses";
+import type { GPTModel } from "./model";
+import { AdamW, clipByGlobalNorm, learningRate } from "./optim";
+import { permutation, mixSeed } from "./rng";
+import type { BpeTokenizer } from "./tokenizer";
 
 /** Numbers reported after a step (TRL names for method metrics) or an evaluation (prefixed "eval_"). */
 export type StepMetrics = Record<string, number> & {

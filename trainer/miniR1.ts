@@ -5,9 +5,9 @@
 // <think>...</think> and then answers "The answer is N."; noisy variants (wrong step, wrong answer,
 // no reasoning, unclosed reasoning) make preference pairs; `goldReward` is the programmatic judge
 // (answer correctness plus format), exported so a "rule judge" elsewhere uses the very same checker.
-import type { PreferencePair, SftExample } from "./data.js";
-import { Rng } from "./rng.js";
-import type { ChatMessage } from "./tokenizer.js";
+import type { PreferencePair, SftExample } from "./data";
+import { Rng } from "./rng";
+import type { ChatMessage } from "./tokenizer";
 
 export type Op = "+" | "-" | "*";
 export interface Step {

@@ -7,8 +7,8 @@
 //
 // Shapes: B batch, T time, C = nEmbd, nh = nHead, hs = C / nh, V = vocabSize.
 import * as tf from "@tensorflow/tfjs";
-import { type ModelConfig, type ModelConfigInput, type PresetName, PRESETS, parseModelConfig } from "./config.js";
-import { Rng } from "./rng.js";
+import { type ModelConfig, type ModelConfigInput, type PresetName, PRESETS, parseModelConfig } from "./config";
+import { Rng } from "./rng";
 
 export type ModelKind = "policy" | "reward";
 

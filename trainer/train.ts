@@ -2,7 +2,7 @@
 // (DPO family and KTO). Each tokenizes its data, defines a micro-batch loss over the shared
 // losses module, and hands both to the shared loop (loop.ts).
 import * as tf from "@tensorflow/tfjs";
-import { parseTrainConfig, type TrainConfigInput } from "./config.js";
+import { parseTrainConfig, type TrainConfigInput } from "./config";
 import {
   type PreferenceLossOptions,
   type PreferenceMethod,
@@ -15,14 +15,14 @@ import {
   rewardModelLoss,
   sequenceLogpsFromTokens,
   stopGradient,
-} from "./losses.js";
+} from "./losses";
 import {
   type LoopHooks,
   type LoopItem,
   type TrainResult,
   runTraining,
-} from "./loop.js";
-import { cloneModel, disposeModel, type GPTModel, rewardScores, tokenLogProbs } from "./model.js";
+} from "./loop";
+import { cloneModel, disposeModel, type GPTModel, rewardScores, tokenLogProbs } from "./model";
 import {
   type PreferencePair,
   type SftExample,
@@ -34,12 +34,12 @@ import {
   pairKey,
   promptCompletionSequence,
   sftSequence,
-} from "./data.js";
-import { RefLogpCache, type RefLogpCacheJSON } from "./refcache.js";
-import { CHECKPOINT_FILES } from "./checkpoint.js";
+} from "./data";
+import { RefLogpCache, type RefLogpCacheJSON } from "./refcache";
+import { CHECKPOINT_FILES } from "./checkpoint";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { BpeTokenizer } from "./tokenizer.js";
+import type { BpeTokenizer } from "./tokenizer";
 
 const seqFingerprint = (...seqs: TokenSequence[]) => Int32Array.from(seqs.flatMap((s) => [...s.ids, -1, ...s.lossMask, -2]));
 

@@ -13,7 +13,7 @@ import {
   numParams,
   selectBackend,
   trainSFT,
-} from "../../trainer/index.js";
+} from "../../trainer/index";
 
 const { values: args } = parseArgs({
   options: {

@@ -33,7 +33,7 @@ import {
   sequenceLogpsFromTokens,
   tokenLogProbs,
   type GPTModel,
-} from "../../trainer/index.js";
+} from "../../trainer/index";
 
 /** Batch per preset: B sequences of T tokens (DPO: B pairs, 2B sequences, completion = second half). */
 export const BENCH_SHAPES: Record<PresetName, { B: number; T: number }> = {

@@ -15,7 +15,7 @@ import {
   saveCheckpoint,
   scoreRewards,
   selectBackend,
-} from "../../../trainer/index.js";
+} from "../../../trainer/index";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "pairwise-ckpt-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BpeTokenizer, makeBatch, promptCompletionSequence, selectBackend, sftSequence, splitIndices, microBatchIndices } from "../../../trainer/index.js";
+import { BpeTokenizer, makeBatch, promptCompletionSequence, selectBackend, sftSequence, splitIndices, microBatchIndices } from "../../../trainer/index";
 
 const tok = BpeTokenizer.bytesOnly();
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import {
   sampleFromLogits,
   selectBackend,
   sequenceLogProb,
-} from "../../../trainer/index.js";
+} from "../../../trainer/index";
 
 const tok = BpeTokenizer.bytesOnly();
 let model: ReturnType<typeof createPolicy>;

@@ -13,7 +13,7 @@ import {
   selectBackend,
   sequenceLogpsFromTokens,
   type PairwiseMethod,
-} from "../../../trainer/index.js";
+} from "../../../trainer/index";
 
 const fx = JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures", "losses.json"), "utf8"));
 const TOL = 1e-5;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Rng, miniR1 } from "../../../trainer/index.js";
+import { Rng, miniR1 } from "../../../trainer/index";
 
 describe("mini-R1", () => {
   it("makes deterministic problems whose steps compute the answer", () => {

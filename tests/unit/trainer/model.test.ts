@@ -15,7 +15,7 @@ import {
   selectBackend,
   sequenceLogpsFromTokens,
   tokenLogProbs,
-} from "../../../trainer/index.js";
+} from "../../../trainer/index";
 
 const MICRO = { vocabSize: 32, contextLength: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BpeTokenizer, Rng, SPECIAL_TOKENS, miniR1 } from "../../../trainer/index.js";
+import { BpeTokenizer, Rng, SPECIAL_TOKENS, miniR1 } from "../../../trainer/index";
 
 /** Random well-formed Unicode: ASCII, Latin-1, CJK, emoji (astral), combining marks, controls, specials. */
 function randomText(rng: Rng, n: number): string {

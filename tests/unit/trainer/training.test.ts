@@ -20,7 +20,7 @@ import {
   trainPreference,
   trainRewardModel,
   trainSFT,
-} from "../../../trainer/index.js";
+} from "../../../trainer/index";
 
 const tok = BpeTokenizer.bytesOnly();
 const MICRO = { vocabSize: tok.vocabSize, contextLength: 48, nLayer: 2, nHead: 2, nEmbd: 16 };
