@@ -325,4 +325,28 @@ describe("annotation in the browser", () => {
     expect(Object.keys(JSON.parse(exported[0]!))).toEqual(expect.arrayContaining(["prompt", "chosen", "rejected"]));
     expect(await admin.getByTestId("export-bar").getAttribute("value")).toBe("1");
   });
+  test("an admin invites by link; the invitee sets a name and password and is signed in", async () => {
+    await admin.goto(app.baseUrl + "/admin/people");
+    await admin.getByTestId("invite-email").fill("newcomer@example.com");
+    await admin.getByTestId("invite-role").selectOption("reviewer");
+    await admin.getByTestId("invite-create").click();
+    const link = (await admin.getByTestId("invite-link").textContent())!.trim();
+    expect(link).toMatch(/\/invite\/[\w-]{20,}$/);
+    await admin.screenshot({ path: artifactPath("annotation-people.png"), fullPage: true });
+    const guest = await newPage();
+    await guest.goto(link);
+    await guest.getByTestId("invite-name").fill("New Comer");
+    await guest.getByTestId("invite-password").fill("a-good-password");
+    await guest.getByTestId("invite-password2").fill("a-good-password");
+    await guest.screenshot({ path: artifactPath("annotation-invite.png") });
+    await guest.getByTestId("invite-accept").click();
+    await guest.getByTestId("home-reviewer").waitFor({ timeout: 30_000 });
+    expect(await guest.getByTestId("nav-user").textContent()).toContain("New Comer");
+    // the link works once
+    const again = await newPage();
+    await again.goto(link);
+    expect(await again.getByTestId("invite-invalid").textContent()).toMatch(/already been used/);
+    await admin.reload();
+    expect(await admin.locator('[data-testid="person-row"][data-email="newcomer@example.com"] [data-testid="person-role"]').inputValue()).toBe("reviewer");
+  });
 });
