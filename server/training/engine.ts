@@ -33,8 +33,6 @@ export interface ExecuteRoundOptions {
   leaseMs?: number;
   /** Process shutdown: the round stops at its next step and stays resumable. */
   signal?: AbortSignal;
-  /** Folder of the checkpoint store (default env().checkpointDir). */
-  checkpointRoot?: string;
   log?: (m: string) => void;
   onStep?: ContextOptions["onStep"];
 }
@@ -58,7 +56,7 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
   const ctx = new RoundContext(row, project, {
     owner,
     leaseMs,
-    checkpointRoot: opts.checkpointRoot ?? env().checkpointDir,
+    checkpointRoot: env().checkpointDir, // PAIRWISE_CHECKPOINT_DIR: every process resolves Checkpoint.path against it
     backend: backend.name,
     signal: opts.signal,
     log,

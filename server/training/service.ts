@@ -10,7 +10,6 @@ import { ensureTrainingQueues, ROUND_QUEUE, TICK_QUEUE, trainingTick, type Round
 import { newTrainerId } from "./lease";
 
 export interface TrainerServiceOptions {
-  checkpointRoot?: string;
   leaseMs?: number;
   /** Local tick when no scheduled tick arrived for this long (the worker's clock may be elsewhere or down). */
   fallbackTickMs?: number;
@@ -44,7 +43,7 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
   await ensureTrainingQueues(boss);
   await boss.work<RoundJob>(ROUND_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
     if (!job || shutdown.signal.aborted) return { result: "stopped" };
-    const run = executeRound(job.data.roundId, { owner, signal: shutdown.signal, leaseMs: opts.leaseMs, checkpointRoot: opts.checkpointRoot, log });
+    const run = executeRound(job.data.roundId, { owner, signal: shutdown.signal, leaseMs: opts.leaseMs, log });
     inFlight = run;
     try {
       const result = await run;

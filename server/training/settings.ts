@@ -113,7 +113,7 @@ export const TrainingSettings = z.object({
     .object({
       prompts: z.number().int().min(0).max(100_000).default(64),
       samplesPerPrompt: z.number().int().min(2).max(16).default(2), // consecutive distinct samples are paired
-      temperature: z.number().min(0).max(5).default(1),
+      temperature: z.number().min(0).max(2).default(1),
       maxTokens: z.number().int().min(1).max(2048).default(64),
     })
     .prefault({}),

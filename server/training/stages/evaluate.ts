@@ -17,6 +17,7 @@ import { bradleyTerryLeaderboard, type Battle } from "@/server/stats";
 import type { RoundContext } from "../context";
 import { loadModel, trainerPrompt, type TrainerPrompt } from "../models";
 import { goldRewardOf } from "../task";
+import { storableText } from "./generate";
 
 interface HeldOutPrompt {
   id: string;
@@ -77,7 +78,7 @@ async function evaluateCheckpoint(ctx: RoundContext, c: Checkpoint, held: { prom
         reward += gold.reward;
         fmt += gold.formatOk ? 1 : 0;
       }
-      samples.push({ promptId: p.id, text: g.text, gold: gold?.reward ?? null });
+      samples.push({ promptId: p.id, text: storableText(g.text), gold: gold?.reward ?? null });
       await ctx.progress({ stage: "evaluate", step: i + 1, totalSteps: held.prompts.length, message: `generating held-out answers of ${c.name}` });
     }
     const ev: CheckpointEval = {

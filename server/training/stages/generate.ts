@@ -1,12 +1,17 @@
 // Stage 6: the project's current policy (the new one when the gate promoted it) writes
-// completions for the next prompts, and consecutive distinct samples of a prompt become
-// comparisons for the judges and annotators. Active learning: a comparison's priority is the
-// reward model's uncertainty about it, 1 − 2·|σ(r_A − r_B) − ½| (1 = a coin flip, 0 = sure),
-// so the queue serves the pairs the reward model knows least about first.
+// completions for the next prompts (provenance: checkpoint, sampling, seed) and a prompt's
+// distinct samples become comparisons for judges and annotators: pairs of consecutive samples in
+// a pairwise project, one K-way comparison in a ranking project.
+// Active learning: each comparison's priority is the reward model's uncertainty about it,
+// 1 − 2·|σ(r_A − r_B) − ½| (1 = a coin flip, 0 = sure; for K-way comparisons, its least certain
+// pair), so the queue serves what the reward model knows least first.
 //
 // Nothing doubles on a resume: the prompt plan is saved on the round before any sampling, samples
 // are seeded by (round, prompt, sample), completions are unique per (prompt, content hash) and
-// comparisons per (project, content hash).
+// comparisons per (project, content hash): a re-run regenerates the same texts and adds nothing.
+// (server/generation's generateComparisons does the same for admins' generation jobs; the round
+// keeps its own loop for the per-comparison priorities, the resumable plan, and text a tiny policy
+// may emit that PostgreSQL cannot store, such as NUL bytes.)
 import type { Prisma } from "@prisma/client";
 import { disposeModel, generate, mixSeed, scoreRewards, type BpeTokenizer, type GPTModel } from "@/trainer";
 import { db } from "@/server/db/client";
@@ -17,9 +22,18 @@ import { loadModel, trainerPrompt } from "../models";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** Priority of a two-way comparison from reward scores: 1 − 2|σ(rA − rB) − ½|, in [0, 1]. */
-export function uncertaintyPriority(rA: number, rB: number): number {
-  return 1 - 2 * Math.abs(sigmoid(rA - rB) - 0.5);
+/** PostgreSQL text cannot hold NUL: an untrained policy can emit the byte, so it becomes U+FFFD. */
+export function storableText(s: string): string {
+  return s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s;
+}
+
+/** Priority of a comparison from reward scores: 1 − 2|σ(r_i − r_j) − ½| of its least certain pair, in [0, 1]. */
+export function uncertaintyPriority(rewards: readonly number[]): number {
+  let best = 0;
+  for (let i = 0; i < rewards.length; i++) {
+    for (let j = i + 1; j < rewards.length; j++) best = Math.max(best, 1 - 2 * Math.abs(sigmoid((rewards[i] as number) - (rewards[j] as number)) - 0.5));
+  }
+  return best;
 }
 
 /** The prompts a round asks comparisons for: fewest round comparisons first, SFT prompts last, never test. */
@@ -54,7 +68,8 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
     rm = rmRow ? await loadModel(ctx.opts.checkpointRoot, rmRow, "reward") : null;
     const prompts = await db().prompt.findMany({ where: { id: { in: plan.promptIds } }, select: { id: true, text: true, messages: true, contentHash: true } });
     const byId = new Map(prompts.map((p) => [p.id, p]));
-    const samplingParams = { temperature: s.temperature, maxTokens: s.maxTokens };
+    const samplingParams = { temperature: s.temperature, max_tokens: s.maxTokens };
+    const ranking = ((ctx.project.labelSchema ?? {}) as { kind?: string }).kind === "ranking";
     for (const [pi, promptId] of plan.promptIds.entries()) {
       ctx.checkStop();
       const p = byId.get(promptId);
@@ -62,10 +77,15 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
       const prompt = trainerPrompt(p);
       // Distinct samples, in sampling order.
       const texts: string[] = [];
+      const seeds: number[] = [];
       for (let k = 0; k < s.samplesPerPrompt; k++) {
         const seed = mixSeed(ctx.settings.seed, ctx.round.number, pi, k);
         const g = await generate(policy.model, policy.tokenizer, prompt, { maxTokens: s.maxTokens, temperature: s.temperature, seed });
-        if (!texts.includes(g.text)) texts.push(g.text);
+        const text = storableText(g.text);
+        if (!texts.includes(text)) {
+          texts.push(text);
+          seeds.push(seed);
+        }
       }
       if (texts.length < 2) {
         await ctx.progress({ stage: "generate", step: pi + 1, totalSteps: plan.promptIds.length, message: "sampling" });
@@ -80,7 +100,7 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
           text,
           modelName: genRow.name,
           checkpointId: genRow.id,
-          samplingParams: { ...samplingParams, seed: mixSeed(ctx.settings.seed, ctx.round.number, pi, k) } as Prisma.InputJsonValue,
+          samplingParams: { ...samplingParams, seed: seeds[k] } as Prisma.InputJsonValue,
           metadata: { roundId: ctx.id, roundNumber: ctx.round.number } as Prisma.InputJsonValue,
         })),
         skipDuplicates: true,
@@ -90,22 +110,24 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
       const idOf = new Map(rows.map((r) => [r.contentHash, r.id]));
       const scores = rm ? await scoreRewards(rm.model, rm.tokenizer, texts.map((completion) => ({ prompt, completion }))) : null;
       const data: Prisma.ComparisonCreateManyInput[] = [];
-      for (let k = 0; k + 1 < texts.length; k += 2) {
-        const a = idOf.get(hashes[k] as string);
-        const b = idOf.get(hashes[k + 1] as string);
-        if (!a || !b) continue;
-        const priority = scores ? uncertaintyPriority(scores[k] as number, scores[k + 1] as number) : 0;
+      // Pairwise projects: consecutive distinct samples in pairs; ranking projects: all of them, one K-way comparison.
+      const groups: number[][] = ranking ? [texts.map((_, k) => k)] : Array.from({ length: Math.floor(texts.length / 2) }, (_, j) => [2 * j, 2 * j + 1]);
+      for (const g of groups) {
+        const ids = g.map((k) => idOf.get(hashes[k] as string));
+        if (ids.some((x) => !x)) continue;
+        const rewards = scores ? g.map((k) => scores[k] as number) : null;
+        const priority = rewards ? uncertaintyPriority(rewards) : 0;
         prioritySum.n++;
         prioritySum.sum += priority;
         data.push({
           projectId: ctx.project.id,
           promptId,
-          completionIds: [a, b],
-          contentHash: comparisonHash(p.contentHash, [hashes[k] as string, hashes[k + 1] as string]),
+          completionIds: ids as string[],
+          contentHash: comparisonHash(p.contentHash, g.map((k) => hashes[k] as string)),
           priority,
           source: "round",
           roundId: ctx.id,
-          metadata: { roundNumber: ctx.round.number, checkpointId: genRow.id, rewards: scores ? [scores[k], scores[k + 1]] : null } as Prisma.InputJsonValue,
+          metadata: { roundNumber: ctx.round.number, checkpointId: genRow.id, rewards, priorityFrom: rewards ? "reward-model uncertainty" : null } as Prisma.InputJsonValue,
         });
       }
       if (data.length) comparisons += (await db().comparison.createMany({ data, skipDuplicates: true })).count;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { promises as fs } from "node:fs";
 import { selectBackend, readCheckpointMeta } from "@/trainer";
 import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
+import { resetEnvForTests } from "@/server/env";
 import { db } from "@/server/db/client";
 import { executeRound } from "@/server/training/engine";
 import { requestRound, roundMetrics, listCheckpoints, checkpointProvenance } from "@/server/training/rounds";
@@ -17,6 +18,8 @@ beforeAll(async () => {
   await selectBackend({ force: "wasm", log: () => {} });
   tdb = await createTestDatabase();
   root = await tempCheckpointRoot();
+  process.env.PAIRWISE_CHECKPOINT_DIR = root;
+  resetEnvForTests();
 });
 afterAll(async () => {
   await tdb?.close();
@@ -31,8 +34,9 @@ describe("a training round", () => {
     const { round, created } = await requestRound({ projectId: project.id, trigger: "manual" });
     expect(created).toBe(true);
     const t0 = Date.now();
-    const result = await executeRound(round.id, { checkpointRoot: root });
-    expect(result).toBe("succeeded");
+    const result = await executeRound(round.id);
+    const after = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id }, select: { error: true } });
+    expect({ result, error: after.error }).toEqual({ result: "succeeded", error: null });
     expect(Date.now() - t0).toBeLessThan(60_000);
 
     const r = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id } });
@@ -118,7 +122,7 @@ describe("a training round", () => {
     const project = await makeTrainingProject({ gate: { minWinRate: null, maxKl: null, minGoldDelta: 0.5 } });
     await seedPairs(project.id, 16);
     const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
-    expect(await executeRound(round.id, { checkpointRoot: root })).toBe("succeeded");
+    expect(await executeRound(round.id)).toBe("succeeded");
     const pol = (await listCheckpoints(project.id, { kind: "policy" }))[0]!;
     expect(pol.promoted).toBe(false);
     expect(pol.gateReason).toMatch(/^rejected: gold accuracy [-+]\d\.\d\d < \+0\.50$/);
