@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     "ref-seconds": { type: "string", default: "5" },
     pg: { type: "string", default: "postgresql://postgres@127.0.0.1:5432/postgres" },
     out: { type: "string", default: "bench/results" },
+    /** e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the app's processes */
+    "node-options": { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -325,7 +327,7 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     };
   }
   console.log(`[${mode}] starting the app (web only)…`);
-  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn" } });
+  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn", ...(args["node-options"] ? { NODE_OPTIONS: args["node-options"] } : {}) } });
   try {
     const url = dbUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
     console.log(`[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`);
