@@ -16,7 +16,7 @@ import { DomainError } from "../errors";
 import { completionHash, comparisonHash } from "../data/hash";
 import { newId } from "../data/ids";
 import { parseLabelSchema } from "../projects/schema";
-import { promptMessages } from "../judges/content";
+import { promptMessages, storableText } from "../judges/content";
 import { resolveCheckpointPath } from "../judges/kinds";
 import { chatCompletion, EndpointError, withRetries, type RetryPolicy } from "../judges/openai-client";
 
@@ -232,7 +232,10 @@ async function storePrompt(
   if (!generated.length) return;
   // Completions: unique per (prompt, text). The first generation of a text keeps its provenance.
   const byHash = new Map<string, Generated>();
-  for (const g of generated) if (!byHash.has(completionHash(g.text))) byHash.set(completionHash(g.text), g);
+  for (const raw of generated) {
+    const g = { ...raw, text: storableText(raw.text) };
+    if (!byHash.has(completionHash(g.text))) byHash.set(completionHash(g.text), g);
+  }
   const created = await db().completion.createMany({
     data: [...byHash.entries()].map(([hash, g]) => ({
       id: newId(),

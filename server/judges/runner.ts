@@ -17,6 +17,7 @@ import { newId } from "../data/ids";
 import { parseLabelSchema, parseProjectSettings } from "../projects/schema";
 import { judgeConfigRowOrThrow, judgeSecret, type JudgeKind } from "./config";
 import { gateFor } from "./limiter";
+import { storableText } from "./content";
 import { llmJudge, ruleJudge, rewardModelJudge, JudgeSetupError, UNPARSEABLE_TRIES, type AttemptSink, type ComparisonContent, type Judge, type JudgeOutcome } from "./kinds";
 import type { RetryPolicy } from "./openai-client";
 import { judgedComparisonIds, judgmentKey, StoredSelection, type RunStatus } from "./runs";
@@ -193,7 +194,7 @@ function attemptSink(runId: string, cfg: JudgeConfig, withAttempts: Set<string>)
       await db().$executeRaw`
         WITH attempt AS (
           INSERT INTO "JudgeAttempt" (id, "runId", "comparisonId", "order", "try", status, verdict, "rawReply", error, "promptTokens", "completionTokens", "latencyMs")
-          VALUES (${newId()}, ${runId}, ${a.comparisonId}, ${a.order}, ${a.try ?? 1}, ${a.status}, ${a.verdict ?? null}, ${a.rawReply ?? null}, ${a.error ?? null}, ${p}, ${c}, ${a.latencyMs ?? null})
+          VALUES (${newId()}, ${runId}, ${a.comparisonId}, ${a.order}, ${a.try ?? 1}, ${a.status}, ${a.verdict ?? null}, ${a.rawReply == null ? null : storableText(a.rawReply)}, ${a.error == null ? null : storableText(a.error)}, ${p}, ${c}, ${a.latencyMs ?? null})
           RETURNING 1
         )
         UPDATE "JudgeRun" SET
@@ -328,7 +329,7 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
                 origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
                 verdict: outcome.verdict,
                 confidence: outcome.confidence ?? undefined,
-                rationale: outcome.rationale,
+                rationale: outcome.rationale === undefined ? undefined : storableText(outcome.rationale),
                 metadata: { ...outcome.metadata, judgeVersion: run.judgeVersion, ...(uncertain ? { uncertain: true } : {}), ...(routed ? { routedToHumans: true } : {}) },
               });
               if (res.created) {

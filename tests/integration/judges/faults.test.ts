@@ -139,6 +139,13 @@ describe("replies without a verdict are unparseable, retried once, never guessed
     expect(c.view.error).toMatch(/1 reply\(ies\) had no verdict/);
   });
 
+  it("a reply with NUL bytes (PostgreSQL cannot store them) is kept, with U+FFFD", async () => {
+    const c = await runCase((n, r) => (n === 1 ? chatReply("odd \u0000 bytes") : chatReply(`fine\u0000 [[${honestVerdict(r)}]]`)));
+    expectCorrect(c);
+    expect(c.attempts[0]!.rawReply).toBe("odd \uFFFD bytes");
+    expect(c.judgments[0]!.rationale).toContain("fine\uFFFD");
+  });
+
   it("an empty message content counts as verdict-less", async () => {
     const c = await runCase(() => chatReply(""));
     expect(c.judgments).toHaveLength(0);

@@ -9,6 +9,7 @@ import { resetEnvForTests } from "@/server/env";
 import { promptHash } from "@/server/data/hash";
 import { choosePairs, generateComparisons } from "@/server/generation/generate";
 import { startServeServer, type ServeServer } from "@/server/serve/server";
+import { chatReply, startFakeLlm } from "./fixtures";
 
 let t: TestDatabase;
 let dir: string;
@@ -111,6 +112,20 @@ describe("generateComparisons", () => {
     const cmp = await t.prisma.comparison.findMany({ where: { projectId: fx.projectId } });
     expect(cmp.length).toBeGreaterThanOrEqual(1);
     expect(cmp.every((c) => c.completionIds.length >= 2 && c.completionIds.length <= 4)).toBe(true);
+  });
+
+  it("stores text PostgreSQL cannot hold (NUL bytes) with U+FFFD instead of failing", async () => {
+    const fx = await project("pairwise", 1);
+    let k = 0;
+    const fake = await startFakeLlm(() => chatReply(`sample ${++k} \u0000 end`));
+    try {
+      const r = await generateComparisons({ projectId: fx.projectId, promptIds: fx.promptIds, endpoints: [{ baseUrl: fake.url, model: "nul" }], n: 2 });
+      expect(r).toMatchObject({ completionsCreated: 2, comparisonsCreated: 1, failures: [] });
+      const texts = (await t.prisma.completion.findMany({ where: { projectId: fx.projectId } })).map((c) => c.text).sort();
+      expect(texts).toEqual(["sample 1 \uFFFD end", "sample 2 \uFFFD end"]);
+    } finally {
+      await fake.close();
+    }
   });
 
   it("refuses bad input with a reason", async () => {
