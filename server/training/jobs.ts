@@ -13,7 +13,7 @@ import { fireDueTriggers } from "./triggers";
 export const ROUND_QUEUE = "training.round";
 export const TICK_QUEUE = "training.tick";
 /** A round may train for hours; its lease, not the job's expiry, says whether a trainer is alive. */
-const ROUND_JOB_EXPIRY_S = 24 * 3600;
+const ROUND_JOB_EXPIRY_S = 23 * 3600; // pg-boss's maximum is 24 h
 
 export interface RoundJob {
   roundId: string;

@@ -49,7 +49,8 @@ export async function makeTrainingProject(training: TrainingSettingsInput = {}, 
 
 /**
  * Labeled pairs on `n` pool prompts: target completion vs a noisy one, decided by an imported
- * judgment (so the comparison is complete and yields a pair at once).
+ * judgment (so the comparison is complete and yields a pair at once). Idempotent for the same
+ * (n, seed): the first prompts get the same pairs again.
  */
 export async function seedPairs(projectId: string, n: number, seed = 3): Promise<number> {
   const p = await db().project.findUniqueOrThrow({ where: { id: projectId }, select: { settings: true } });
@@ -71,8 +72,11 @@ export async function seedPairs(projectId: string, n: number, seed = 3): Promise
       });
       ids.push(c.id);
     }
-    const cmp = await db().comparison.create({
-      data: { projectId, promptId: pr.id, completionIds: ids, contentHash: comparisonHash(pr.contentHash, texts.map(completionHash)), source: "import" },
+    const contentHash = comparisonHash(pr.contentHash, texts.map(completionHash));
+    const cmp = await db().comparison.upsert({
+      where: { projectId_contentHash: { projectId, contentHash } },
+      update: {},
+      create: { projectId, promptId: pr.id, completionIds: ids, contentHash, source: "import" },
     });
     await recordJudgment(db(), {
       idempotencyKey: `fixture:${cmp.id}`,
