@@ -210,6 +210,7 @@ async function benchDb(mode: "embedded" | "postgres", serveUrl: string, instant:
   }
 }
 
+const LOAD_START = os.loadavg();
 const MODEL_DIR = await judgeModel();
 const serve = await startServe(MODEL_DIR);
 const instant = await startInstant();
@@ -225,7 +226,7 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const lines: string[] = [
   `# AI judges: throughput and overhead`,
   ``,
-  `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}. Judge: MT-Bench pairwise rubric, position swap on (2 calls per comparison), max_tokens ${MAX_TOKENS}.`,
+  `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? "?"}), load average at the start ${LOAD_START.map((x) => x.toFixed(1)).join(" / ")} and end ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")} (other work on the machine skews absolute figures; compare rows of one run). Node ${process.version}. Judge: MT-Bench pairwise rubric, position swap on (2 calls per comparison), max_tokens ${MAX_TOKENS}.`,
   `Endpoint: \`pairwise serve\` (own process) serving the tiny preset (${path.basename(MODEL_DIR)}); reference: an instant fake endpoint in the bench process.`,
   ``,
 ];
@@ -248,7 +249,7 @@ for (const r of results) {
 }
 const outDir = path.resolve(ROOT, args.out as string);
 fs.mkdirSync(outDir, { recursive: true });
-const stamp = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version, maxTokens: MAX_TOKENS, model: path.basename(MODEL_DIR) };
+const stamp = { date: new Date().toISOString(), loadAverageStart: LOAD_START, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, node: process.version, maxTokens: MAX_TOKENS, model: path.basename(MODEL_DIR) };
 fs.writeFileSync(path.join(outDir, "judges.json"), JSON.stringify({ ...stamp, results }, null, 2));
 fs.writeFileSync(path.join(outDir, "judges.md"), lines.join("\n") + "\n");
 console.log("\n" + lines.join("\n"));
