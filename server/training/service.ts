@@ -8,6 +8,8 @@ import { db } from "@/server/db/client";
 import { executeRound } from "./engine";
 import { ensureTrainingQueues, ROUND_QUEUE, TICK_QUEUE, trainingTick, type RoundJob } from "./jobs";
 import { newTrainerId } from "./lease";
+import { PLAYGROUND_QUEUE, type PlaygroundInput } from "./playground-queue";
+import { ensureQueue } from "@/server/jobs/boss";
 
 export interface TrainerServiceOptions {
   leaseMs?: number;
@@ -58,6 +60,13 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
     }
   });
   await boss.work(TICK_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => tick());
+  // The admin playground: generation from two checkpoints, between training steps of a round.
+  await ensureQueue(boss, PLAYGROUND_QUEUE, { retryLimit: 0, expireInSeconds: 120 });
+  await boss.work<PlaygroundInput>(PLAYGROUND_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+    if (!job) return null;
+    const { runPlayground } = await import("./playground");
+    return runPlayground(job.data);
+  });
   await boss.schedule(TICK_QUEUE, "* * * * *");
   const fallbackMs = opts.fallbackTickMs ?? 90_000;
   const timer = setInterval(() => {
@@ -70,7 +79,7 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
   return async () => {
     clearInterval(timer);
     shutdown.abort();
-    await Promise.allSettled([boss.offWork(ROUND_QUEUE), boss.offWork(TICK_QUEUE)]);
+    await Promise.allSettled([boss.offWork(ROUND_QUEUE), boss.offWork(TICK_QUEUE), boss.offWork(PLAYGROUND_QUEUE)]);
     if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 20_000))]);
     if (ticking) await ticking;
   };

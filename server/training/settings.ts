@@ -7,7 +7,12 @@ import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
 /** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const POLICY_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo"] as const;
+export const PREFERENCE_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo"] as const;
+/**
+ * Policy methods: the preference losses, or "sft" = rejection-sampling fine-tuning (the trainer's
+ * SFT loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
+ */
+export const POLICY_METHODS = [...PREFERENCE_METHODS, "sft"] as const;
 export type PolicyMethod = (typeof POLICY_METHODS)[number];
 
 const cron = z

@@ -6,6 +6,7 @@ import { reviewRouter } from "./routers/review";
 import { adminRouter } from "./routers/admin";
 import { inviteRouter } from "./routers/invite";
 import { judgesRouter } from "./routers/judges";
+import { trainingRouter } from "./routers/training";
 
 export const appRouter = router({
   system: systemRouter,
@@ -14,6 +15,7 @@ export const appRouter = router({
   admin: adminRouter,
   invite: inviteRouter,
   judges: judgesRouter,
+  training: trainingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -313,11 +313,27 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
       for (const v of reference.params.values()) v.trainable = false;
     }
     const data = trainerPairs(train);
-    const cache = await loadRefCache(refCk.id, data.map((p) => p.key as string));
+    // The reference's log-probs of each pair, from the RefLogpCache table (filled by earlier rounds).
+    const cache = await loadRefCache(refCk.id, s.policy.method === "sft" ? [] : data.map((p) => p.key as string));
     const cachedBefore = cache.size;
     const resumeFrom = await ctx.resumeDir("policy");
     const rep = stepReporter(ctx, "policy", s.policy.steps);
-    const res = await trainPreference({
+    const loopConfig = {
+      lr: s.policy.lr,
+      steps: s.policy.steps,
+      batchSize: s.policy.batchSize,
+      warmupSteps: Math.min(s.policy.warmupSteps, s.policy.steps - 1),
+      minLrRatio: 0.5,
+      seed: s.seed + ctx.round.number,
+      logEvery: 1,
+      checkpointEvery: s.checkpointEvery,
+      checkpointDir: ctx.workDir("policy"),
+      resumeFrom,
+    };
+    const res =
+      s.policy.method === "sft"
+        ? await trainSFT({ model, tokenizer, data: data.map((p) => ({ prompt: p.prompt, completion: p.chosen })), config: loopConfig, onStep: rep.onStep, shouldStop: ctx.shouldStop })
+        : await trainPreference({
       method: s.policy.method,
       model,
       reference,
@@ -325,22 +341,11 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
       refCache: cache,
       tokenizer,
       data,
-      beta: s.policy.beta,
-      config: {
-        lr: s.policy.lr,
-        steps: s.policy.steps,
-        batchSize: s.policy.batchSize,
-        warmupSteps: Math.min(s.policy.warmupSteps, s.policy.steps - 1),
-        minLrRatio: 0.5,
-        seed: s.seed + ctx.round.number,
-        logEvery: 1,
-        checkpointEvery: s.checkpointEvery,
-        checkpointDir: ctx.workDir("policy"),
-        resumeFrom,
-      },
-      onStep: rep.onStep,
-      shouldStop: ctx.shouldStop,
-    });
+            beta: s.policy.beta,
+            config: loopConfig,
+            onStep: rep.onStep,
+            shouldStop: ctx.shouldStop,
+          });
     ctx.checkStop();
     const cacheAdded = await saveRefCache(refCk.id, cache);
     await ctx.flushMetrics();

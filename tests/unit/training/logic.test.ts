@@ -2,7 +2,7 @@
 // simulated annotators.
 import { describe, expect, it } from "vitest";
 import { cronMatches, firedBetween, nextFire, parseCron } from "@/server/training/cron";
-import { mergeSettings, parseTrainingSettings, POLICY_METHODS, TrainingSettings } from "@/server/training/settings";
+import { mergeSettings, parseTrainingSettings, PREFERENCE_METHODS, TrainingSettings } from "@/server/training/settings";
 import { gateDecision } from "@/server/training/stages/evaluate";
 import { storableText, uncertaintyPriority } from "@/server/training/stages/generate";
 import { simulatedVerdict } from "@/server/training/labeling";
@@ -60,7 +60,7 @@ describe("training settings", () => {
     expect(() => parseTrainingSettings({ policy: { method: "ppo" } })).toThrow(/policy\.method/);
   });
   it("offers every pairwise method of the trainer", () => {
-    expect([...POLICY_METHODS].sort()).toEqual([...PAIRWISE_METHODS].sort());
+    expect([...PREFERENCE_METHODS].sort()).toEqual([...PAIRWISE_METHODS].sort());
     expect(TrainingSettings.shape.policy).toBeDefined();
   });
   it("merges patches deeply", () => {
