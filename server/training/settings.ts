@@ -81,7 +81,8 @@ export const TrainingSettings = z.object({
   reward: z
     .object({
       init: z.enum(["previous", "policy"]).default("previous"), // continue the last reward model, or start from the policy
-      steps: z.number().int().min(1).default(60),
+      steps: z.number().int().min(1).default(60), // at most this many optimizer steps...
+      epochs: z.number().positive().nullable().default(null), // ...or fewer: this many passes over the train pairs
       batchSize: z.number().int().min(1).default(16),
       lr: z.number().positive().default(1e-4),
     })
@@ -92,7 +93,8 @@ export const TrainingSettings = z.object({
       beta: z.number().positive().default(0.1),
       reference: z.enum(["sft", "previous"]).default("previous"), // frozen reference: the SFT checkpoint or the previous policy
       pairs: z.enum(["all", "new"]).default("all"), // all train pairs of the snapshot, or only those new since the last round
-      steps: z.number().int().min(1).default(30),
+      steps: z.number().int().min(1).default(30), // at most this many optimizer steps...
+      epochs: z.number().positive().nullable().default(2), // ...or fewer: this many passes over the pairs (small rounds overfit otherwise)
       batchSize: z.number().int().min(1).default(16),
       lr: z.number().positive().default(5e-5),
       warmupSteps: z.number().int().min(0).default(3),

@@ -28,6 +28,11 @@ import { ensureTaskPrompts, problemsFromMetadata } from "../task";
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** Optimizer steps: `steps`, or fewer when `epochs` passes over `n` examples take fewer. */
+export function stepsFor(n: number, o: { steps: number; epochs: number | null; batchSize: number }): number {
+  return o.epochs === null ? o.steps : Math.max(1, Math.min(o.steps, Math.ceil((n * o.epochs) / o.batchSize)));
+}
+
 /** onStep for a trainer loop: metrics (TRL names) + progress with tokens/s and ETA. */
 function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) {
   let tokens = 0;
@@ -226,16 +231,17 @@ export async function rewardStage(ctx: RoundContext): Promise<Record<string, unk
   disposeModel(policy.model);
   try {
     const resumeFrom = await ctx.resumeDir("reward");
-    const rep = stepReporter(ctx, "reward", s.reward.steps);
+    const rewardSteps = stepsFor(train.length, s.reward);
+    const rep = stepReporter(ctx, "reward", rewardSteps);
     const res = await trainRewardModel({
       model: rm,
       tokenizer,
       data: trainerPairs(train).map(({ margin: _m, ...p }) => p),
       config: {
         lr: s.reward.lr,
-        steps: s.reward.steps,
+        steps: rewardSteps,
         batchSize: s.reward.batchSize,
-        warmupSteps: Math.min(5, s.reward.steps - 1),
+        warmupSteps: Math.min(5, rewardSteps - 1),
         seed: s.seed + ctx.round.number,
         logEvery: 1,
         checkpointEvery: s.checkpointEvery,
@@ -317,12 +323,13 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     const cache = await loadRefCache(refCk.id, s.policy.method === "sft" ? [] : data.map((p) => p.key as string));
     const cachedBefore = cache.size;
     const resumeFrom = await ctx.resumeDir("policy");
-    const rep = stepReporter(ctx, "policy", s.policy.steps);
+    const policySteps = stepsFor(train.length, s.policy);
+    const rep = stepReporter(ctx, "policy", policySteps);
     const loopConfig = {
       lr: s.policy.lr,
-      steps: s.policy.steps,
+      steps: policySteps,
       batchSize: s.policy.batchSize,
-      warmupSteps: Math.min(s.policy.warmupSteps, s.policy.steps - 1),
+      warmupSteps: Math.min(s.policy.warmupSteps, policySteps - 1),
       minLrRatio: 0.5,
       seed: s.seed + ctx.round.number,
       logEvery: 1,

@@ -19,7 +19,7 @@ export const MICRO: TrainingSettingsInput = {
   model: { preset: "tiny", contextLength: 96, nLayer: 2, vocabSize: 300 },
   bootstrap: { steps: 8, batchSize: 8, lr: 3e-3, warmupSteps: 1 },
   reward: { steps: 6, batchSize: 4, lr: 1e-4 },
-  policy: { steps: 6, batchSize: 4, lr: 5e-5 },
+  policy: { steps: 6, epochs: null, batchSize: 4, lr: 5e-5 },
   evaluation: { prompts: 6, maxTokens: 20, klSamples: 4 },
   generation: { prompts: 6, samplesPerPrompt: 2, maxTokens: 20 },
   snapshot: { minTrainPairs: 2, validationFraction: 0.25 },

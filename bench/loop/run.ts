@@ -1,0 +1,225 @@
+// The loop, measured: N training rounds on the built-in mini-R1 task, from the tiny preset, on
+// CPU, through the real trainer service code (database, stage machine, rule judge), against SFT
+// alone with the same token budget, in the same run.
+//
+//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|sft|orpo|...] [--backend wasm]
+//
+// Setting (written into the project's training settings): demonstrations are scarce and labels
+// are cheap, the situation RLHF is for. The bootstrap SFT sees target completions of `--sft-prompts`
+// problems; every round the promoted policy samples answers to fresh problems, the rule judge
+// (mini-R1's checker) labels the comparisons, and the round trains on the pairs. The baseline
+// continues the same SFT checkpoint on the same demonstrations for exactly as many training tokens
+// as the rounds spent (reward model + policy), and is evaluated at each round's cumulative budget
+// on the same held-out prompts, greedily, with the same gold reward.
+// Output: the table (printed, bench/results/loop.md + loop.json) and bench/loop/loop.svg.
+import { parseArgs } from "node:util";
+import os from "node:os";
+import path from "node:path";
+import { promises as fs } from "node:fs";
+import { loadCheckpoint, miniR1, selectBackend, trainSFT, generate, disposeModel } from "../../trainer/index";
+import { createTestDatabase } from "../../tests/helpers/db";
+import { resetEnvForTests } from "../../server/env";
+import { db } from "../../server/db/client";
+import { executeRound } from "../../server/training/engine";
+import { requestRound } from "../../server/training/rounds";
+import { parseTrainingSettings, type TrainingSettingsInput } from "../../server/training/settings";
+import { problemsFromMetadata } from "../../server/training/task";
+import { trainerPrompt } from "../../server/training/models";
+import { lineChartSvg } from "./svg";
+
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    steps: { type: "string", default: "40" }, // policy optimizer steps per round, at most
+    method: { type: "string", default: "sft" },
+    lr: { type: "string" },
+    beta: { type: "string", default: "0.1" },
+    epochs: { type: "string", default: "2" },
+    "sft-steps": { type: "string", default: "250" },
+    "sft-prompts": { type: "string", default: "600" },
+    prompts: { type: "string", default: "192" }, // fresh prompts sampled per round
+    samples: { type: "string", default: "4" }, // samples per prompt (pairs: samples / 2)
+    "held-out": { type: "string", default: "200" },
+    annotators: { type: "string", default: "0" }, // simulated annotators besides the rule judge
+    noise: { type: "string", default: "0.1" },
+    judge: { type: "string", default: "rule" }, // rule | none (annotators only)
+    backend: { type: "string", default: "wasm" },
+    seed: { type: "string", default: "0" },
+    out: { type: "string", default: "loop" },
+  },
+});
+const N = (k: keyof typeof a) => Number(a[k]);
+const log = (m: string) => console.log(`[bench/loop] ${m}`);
+
+async function main() {
+  const t0 = Date.now();
+  const backend = await selectBackend({ force: a.backend, log: () => {} });
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), "pw-loop-"));
+  process.env.PAIRWISE_CHECKPOINT_DIR = root;
+  resetEnvForTests();
+  const tdb = await createTestDatabase();
+  const sftPrompts = N("sft-prompts");
+  const perRound = N("prompts");
+  const method = a.method as NonNullable<TrainingSettingsInput["policy"]>["method"];
+  const training: TrainingSettingsInput = {
+    task: "miniR1",
+    taskOptions: { difficulty: 1, trainPrompts: sftPrompts * 2 + perRound * (N("rounds") + 1) + 50, heldOutPrompts: N("held-out"), seed: 1, sftShare: sftPrompts / (sftPrompts * 2 + perRound * (N("rounds") + 1) + 50) },
+    model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
+    bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
+    reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
+    policy: { method, beta: N("beta"), reference: "previous", pairs: "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
+    evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
+    gate: { minWinRate: 0.5, maxKl: 50, minGoldDelta: null },
+    generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: 1, maxTokens: 48 },
+    snapshot: { validationFraction: 0.15, minTrainPairs: 8 },
+    labeling: { ruleJudge: a.judge === "rule", simulatedAnnotators: N("annotators"), noise: N("noise") },
+    checkpointEvery: 50,
+    seed: N("seed"),
+  };
+  const settings = parseTrainingSettings(training);
+  const annotators = N("annotators");
+  const project = await db().project.create({
+    data: {
+      slug: "bench-loop",
+      name: "mini-R1 loop benchmark",
+      labelSchema: { kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false },
+      overlap: Math.max(1, annotators),
+      aiCountsTowardConsensus: a.judge === "rule",
+      settings: { training: settings } as object,
+    },
+  });
+  log(`backend ${backend.name}; method ${method}; ${N("rounds")} rounds of ${perRound} prompts x ${N("samples")} samples; SFT on ${sftPrompts} demonstrations for ${N("sft-steps")} steps`);
+
+  interface Row {
+    round: number;
+    goldAccuracy: number | null;
+    goldReward: number | null;
+    rmValAccuracy: number | null;
+    kl: number | null;
+    winRate: number | null;
+    promoted: boolean | null;
+    pairs: number;
+    tokens: number;
+    cumulativeTokens: number;
+    seconds: number;
+    baselineAccuracy?: number;
+    baselineReward?: number;
+  }
+  const rows: Row[] = [];
+  let cumulative = 0;
+  for (let i = 0; i <= N("rounds"); i++) {
+    const ts = Date.now();
+    const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
+    const res = await executeRound(round.id, { log: (m) => (process.env.BENCH_VERBOSE ? console.log(m) : undefined) });
+    const r = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id } });
+    if (res !== "succeeded") throw new Error(`round ${r.number} ${res}: ${r.error}`);
+    const out = r.result as Record<string, Record<string, unknown>>;
+    const num = (v: unknown) => (typeof v === "number" ? v : null);
+    const tokens = (num(out.reward?.["tokens"]) ?? 0) + (num(out.policy?.["tokens"]) ?? 0);
+    cumulative += tokens;
+    const row: Row = {
+      round: i,
+      goldAccuracy: num(out.evaluate?.["goldAccuracy"]),
+      goldReward: num(out.evaluate?.["goldReward"]),
+      rmValAccuracy: num(out.reward?.["valAccuracy"]),
+      kl: num(out.evaluate?.["kl"]),
+      winRate: num(out.evaluate?.["winRate"]),
+      promoted: out.gate?.["checkpointId"] ? Boolean(out.gate?.["passed"]) : null,
+      pairs: num(out.snapshot?.["train"]) ?? 0,
+      tokens,
+      cumulativeTokens: cumulative,
+      seconds: Math.round((Date.now() - ts) / 1000),
+    };
+    rows.push(row);
+    log(`round ${i}${i === 0 ? " (bootstrap SFT)" : ""}: gold accuracy ${row.goldAccuracy?.toFixed(3)}, RM val ${row.rmValAccuracy?.toFixed(3) ?? "-"}, KL ${row.kl?.toFixed(2) ?? "-"}, win rate ${row.winRate?.toFixed(2) ?? "-"}, ${row.promoted === null ? "" : row.promoted ? "promoted, " : "rejected, "}${row.tokens} tokens, ${row.seconds} s  [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
+  }
+
+  // Baseline: the same SFT checkpoint, more SFT on the same demonstrations, same token budget.
+  const tb = Date.now();
+  const sftRow = await db().checkpoint.findFirstOrThrow({ where: { projectId: project.id, kind: "sft" } });
+  const ck = await loadCheckpoint(path.join(root, sftRow.path));
+  const demoPrompts = await db().prompt.findMany({ where: { projectId: project.id, split: "train" }, select: { id: true, metadata: true } });
+  const sftProblems = [...problemsFromMetadata(demoPrompts.filter((p) => (p.metadata as { role?: string }).role === "sft")).values()];
+  const held = await db().prompt.findMany({ where: { projectId: project.id, split: "test" }, orderBy: [{ contentHash: "asc" }, { id: "asc" }], take: N("held-out"), select: { text: true, messages: true, metadata: true } });
+  const evaluate = async () => {
+    let correct = 0;
+    let reward = 0;
+    for (const p of held) {
+      const g = await generate(ck.model, ck.tokenizer, trainerPrompt(p), { maxTokens: 48, temperature: 0 });
+      const answer = (p.metadata as { problem: { answer: number } }).problem.answer;
+      const gr = miniR1.goldReward({ answer }, g.text);
+      correct += gr.correct ? 1 : 0;
+      reward += gr.reward;
+    }
+    return { accuracy: correct / held.length, reward: reward / held.length };
+  };
+  let used = 0;
+  const lrFloor = settings.bootstrap.lr * 0.1; // where the bootstrap's cosine schedule ended
+  for (const row of rows.slice(1)) {
+    if (row.cumulativeTokens > used) {
+      await trainSFT({
+        model: ck.model,
+        tokenizer: ck.tokenizer,
+        data: miniR1.sftExamples(sftProblems),
+        config: { lr: lrFloor, minLrRatio: 1, steps: 1_000_000, batchSize: 32, weightDecay: 0.01, seed: 1000 + row.round, logEvery: 1 },
+        onStep: (m) => void (used += m.tokens),
+        shouldStop: () => used >= row.cumulativeTokens,
+      });
+    }
+    const e = await evaluate();
+    row.baselineAccuracy = e.accuracy;
+    row.baselineReward = e.reward;
+  }
+  disposeModel(ck.model);
+  const baselineSeconds = Math.round((Date.now() - tb) / 1000);
+  const last = rows[rows.length - 1] as Row;
+  const totalSeconds = Math.round((Date.now() - t0) / 1000);
+
+  // Table, JSON, figure
+  const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? "–" : x.toFixed(d));
+  const md = [
+    `| round | gold accuracy | gold reward | RM val. accuracy | KL to ref. | win rate vs prev. | gate | train pairs | tokens (cum.) | wall s | SFT-only baseline accuracy (same tokens) |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.round === 0 ? "0 (SFT bootstrap)" : r.round} | ${f(r.goldAccuracy)} | ${f(r.goldReward)} | ${f(r.rmValAccuracy)} | ${f(r.kl, 2)} | ${f(r.winRate, 2)} | ${r.promoted === null ? "–" : r.promoted ? "promoted" : "rejected"} | ${r.pairs} | ${r.cumulativeTokens} | ${r.seconds} | ${r.round === 0 ? f(r.goldAccuracy) : f(r.baselineAccuracy)} |`,
+    ),
+  ].join("\n");
+  const verdict =
+    last.goldAccuracy !== null && last.baselineAccuracy !== undefined
+      ? `After ${N("rounds")} rounds: gold accuracy ${f(last.goldAccuracy)} vs SFT-only ${f(last.baselineAccuracy)} with the same ${last.cumulativeTokens} training tokens (ratio ${(last.goldAccuracy / Math.max(1e-9, last.baselineAccuracy)).toFixed(2)}x; bootstrap SFT ${f(rows[0]?.goldAccuracy)}).`
+      : "";
+  const header = `mini-R1 loop, ${backend.name} backend, method ${method}, ${N("rounds")} rounds x ${perRound} prompts x ${N("samples")} samples, SFT bootstrap ${N("sft-steps")} steps on ${sftPrompts} demonstrations, ${N("held-out")} held-out prompts (greedy). Total ${totalSeconds} s (baseline ${baselineSeconds} s).`;
+  console.log(`\n${header}\n\n${md}\n\n${verdict}\n`);
+  const resultsDir = path.resolve(import.meta.dirname, "../results");
+  await fs.mkdir(resultsDir, { recursive: true });
+  await fs.writeFile(path.join(resultsDir, `${a.out}.md`), `${header}\n\n${md}\n\n${verdict}\n`);
+  await fs.writeFile(path.join(resultsDir, `${a.out}.json`), JSON.stringify({ args: a, backend: backend.name, totalSeconds, baselineSeconds, rows, settings }, null, 2));
+  const svg = lineChartSvg(
+    [
+      { name: "RLHF rounds", color: "#2563eb", points: rows.filter((r) => r.goldAccuracy !== null).map((r) => ({ x: r.round, y: r.goldAccuracy as number })) },
+      { name: "SFT only, same tokens", color: "#dc2626", dashed: true, points: rows.map((r) => ({ x: r.round, y: (r.round === 0 ? r.goldAccuracy : r.baselineAccuracy) ?? 0 })) },
+      { name: "RM val. accuracy", color: "#16a34a", points: rows.filter((r) => r.rmValAccuracy !== null).map((r) => ({ x: r.round, y: r.rmValAccuracy as number })) },
+    ],
+    {
+      title: `mini-R1: held-out gold accuracy per round (${method}, tiny preset, ${backend.name})`,
+      xLabel: "round (0 = SFT bootstrap)",
+      yLabel: "accuracy",
+      yMin: 0,
+      yMax: 1,
+      xTicks: rows.map((r) => ({ x: r.round, label: String(r.round) })),
+      labels: true,
+    },
+  );
+  await fs.writeFile(path.join(import.meta.dirname, `${a.out}.svg`), svg);
+  await tdb.close();
+  await fs.rm(root, { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
