@@ -8,6 +8,8 @@ import { serveCommand } from "./serve";
 import { snapshotCommand } from "./snapshot";
 import { startCommand } from "./start";
 import { tokensCommand } from "./tokens";
+import { trainCommand } from "./train";
+import { trainerCommand } from "./trainer";
 import { usersCommand } from "./users";
 
-export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand, serveCommand];
+export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand, serveCommand, trainCommand, trainerCommand];
