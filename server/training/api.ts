@@ -1,0 +1,85 @@
+// REST edge of training rounds (/api/v1), following server/api's conventions: a route table entry
+// (method, path, scope, role, zod schemas) and a handler; app/api/v1/**/route.ts re-exports them.
+import { z } from "zod";
+import { db } from "@/server/db/client";
+import { handler, type RouteDef } from "@/server/api/http";
+import { getProjectOrThrow } from "@/server/projects/projects";
+import { requestAndEnqueue } from "./jobs";
+import { getRoundOrThrow, listRounds } from "./rounds";
+
+const Id = z.string().min(1).max(200);
+
+export const RoundOut = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  number: z.number().int(),
+  status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]),
+  stage: z.string(),
+  trigger: z.enum(["cron", "condition", "manual"]),
+  snapshotId: z.string().nullable(),
+  progress: z.record(z.string(), z.unknown()),
+  result: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+  backend: z.string().nullable(),
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+export const trainingRoutes = {
+  startRound: {
+    operationId: "startRound",
+    method: "POST",
+    path: "/projects/{project}/rounds",
+    summary: "Run a training round now (returns the queued or running round if there is one)",
+    description:
+      "A round freezes a snapshot of the pairs, trains the reward model and the policy, evaluates, gates and asks for new comparisons. One round per project at a time: 201 with created=true when a round was queued, 200 with created=false and the active round otherwise. `overrides` are merged over the project's training settings for this round only (e.g. {\"policy\": {\"steps\": 20}}).",
+    tag: "training",
+    scope: "write",
+    role: "admin",
+    params: z.object({ project: Id.describe("Project id or slug") }),
+    body: z.object({ overrides: z.record(z.string(), z.unknown()).optional() }).default({}),
+    response: z.object({ created: z.boolean(), round: RoundOut }),
+    status: 201,
+  },
+  listRounds: {
+    operationId: "listRounds",
+    method: "GET",
+    path: "/projects/{project}/rounds",
+    summary: "A project's training rounds, newest first",
+    tag: "training",
+    scope: "read",
+    role: "reviewer",
+    params: z.object({ project: Id.describe("Project id or slug") }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
+    response: z.object({ rounds: z.array(RoundOut) }),
+  },
+  getRound: {
+    operationId: "getRound",
+    method: "GET",
+    path: "/rounds/{id}",
+    summary: "A training round: stage, progress, per-stage results, error",
+    tag: "training",
+    scope: "read",
+    role: "reviewer",
+    params: z.object({ id: Id }),
+    response: RoundOut,
+  },
+} satisfies Record<string, RouteDef>;
+
+// POST /api/v1/projects/{project}/rounds - run a round now
+export const startRoundHandler = handler(trainingRoutes.startRound, async ({ params, body, auth }) => {
+  const p = await getProjectOrThrow(db(), params.project);
+  const r = await requestAndEnqueue({ projectId: p.id, trigger: "manual", requestedById: auth?.user.id ?? null, overrides: body?.overrides });
+  return Response.json(r, { status: r.created ? 201 : 200 });
+});
+
+// GET /api/v1/projects/{project}/rounds - list rounds
+export const listRoundsHandler = handler(trainingRoutes.listRounds, async ({ params, query }) => {
+  const p = await getProjectOrThrow(db(), params.project);
+  return { rounds: await listRounds(p.id, { take: query.limit }) };
+});
+
+// GET /api/v1/rounds/{id} - one round
+export const getRoundHandler = handler(trainingRoutes.getRound, async ({ params }) => getRoundOrThrow(params.id));
