@@ -7,6 +7,8 @@ const links: Array<{ href: string; label: string; role: SessionUser["role"] }> =
   { href: "/annotate", label: "Annotate", role: "annotator" },
   { href: "/review", label: "Review", role: "reviewer" },
   { href: "/admin", label: "Admin", role: "admin" },
+  { href: "/admin/judges", label: "Judges", role: "admin" },
+  { href: "/admin/training", label: "Training", role: "admin" },
   { href: "/admin/health", label: "Health", role: "admin" },
 ];
 const rank = { annotator: 0, reviewer: 1, admin: 2 } as const;

@@ -11,6 +11,7 @@ type Registrar = (boss: PgBoss) => Promise<void>;
 /** Feature job modules; each exports registerJobs. Missing modules (features not built) are skipped. */
 const jobModules: Array<() => Promise<{ registerJobs?: Registrar }>> = [
   () => import("../judges/jobs"), // AI-judge runs
+  () => import("../generation/jobs"), // completions from models -> comparisons
 ];
 
 runProcess("worker", async () => {
