@@ -13,6 +13,7 @@ import { requestAndEnqueue } from "@/server/training/jobs";
 import { cancelRound, markRoundForRetry, requestRound } from "@/server/training/rounds";
 import { dueTriggers, fireDueTriggers, newPairsSinceLastRound } from "@/server/training/triggers";
 import { startTrainerService } from "@/server/training/service";
+import { playground } from "@/server/training/playground-queue";
 import { makeTrainingProject, seedPairs, tempCheckpointRoot } from "./fixtures";
 
 let tdb: TestDatabase;
@@ -142,6 +143,13 @@ describe("the trainer service", () => {
       expect(done.attempts).toBe(1);
       expect(done.backend).toBe("wasm");
       expect(await db().checkpoint.count({ where: { roundId: id } })).toBe(3);
+
+      // The playground: the web side asks through pg-boss, the trainer generates from two checkpoints.
+      const cks = await db().checkpoint.findMany({ where: { roundId: id, kind: { in: ["sft", "policy"] } }, orderBy: { kind: "asc" } });
+      const out = await playground({ prompt: "Ana has 5 apples. Ana buys 3 more. How many apples does Ana have now?", checkpointIds: cks.map((c) => c.id), maxTokens: 12 });
+      expect(out.completions.map((c) => c.name)).toEqual(cks.map((c) => c.name));
+      for (const c of out.completions) expect(c.tokens).toBeGreaterThan(0);
+      await expect(playground({ prompt: "x", checkpointIds: [(await db().checkpoint.findFirstOrThrow({ where: { roundId: id, kind: "reward" } })).id] })).rejects.toThrow(/reward model/);
     } finally {
       await stop();
     }
