@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
     targets: { type: "string", default: "postgres,embedded" },
     "pg-url": { type: "string", default: "postgresql://postgres@127.0.0.1:5432/postgres" },
     "batch-size": { type: "string", default: "2000" },
-    writers: { type: "string", default: "2" },
+    writers: { type: "string" },
     keep: { type: "boolean", default: false },
     child: { type: "string" },
     url: { type: "string" },
@@ -51,7 +51,7 @@ if (args.child) {
   let result: Record<string, unknown>;
   if (args.child === "import") {
     const { importFile } = await import("@/server/data/import");
-    const r = await importFile(args.file!, { project: args.project!, url: args.url!, batchSize: Number(args["batch-size"]), writers: Number(args.writers), maxTextChars: 200_000 });
+    const r = await importFile(args.file!, { project: args.project!, url: args.url!, batchSize: Number(args["batch-size"]), writers: args.writers ? Number(args.writers) : undefined, maxTextChars: 200_000 });
     if (r.status !== "succeeded") throw new Error(`import failed: ${r.error}`);
     result = { rows: r.report.valid, invalid: r.report.invalid, duplicates: r.report.duplicates, added: r.report.added, summary: r.report.summary };
   } else if (args.child === "export") {
@@ -102,7 +102,7 @@ function child(kind: string, extra: string[]): Promise<Record<string, number & u
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", path.join(ROOT, "bench/import/run.ts"), "--child", kind, "--batch-size", args["batch-size"], "--writers", args.writers, ...extra],
+      ["--import", "tsx", path.join(ROOT, "bench/import/run.ts"), "--child", kind, "--batch-size", args["batch-size"], ...(args.writers ? ["--writers", args.writers] : []), ...extra],
       { cwd: ROOT, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${kind} child failed: ${stderr || err.message}`));
@@ -276,6 +276,6 @@ const md = [
   ),
   "",
 ].join("\n");
-fs.writeFileSync(path.join(RESULTS, "import.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg: os.loadavg(), batchSize: Number(args["batch-size"]), writers: Number(args.writers), results }, null, 2));
+fs.writeFileSync(path.join(RESULTS, "import.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg: os.loadavg(), batchSize: Number(args["batch-size"]), writers: args.writers ? Number(args.writers) : "default (2 on PostgreSQL, 1 embedded)", results }, null, 2));
 fs.writeFileSync(path.join(RESULTS, "import.md"), md);
 console.log(md);

@@ -40,7 +40,7 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Database URL; default DATABASE_URL. */
   url?: string;
-  /** Connections writing batches at once (default 2; PostgreSQL gives each its own core). */
+  /** Connections writing batches at once (default 2 on PostgreSQL, which gives each its own core; 1 on the embedded database). */
   writers?: number;
   /** Stop after the current batch (Ctrl-C in the CLI, a closed HTTP request). */
   signal?: AbortSignal;
@@ -166,7 +166,9 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     // while this process parses the next one. A batch that meets another's uncommitted rows (the
     // same content in two batches) waits for it; a deadlock between two such batches is retried.
     const writers: pg.Client[] = [client];
-    for (let i = 1; i < Math.max(1, opts.writers ?? 2); i++) {
+    // The embedded database runs one transaction at a time: a second writer would only queue.
+    const embedded = /PGlite/i.test((await client.query<{ v: string }>("SELECT version() AS v")).rows[0]?.v ?? "");
+    for (let i = 1; i < Math.max(1, opts.writers ?? (embedded ? 1 : 2)); i++) {
       const c = await connectPg(opts.url);
       writers.push(c);
       closeWriters.push(c);
