@@ -165,10 +165,12 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     // Batches are written by `writers` connections at once (PostgreSQL runs each on its own core)
     // while this process parses the next one. A batch that meets another's uncommitted rows (the
     // same content in two batches) waits for it; a deadlock between two such batches is retried.
-    const writers: pg.Client[] = [client];
-    // The embedded database runs one transaction at a time: a second writer would only queue.
+    // Writers have their own connections: `client` keeps the job row and the project lookups out of
+    // the batches' transactions. The embedded database runs one transaction at a time: a second
+    // writer would only queue there.
+    const writers: pg.Client[] = [];
     const embedded = /PGlite/i.test((await client.query<{ v: string }>("SELECT version() AS v")).rows[0]?.v ?? "");
-    for (let i = 1; i < Math.max(1, opts.writers ?? (embedded ? 1 : 2)); i++) {
+    for (let i = 0; i < Math.max(1, opts.writers ?? (embedded ? 1 : 2)); i++) {
       const c = await connectPg(opts.url);
       writers.push(c);
       closeWriters.push(c);
