@@ -7,7 +7,8 @@ import { DomainError } from "@/server/errors";
 import { hasRole } from "@/server/auth/roles";
 import { createProject, getProject, getProjectOrThrow, listProjects, updateProject } from "@/server/projects/projects";
 import { createComparison, getComparison, listComparisons, listJudgments, listPairs } from "@/server/data/comparisons";
-import { recordJudgment } from "@/server/data/judgments";
+import { checkVerdict, checkVerdictAgainstSchema, recordJudgment } from "@/server/data/judgments";
+import { parseLabelSchema } from "@/server/projects/schema";
 import { createSnapshot, getSnapshot } from "@/server/data/snapshots";
 import { exportStream } from "@/server/data/export";
 import { getImportJob, importStream, listImportJobs } from "@/server/data/import";
@@ -110,6 +111,10 @@ export const recordJudgmentHandler = handler(r.recordJudgment, async ({ params, 
     if (!hasRole(user, "reviewer")) throw new DomainError("forbidden", "Adjudications need the reviewer or admin role.");
     origin = { kind: "adjudication" as const, userId: user.id };
   } else origin = { kind: "human" as const, userId: user.id };
+  const target = await db().comparison.findUnique({ where: { id: params.id }, select: { completionIds: true, project: { select: { labelSchema: true } } } });
+  if (!target) throw new DomainError("not_found", `No comparison ${params.id}.`);
+  checkVerdict(body.verdict, target.completionIds);
+  checkVerdictAgainstSchema(body.verdict, parseLabelSchema(target.project.labelSchema), target.completionIds);
   if (body.supersedesId) {
     const old = await db().judgment.findUnique({ where: { id: body.supersedesId }, select: { userId: true } });
     if (old && old.userId !== user.id && !hasRole(user, "reviewer")) throw new DomainError("forbidden", "You can only correct your own judgments.");

@@ -15,7 +15,7 @@
 // No "server-only" import: the worker, the trainer and the CLI (plain Node processes) call this too.
 import { Prisma, type Judgment, type JudgmentSource, type ComparisonStatus, type PrismaClient } from "@prisma/client";
 import { DomainError } from "@/server/errors";
-import { parseProjectSettings } from "@/server/projects/schema";
+import { parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
 import { aggregate, matchesGold, type AggregatedPair, type AggregationSettings, type JudgmentVote } from "./aggregate";
 import { newId } from "./ids";
 import { Verdict, type JudgmentOrigin } from "./verdict";
@@ -97,6 +97,30 @@ export function checkVerdict(verdict: Verdict, completionIds: readonly string[])
     seen.add(id);
   }
   if (seen.size < 2) throw new DomainError("bad_request", "A ranking must rank at least two completions.");
+}
+
+/**
+ * Check a verdict against what the project asks (label schema): ties, both-bad, strength, ranking
+ * ties and partial rankings. The annotation UI checks its answers the same way; the REST API
+ * calls this for judgments sent by scripts.
+ */
+export function checkVerdictAgainstSchema(verdict: Verdict, schema: LabelSchema, completionIds: readonly string[]): void {
+  if (schema.kind === "pairwise") {
+    if (verdict.kind === "ranking") {
+      if (completionIds.length !== 2 || verdict.ranking.length !== 2) throw new DomainError("bad_request", "This project compares pairs: send a pairwise verdict (win, tie or both_bad).");
+      return;
+    }
+    if (verdict.outcome === "tie" && !schema.allowTie) throw new DomainError("bad_request", "This project does not allow ties.");
+    if (verdict.outcome === "both_bad" && !schema.allowBothBad) throw new DomainError("bad_request", 'This project does not allow "both bad".');
+    if (verdict.outcome === "win" && verdict.strength === 2 && !schema.strength) throw new DomainError("bad_request", "This project does not ask for strength: send strength 1.");
+    return;
+  }
+  if (verdict.kind === "pairwise") {
+    if (completionIds.length !== 2) throw new DomainError("bad_request", `This project ranks ${completionIds.length} completions: send a ranking verdict.`);
+    return;
+  }
+  if (!schema.allowTies && verdict.ranking.some((g) => g.length > 1)) throw new DomainError("bad_request", "This project does not allow ties in a ranking: one completion per group.");
+  if (!schema.allowPartial && verdict.ranking.flat().length !== completionIds.length) throw new DomainError("bad_request", "This project asks for a full ranking: rank every completion.");
 }
 
 async function comparisonState(tx: DbOrTx, id: string): Promise<ComparisonState> {

@@ -145,6 +145,10 @@ test("projects, streamed import, export, comparisons, judgments, pairs and snaps
   expect(adj.status).toBe(403);
   const wrong = await api.recordJudgmentHandler(req("POST", `/comparisons/${comparison.id}/judgments`, { token: annotatorWrite, json: { ...judgment, idempotencyKey: "k3", verdict: { kind: "pairwise", outcome: "win", winnerId: "x", loserId: left.id } } }));
   expect(wrong.status).toBe(400);
+  await api.updateProjectHandler(req("PATCH", "/projects/rest", { token: admin, json: { labelSchema: { kind: "pairwise", allowTie: false } } }));
+  const tie = await api.recordJudgmentHandler(req("POST", `/comparisons/${comparison.id}/judgments`, { token: annotatorWrite, json: { idempotencyKey: "k4", verdict: { kind: "pairwise", outcome: "tie" } } }));
+  expect(tie.status).toBe(400);
+  expect((await json<{ error: { message: string } }>(tie)).error.message).toBe("This project does not allow ties.");
   const js = await json<{ items: unknown[] }>(await api.listJudgmentsHandler(req("GET", `/comparisons/${comparison.id}/judgments`, { token: reader })));
   expect(js.items).toHaveLength(1);
 
