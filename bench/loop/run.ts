@@ -2,14 +2,14 @@
 // CPU, through the real trainer service code (database, stage machine, rule judge), against SFT
 // alone with the same token budget, in the same run.
 //
-//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|sft|orpo|...] [--backend wasm]
+//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|sft|orpo|...] [--budget policy|all] [--backend wasm]
 //
 // Setting (written into the project's training settings): demonstrations are scarce and labels
 // are cheap, the situation RLHF is for. The bootstrap SFT sees target completions of `--sft-prompts`
 // problems; every round the promoted policy samples answers to fresh problems, the rule judge
 // (mini-R1's checker) labels the comparisons, and the round trains on the pairs. The baseline
 // continues the same SFT checkpoint on the same demonstrations for exactly as many training tokens
-// as the rounds spent (reward model + policy), and is evaluated at each round's cumulative budget
+// as the rounds' policy stages spent (--budget all: the reward models' too), evaluated at each round's cumulative budget
 // on the same held-out prompts, greedily, with the same gold reward.
 // Output: the table (printed, bench/results/loop.md + loop.json) and bench/loop/loop.svg.
 import { parseArgs } from "node:util";
@@ -31,7 +31,7 @@ const { values: a } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     steps: { type: "string", default: "40" }, // policy optimizer steps per round, at most
-    method: { type: "string", default: "sft" },
+    method: { type: "string", default: "dpo" }, // the project default; any policy method works (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, sft)
     lr: { type: "string" },
     beta: { type: "string", default: "0.1" },
     epochs: { type: "string", default: "2" },
@@ -46,6 +46,7 @@ const { values: a } = parseArgs({
     backend: { type: "string", default: "wasm" },
     seed: { type: "string", default: "0" },
     out: { type: "string", default: "loop" },
+    budget: { type: "string", default: "policy" }, // policy: the baseline gets the policy stage's tokens; all: reward model's too
   },
 });
 const N = (k: keyof typeof a) => Number(a[k]);
@@ -100,6 +101,7 @@ async function main() {
     promoted: boolean | null;
     pairs: number;
     tokens: number;
+    rmTokens: number;
     cumulativeTokens: number;
     seconds: number;
     baselineAccuracy?: number;
@@ -115,7 +117,8 @@ async function main() {
     if (res !== "succeeded") throw new Error(`round ${r.number} ${res}: ${r.error}`);
     const out = r.result as Record<string, Record<string, unknown>>;
     const num = (v: unknown) => (typeof v === "number" ? v : null);
-    const tokens = (num(out.reward?.["tokens"]) ?? 0) + (num(out.policy?.["tokens"]) ?? 0);
+    const rmTokens = num(out.reward?.["tokens"]) ?? 0;
+    const tokens = (num(out.policy?.["tokens"]) ?? 0) + (a.budget === "all" ? rmTokens : 0);
     cumulative += tokens;
     const row: Row = {
       round: i,
@@ -127,6 +130,7 @@ async function main() {
       promoted: out.gate?.["checkpointId"] ? Boolean(out.gate?.["passed"]) : null,
       pairs: num(out.snapshot?.["train"]) ?? 0,
       tokens,
+      rmTokens,
       cumulativeTokens: cumulative,
       seconds: Math.round((Date.now() - ts) / 1000),
     };
@@ -178,11 +182,11 @@ async function main() {
   // Table, JSON, figure
   const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? "–" : x.toFixed(d));
   const md = [
-    `| round | gold accuracy | gold reward | RM val. accuracy | KL to ref. | win rate vs prev. | gate | train pairs | tokens (cum.) | wall s | SFT-only baseline accuracy (same tokens) |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| round | gold accuracy | gold reward | RM val. accuracy | KL to ref. | win rate vs prev. | gate | train pairs | ${a.budget === "all" ? "policy + RM" : "policy"} tokens (cum.) | RM tokens | wall s | SFT-only baseline accuracy (same tokens) |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows.map(
       (r) =>
-        `| ${r.round === 0 ? "0 (SFT bootstrap)" : r.round} | ${f(r.goldAccuracy)} | ${f(r.goldReward)} | ${f(r.rmValAccuracy)} | ${f(r.kl, 2)} | ${f(r.winRate, 2)} | ${r.promoted === null ? "–" : r.promoted ? "promoted" : "rejected"} | ${r.pairs} | ${r.cumulativeTokens} | ${r.seconds} | ${r.round === 0 ? f(r.goldAccuracy) : f(r.baselineAccuracy)} |`,
+        `| ${r.round === 0 ? "0 (SFT bootstrap)" : r.round} | ${f(r.goldAccuracy)} | ${f(r.goldReward)} | ${f(r.rmValAccuracy)} | ${f(r.kl, 2)} | ${f(r.winRate, 2)} | ${r.promoted === null ? "–" : r.promoted ? "promoted" : "rejected"} | ${r.pairs} | ${r.cumulativeTokens} | ${r.rmTokens} | ${r.seconds} | ${r.round === 0 ? f(r.goldAccuracy) : f(r.baselineAccuracy)} |`,
     ),
   ].join("\n");
   const verdict =
