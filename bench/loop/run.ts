@@ -46,6 +46,7 @@ const { values: a } = parseArgs({
     backend: { type: "string", default: "wasm" },
     seed: { type: "string", default: "0" },
     out: { type: "string", default: "loop" },
+    "figure-from": { type: "string" }, // redraw bench/loop/<out>.svg from a results JSON and exit
     budget: { type: "string", default: "policy" }, // policy: the baseline gets the policy stage's tokens; all: reward model's too
   },
 });
@@ -199,14 +200,29 @@ async function main() {
   await fs.mkdir(resultsDir, { recursive: true });
   await fs.writeFile(path.join(resultsDir, `${a.out}.md`), `${header}\n\n${md}\n\n${verdict}\n`);
   await fs.writeFile(path.join(resultsDir, `${a.out}.json`), JSON.stringify({ args: a, backend: backend.name, totalSeconds, baselineSeconds, rows, settings }, null, 2));
-  const svg = lineChartSvg(
+  const svg = loopFigure(rows, String(method), backend.name);
+  await fs.writeFile(path.join(import.meta.dirname, `${a.out}.svg`), svg);
+  await tdb.close();
+  await fs.rm(root, { recursive: true, force: true });
+}
+
+interface FigureRow {
+  round: number;
+  goldAccuracy: number | null;
+  rmValAccuracy: number | null;
+  baselineAccuracy?: number;
+}
+
+/** The figure: gold accuracy per round, the SFT-only baseline at the same tokens, RM validation accuracy. */
+export function loopFigure(rows: FigureRow[], method: string, backendName: string): string {
+  return lineChartSvg(
     [
       { name: "RLHF rounds", color: "#2563eb", points: rows.filter((r) => r.goldAccuracy !== null).map((r) => ({ x: r.round, y: r.goldAccuracy as number })) },
       { name: "SFT only, same tokens", color: "#dc2626", dashed: true, points: rows.map((r) => ({ x: r.round, y: (r.round === 0 ? r.goldAccuracy : r.baselineAccuracy) ?? 0 })) },
       { name: "RM val. accuracy", color: "#16a34a", points: rows.filter((r) => r.rmValAccuracy !== null).map((r) => ({ x: r.round, y: r.rmValAccuracy as number })) },
     ],
     {
-      title: `mini-R1: held-out gold accuracy per round (${method}, tiny preset, ${backend.name})`,
+      title: `mini-R1: held-out gold accuracy per round (${method}, tiny preset, ${backendName})`,
       xLabel: "round (0 = SFT bootstrap)",
       yLabel: "accuracy",
       yMin: 0,
@@ -215,9 +231,13 @@ async function main() {
       labels: true,
     },
   );
-  await fs.writeFile(path.join(import.meta.dirname, `${a.out}.svg`), svg);
-  await tdb.close();
-  await fs.rm(root, { recursive: true, force: true });
+}
+
+if (a["figure-from"]) {
+  // Redraw the figure from a run's JSON (bench/results/<out>.json) without training again.
+  const j = JSON.parse(await fs.readFile(a["figure-from"], "utf8")) as { rows: FigureRow[]; backend: string; args: { method: string; out: string } };
+  await fs.writeFile(path.join(import.meta.dirname, `${j.args.out}.svg`), loopFigure(j.rows, j.args.method, j.backend));
+  process.exit(0);
 }
 
 main().then(

@@ -65,7 +65,9 @@ export function lineChartSvg(series: Series[], o: ChartOptions): string {
     parts.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="7 5"' : ""}/>`);
     for (const p of s.points) {
       parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="4" fill="${s.color}"/>`);
-      if (o.labels) parts.push(`<text x="${px(p.x).toFixed(1)}" y="${(py(p.y) - 9).toFixed(1)}" text-anchor="middle" fill="${s.color}" font-size="11">${p.y.toFixed(3)}</text>`);
+      // a value below another series' value at the same x is labeled below its point, so close values stay readable
+      const below = series.some((t, j) => j !== i && t.points.some((q) => q.x === p.x && ((q.y > p.y && q.y - p.y < (y1 - y0) / 8) || (q.y === p.y && j < i))));
+      if (o.labels) parts.push(`<text x="${px(p.x).toFixed(1)}" y="${(py(p.y) + (below ? 17 : -9)).toFixed(1)}" text-anchor="middle" fill="${s.color}" font-size="11">${p.y.toFixed(3)}</text>`);
     }
     const ly = m.t + 10 + i * 22;
     parts.push(`<line x1="${W - m.r + 14}" x2="${W - m.r + 40}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="7 5"' : ""}/>`);
