@@ -9,10 +9,11 @@ import { parseCron } from "./cron";
 /** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
 export const PREFERENCE_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo"] as const;
 /**
- * Policy methods: the preference losses, or "sft" = rejection-sampling fine-tuning (the trainer's
- * SFT loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
+ * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
+ * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
+ * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
  */
-export const POLICY_METHODS = [...PREFERENCE_METHODS, "sft"] as const;
+export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft"] as const;
 export type PolicyMethod = (typeof POLICY_METHODS)[number];
 
 const cron = z

@@ -432,7 +432,7 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
         <label className="flex flex-col text-xs">
           Policy method
           <select className="rounded border px-2 py-1 text-sm" value={s.method} onChange={(e) => setS({ ...s, method: e.target.value })}>
-            {["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "sft"].map((m) => (
+            {["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "kto", "sft"].map((m) => (
               <option key={m}>{m}</option>
             ))}
           </select>

@@ -10,7 +10,7 @@ export const trainCommand: Command = {
   name: "train",
   summary: "Run a training round now (or list, show, retry, cancel rounds)",
   help: `Usage:
-  pairwise train <project> [--wait] [--here] [--steps n] [--method dpo|ipo|...|sft]
+  pairwise train <project> [--wait] [--here] [--steps n] [--method dpo|ipo|...|kto|sft]
   pairwise train list <project>
   pairwise train show <round-id>
   pairwise train retry <round-id>
@@ -25,7 +25,7 @@ Options:
       --wait            follow the round's progress until it ends
       --here            run the round in this process (no trainer service needed)
       --steps <n>       policy optimizer steps for this round (overrides the project setting)
-      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, sft)
+      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, kto, sft)
       --json            print JSON
   -h, --help            show this help`,
   options: {

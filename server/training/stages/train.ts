@@ -320,7 +320,8 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     }
     const data = trainerPairs(train);
     // The reference's log-probs of each pair, from the RefLogpCache table (filled by earlier rounds).
-    const cache = await loadRefCache(refCk.id, s.policy.method === "sft" ? [] : data.map((p) => p.key as string));
+    // (KTO's entries are per completion with a KL term; they stay in the round's training checkpoint.)
+    const cache = await loadRefCache(refCk.id, s.policy.method === "sft" || s.policy.method === "kto" ? [] : data.map((p) => p.key as string));
     const cachedBefore = cache.size;
     const resumeFrom = await ctx.resumeDir("policy");
     const policySteps = stepsFor(train.length, s.policy);
@@ -341,13 +342,20 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
       s.policy.method === "sft"
         ? await trainSFT({ model, tokenizer, data: data.map((p) => ({ prompt: p.prompt, completion: p.chosen })), config: loopConfig, onStep: rep.onStep, shouldStop: ctx.shouldStop })
         : await trainPreference({
-      method: s.policy.method,
-      model,
-      reference,
-      referenceId: refCk.id,
-      refCache: cache,
-      tokenizer,
-      data,
+            method: s.policy.method,
+            model,
+            reference,
+            referenceId: refCk.id,
+            refCache: cache,
+            tokenizer,
+            // KTO reads each pair as a desirable (chosen) and an undesirable (rejected) completion.
+            data:
+              s.policy.method === "kto"
+                ? data.flatMap((p) => [
+                    { prompt: p.prompt, completion: p.chosen, label: true, key: `${p.key}:chosen` },
+                    { prompt: p.prompt, completion: p.rejected, label: false, key: `${p.key}:rejected` },
+                  ])
+                : data,
             beta: s.policy.beta,
             config: loopConfig,
             onStep: rep.onStep,

@@ -118,6 +118,19 @@ describe("a training round", () => {
     await expect(fs.stat(path.join(root, project.id, "round-0001", "work"))).rejects.toThrow();
   });
 
+  it.each(["kto", "sft"] as const)("trains the policy with %s too", async (method) => {
+    const project = await makeTrainingProject({ policy: { method }, generation: { prompts: 2 }, evaluation: { prompts: 3, klSamples: 2 } });
+    await seedPairs(project.id, 12);
+    const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
+    expect(await executeRound(round.id)).toBe("succeeded");
+    const r = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id } });
+    const policy = (r.result as { policy: Record<string, unknown> }).policy;
+    expect(policy["method"]).toBe(method);
+    expect(policy["steps"]).toBe(6);
+    const series = await roundMetrics(round.id);
+    expect(series.find((s) => s.stage === "policy" && s.name === "loss")?.points).toHaveLength(6);
+  });
+
   it("keeps a checkpoint that fails the gate, unpromoted, with the reason", async () => {
     const project = await makeTrainingProject({ gate: { minWinRate: null, maxKl: null, minGoldDelta: 0.5 } });
     await seedPairs(project.id, 16);
