@@ -41,7 +41,8 @@ afterAll(async () => {
 
 describe("jobs", () => {
   it("runs a judge run through pg-boss, pauses and resumes it", async () => {
-    fake.setHandler((r) => ({ ...chatReply(`[[${honestVerdict(r)}]]`), delayMs: 20 }) as FakeReply);
+    // Slow enough that the pause lands with work left, however fast the machine (20 calls × 250 ms).
+    fake.setHandler((r) => ({ ...chatReply(`[[${honestVerdict(r)}]]`), delayMs: 250 }) as FakeReply);
     const fx = await makeProject(t.prisma, { n: 20 });
     const cfg = await createJudgeConfig({ name: "queued", kind: "llm", baseUrl: fake.url, model: "m", concurrency: 1, positionSwap: false });
     const run = await startJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
