@@ -178,13 +178,13 @@ describe("npm start", () => {
   });
 
   test("Ctrl-C stops everything cleanly; a second start reuses the data", async () => {
-    const code = await app.stop("SIGINT");
+    const code = await app.stop("SIGINT", { keepDatabase: true });
     expect(code).toBe(0);
     const out = app.output();
     if (!external) expect(out).toMatch(/\[database\] closed cleanly/);
     expect(out).toMatch(/stopped\. Your data is in/);
     const t0 = Date.now();
-    app = await startTestApp({ dataDir: app.dataDir, databaseUrl: app.databaseUrl ?? undefined, processes: [] });
+    app = await startTestApp({ dataDir: app.dataDir, databaseUrl: app.databaseUrl ?? undefined, ownDatabase: true, processes: [] });
     const warm = Date.now() - t0;
     expect(app.output()).not.toMatch(/seeded the demo/); // data reused, not re-seeded
     expect(app.output()).not.toMatch(/building the web app/);

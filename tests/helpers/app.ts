@@ -28,7 +28,8 @@ export interface TestApp {
   serveUrl: string;
   output: () => string;
   child: ChildProcess;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stop with a signal; the fresh external database is dropped unless keepDatabase (a restart reuses it). */
+  stop(signal?: NodeJS.Signals, opts?: { keepDatabase?: boolean }): Promise<number | null>;
 }
 
 export interface StartOptions {
@@ -36,10 +37,21 @@ export interface StartOptions {
   /** Processes besides web: default worker only (tests that need more ask). */
   processes?: Array<"worker" | "trainer" | "serve">;
   env?: Record<string, string>;
-  /** Reuse an external database (kept); default: a fresh one when TEST_DATABASE_URL is set. */
+  /** Reuse an external database; default: a fresh one when TEST_DATABASE_URL is set. */
   databaseUrl?: string;
+  /** With databaseUrl: drop it on stop (a restarted app taking over the first one's database). */
+  ownDatabase?: boolean;
   waitFor?: RegExp;
   timeoutMs?: number;
+}
+
+function dropper(external: string, name: string): () => Promise<void> {
+  return async () => {
+    const a = new pg.Client({ connectionString: external });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.end();
+  };
 }
 
 async function freshExternalDatabase(): Promise<{ url: string; drop: () => Promise<void> } | null> {
@@ -53,22 +65,20 @@ async function freshExternalDatabase(): Promise<{ url: string; drop: () => Promi
   await admin.end();
   const u = new URL(external);
   u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const a = new pg.Client({ connectionString: external });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  return { url: u.toString(), drop: dropper(external, name) };
 }
 
 /** Spawn `node bin/pairwise.mjs start` and wait for its banner. */
 export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "pairwise-e2e-"));
   const [port, dbPort, servePort] = [await freePort(), await freePort(), await freePort()];
-  const ext = opts.databaseUrl ? null : await freshExternalDatabase();
+  // eslint-disable-next-line no-restricted-properties -- test harness configuration
+  const admin = process.env.TEST_DATABASE_URL;
+  const ext = opts.databaseUrl
+    ? opts.ownDatabase && admin
+      ? { url: opts.databaseUrl, drop: dropper(admin, new URL(opts.databaseUrl).pathname.slice(1)) }
+      : null
+    : await freshExternalDatabase();
   const databaseUrl = opts.databaseUrl ?? ext?.url ?? null;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -105,7 +115,7 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
     databaseUrl,
     child,
     output: () => out,
-    async stop(signal: NodeJS.Signals = "SIGINT") {
+    async stop(signal: NodeJS.Signals = "SIGINT", stopOpts: { keepDatabase?: boolean } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
         child.kill(signal);
@@ -113,7 +123,7 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
         await exited;
         clearTimeout(t);
       }
-      await ext?.drop().catch(() => {});
+      if (!stopOpts.keepDatabase) await ext?.drop().catch(() => {});
       return child.exitCode;
     },
   };
