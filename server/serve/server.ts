@@ -108,6 +108,8 @@ function toTrainerMessages(messages: ChatCompletionRequest["messages"]): ChatMes
   return messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: textOf(m.content) }));
 }
 
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" };
+
 export async function startServeServer(opts: ServeOptions): Promise<ServeServer> {
   const log = opts.log ?? ((m: string) => console.log(`[serve] ${m}`));
   const backend = await selectBackend({ force: opts.backend, log: (m) => log(m) });
@@ -131,6 +133,22 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
   const gate = new Semaphore(Math.max(1, opts.maxConcurrent ?? 4));
   const apiKey = opts.apiKey ?? env().PAIRWISE_SERVE_API_KEY;
   const fingerprint = `pairwise-${backend.name}`;
+
+  /** A generation slot and the loaded model, released together (release() frees both). */
+  async function acquireModel(entry: ServedModel) {
+    const releaseGate = await gate.acquire();
+    const acquired = await registry.acquire(entry).catch((e: Error) => {
+      releaseGate();
+      throw new HttpError(500, `could not load model '${entry.id}': ${e.message}`, "server_error");
+    });
+    return {
+      loaded: acquired.loaded,
+      release: () => {
+        acquired.release();
+        releaseGate();
+      },
+    };
+  }
 
   async function resolveModel(id: string): Promise<ServedModel> {
     const m = await registry.find(id);
@@ -195,16 +213,12 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     const messages = toTrainerMessages(b.messages);
     const id = newId("chatcmpl");
     const created = nowSec();
-    const releaseGate = await gate.acquire();
-    const { loaded, release } = await registry.acquire(entry).catch((e: Error) => {
-      releaseGate();
-      throw new HttpError(500, `could not load model '${entry.id}': ${e.message}`, "server_error");
-    });
+    const { loaded, release } = await acquireModel(entry);
     let closed = false;
     res.on("close", () => (closed = !res.writableFinished));
     try {
       if (b.stream) {
-        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+        res.writeHead(200, SSE_HEADERS);
         const send = (obj: unknown) => {
           if (!closed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
         };
@@ -251,7 +265,6 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
       });
     } finally {
       release();
-      releaseGate();
     }
   }
 
@@ -268,18 +281,14 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     const prompts = typeof b.prompt === "string" ? [b.prompt] : b.prompt;
     const id = newId("cmpl");
     const created = nowSec();
-    const releaseGate = await gate.acquire();
-    const { loaded, release } = await registry.acquire(entry).catch((e: Error) => {
-      releaseGate();
-      throw new HttpError(500, `could not load model '${entry.id}': ${e.message}`, "server_error");
-    });
+    const { loaded, release } = await acquireModel(entry);
     let closed = false;
     res.on("close", () => (closed = !res.writableFinished));
     try {
       let promptTokens = 0;
       let completionTokens = 0;
       const chunk = (choices: unknown[], usage?: unknown) => ({ id, object: "text_completion", created, model: entry.id, system_fingerprint: fingerprint, choices, ...(usage !== undefined ? { usage } : {}) });
-      if (b.stream) res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+      if (b.stream) res.writeHead(200, SSE_HEADERS);
       const send = (obj: unknown) => {
         if (!closed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
       };
@@ -308,7 +317,6 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
       } else sendJson(res, 200, { id, object: "text_completion", created, model: entry.id, system_fingerprint: fingerprint, choices, usage });
     } finally {
       release();
-      releaseGate();
     }
   }
 
