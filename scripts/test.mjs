@@ -38,7 +38,7 @@ if (!chromiumPaths.some((p) => fs.existsSync(p))) {
     console.error(
       "The browser tests need Chromium and none was found.\n" +
         "Install Debian's package (`sudo apt-get install -y chromium`), or set CHROMIUM_PATH to a Chromium binary, then run `npm test` again.\n" +
-        "(Never `npx playwright install`: it downloads a browser.)",
+        "(Do not use Playwright's own browser installer: it downloads a browser, which fails offline.)",
     );
     process.exit(1);
   }

@@ -14,7 +14,7 @@ export function findChromium(): string | null {
 }
 
 export const CHROMIUM_HELP =
-  "Chromium was not found. Install Debian's package (`sudo apt-get install -y chromium`), or set CHROMIUM_PATH to a Chromium binary. Never `npx playwright install`: it downloads a browser.";
+  "Chromium was not found. Install Debian's package (`sudo apt-get install -y chromium`), or set CHROMIUM_PATH to a Chromium binary. Do not use Playwright's own browser installer: it downloads a browser, which fails offline.";
 
 export async function launchBrowser(): Promise<Browser> {
   const executablePath = findChromium();
