@@ -1,15 +1,22 @@
 // Annotation submit path under load, over real HTTP against the running app (`pairwise start`,
-// web process only): C simulated annotators, each with its own API token, loop
-//   POST /api/trpc/annotation.next  →  POST /api/trpc/annotation.submit
-// for a fixed time; a share of submits is sent twice at once (a double click). Reports submits/s
-// and p50/p99 latency, next to a reference in the same run: the same server answering the
-// cheapest authenticated procedure (system.me) — the HTTP + auth ceiling. Afterwards the
-// database is checked: no judgment lost or duplicated, no comparison over its overlap, lease
-// counters consistent.
+// web process only): C simulated annotators (200 by default), each with its own API token, loop
+//   POST /api/v1/projects/{p}/annotation/next  →  POST /api/v1/annotation/submit
+// (the REST endpoints scripts and external front ends use; the web UI's tRPC procedures call the
+// same functions). A share of submits is sent twice at once (a double click). Two phases:
+//  - paced: the annotators together offer --rate submits/s (each starts a next → submit cycle
+//    every C/rate seconds, on a fixed schedule); latency is measured from the scheduled start, so
+//    time spent queueing behind a slow server counts (no coordinated omission);
+//  - closed loop: no pause between cycles, for --closed-seconds: the capacity. (With C annotators
+//    and no pause, latency is C / throughput by Little's law, so only the paced phase says
+//    anything about latency.)
+// Reference in the same run: the same server answering the cheapest authenticated tRPC call
+// through Next.js (system.me). Afterwards the database is checked: no judgment lost or
+// duplicated, no comparison over its overlap, lease counters consistent.
 //
-//   npm run bench -- annotation [--db postgres,embedded] [--seconds 20] [--concurrency 32]
-//        [--comparisons 6000] [--overlap 3] [--dup 0.05] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+//   npm run bench -- annotation [--db postgres,embedded] [--seconds 20] [--rate 500] [--concurrency 200]
+//        [--closed-seconds 10] [--comparisons 20000] [--overlap 3] [--dup 0.05] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -23,8 +30,10 @@ const { values: args } = parseArgs({
   options: {
     db: { type: "string", default: "postgres,embedded" },
     seconds: { type: "string", default: "20" },
-    concurrency: { type: "string", default: "32" },
-    comparisons: { type: "string", default: "6000" },
+    rate: { type: "string", default: "500" },
+    "closed-seconds": { type: "string", default: "10" },
+    concurrency: { type: "string", default: "200" },
+    comparisons: { type: "string", default: "20000" },
     overlap: { type: "string", default: "3" },
     dup: { type: "string", default: "0.05" },
     "ref-seconds": { type: "string", default: "5" },
@@ -35,6 +44,8 @@ const { values: args } = parseArgs({
   },
 });
 const SECONDS = Number(args.seconds);
+const RATE = Number(args.rate);
+const CLOSED_SECONDS = Number(args["closed-seconds"]);
 const CONCURRENCY = Number(args.concurrency);
 const COMPARISONS = Number(args.comparisons);
 const OVERLAP = Number(args.overlap);
@@ -143,7 +154,7 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((s, pid) => s + (procStat(pid)?.cpuMs ?? 0), 0);
 }
 
-class TrpcError extends Error {
+class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -152,15 +163,44 @@ class TrpcError extends Error {
   }
 }
 
-async function call<T>(base: string, token: string, proc: string, input: unknown, method: "GET" | "POST" = "POST"): Promise<T> {
-  const body = JSON.stringify({ json: input });
-  const res =
-    method === "POST"
-      ? await fetch(`${base}/api/trpc/${proc}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body })
-      : await fetch(`${base}/api/trpc/${proc}`, { headers: { authorization: `Bearer ${token}` } });
-  const text = await res.text();
-  if (!res.ok) throw new TrpcError(res.status, text.slice(0, 300));
-  return (JSON.parse(text) as { result: { data: { json: T } } }).result.data.json;
+// node:http with keep-alive: one socket per annotator, and the client's own CPU stays small.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+
+function request(base: string, token: string, method: "GET" | "POST", pathname: string, body?: unknown): Promise<string> {
+  const u = new URL(base);
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: pathname,
+        agent,
+        headers: { authorization: `Bearer ${token}`, ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          if ((res.statusCode ?? 0) >= 400) reject(new HttpError(res.statusCode ?? 0, text.slice(0, 300)));
+          else resolve(text);
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
+async function rest<T>(base: string, token: string, pathname: string, body: unknown): Promise<T> {
+  return JSON.parse(await request(base, token, "POST", pathname, body)) as T;
+}
+
+async function trpcQuery<T>(base: string, token: string, proc: string): Promise<T> {
+  return (JSON.parse(await request(base, token, "GET", `/api/trpc/${proc}`)) as { result: { data: { json: T } } }).result.data.json;
 }
 
 interface LoadResult {
@@ -171,26 +211,39 @@ interface LoadResult {
   errors: Record<string, number>;
   submitMs: number[];
   nextMs: number[];
-  acknowledged: Map<string, string>; // idempotencyKey → judgmentId
+  cycleMs: number[];
   exhausted: number;
 }
 
-async function load(base: string, projectId: string, annotators: Annotator[]): Promise<LoadResult> {
-  const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], acknowledged: new Map(), exhausted: 0 };
+/**
+ * C annotators loop next → submit until the deadline. rate > 0: each starts its cycles on a
+ * fixed schedule (every C/rate s, staggered), and a cycle's latency runs from its scheduled start.
+ */
+async function load(base: string, projectId: string, annotators: Annotator[], seconds: number, rate: number, acknowledged: Map<string, string>): Promise<LoadResult> {
+  const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], cycleMs: [], exhausted: 0 };
   const err = (e: unknown) => {
-    const k = e instanceof TrpcError ? `HTTP ${e.status}: ${e.message.slice(0, 120)}` : String((e as Error).message ?? e).slice(0, 120);
+    const k = e instanceof HttpError ? `HTTP ${e.status}: ${e.message.slice(0, 120)}` : String((e as Error).message ?? e).slice(0, 120);
     r.errors[k] = (r.errors[k] ?? 0) + 1;
   };
   const t0 = performance.now();
-  const deadline = t0 + SECONDS * 1000;
+  const deadline = t0 + seconds * 1000;
+  const period = rate > 0 ? (annotators.length / rate) * 1000 : 0;
   let n = 0;
   await Promise.all(
-    annotators.map(async (a) => {
-      while (performance.now() < deadline) {
+    annotators.map(async (a, idx) => {
+      let scheduled = t0 + (period * idx) / annotators.length;
+      while (true) {
+        if (period > 0) {
+          const wait = scheduled - performance.now();
+          if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        }
+        const start = period > 0 ? scheduled : performance.now();
+        if (start >= deadline) return;
+        scheduled += period;
         let lease: { kind: string; assignment?: { assignmentId: string } };
         const s0 = performance.now();
         try {
-          lease = await call(base, a.token, "annotation.next", { projectId });
+          lease = await rest(base, a.token, `/api/v1/projects/${projectId}/annotation/next`, {});
         } catch (e) {
           err(e);
           continue;
@@ -211,16 +264,18 @@ async function load(base: string, projectId: string, annotators: Annotator[]): P
           if (Math.random() < DUP) {
             r.duplicatesSent++;
             const [x, y] = await Promise.all([
-              call<{ judgmentId: string }>(base, a.token, "annotation.submit", input),
-              call<{ judgmentId: string }>(base, a.token, "annotation.submit", input),
+              rest<{ judgmentId: string }>(base, a.token, "/api/v1/annotation/submit", input),
+              rest<{ judgmentId: string }>(base, a.token, "/api/v1/annotation/submit", input),
             ]);
             if (x.judgmentId === y.judgmentId) r.duplicatesAcknowledgedSame++;
-            r.acknowledged.set(input.idempotencyKey, x.judgmentId);
+            acknowledged.set(input.idempotencyKey, x.judgmentId);
           } else {
-            const x = await call<{ judgmentId: string }>(base, a.token, "annotation.submit", input);
-            r.acknowledged.set(input.idempotencyKey, x.judgmentId);
+            const x = await rest<{ judgmentId: string }>(base, a.token, "/api/v1/annotation/submit", input);
+            acknowledged.set(input.idempotencyKey, x.judgmentId);
           }
-          r.submitMs.push(performance.now() - s1);
+          const end = performance.now();
+          r.submitMs.push(end - s1);
+          r.cycleMs.push(end - start);
           r.submits++;
         } catch (e) {
           err(e);
@@ -240,7 +295,7 @@ async function reference(base: string, annotators: Annotator[]): Promise<{ rps: 
     annotators.map(async (a) => {
       while (performance.now() < deadline) {
         const s = performance.now();
-        await call(base, a.token, "system.me", undefined, "GET");
+        await trpcQuery(base, a.token, "system.me");
         ms.push(performance.now() - s);
       }
     }),
@@ -281,9 +336,8 @@ async function verify(url: string, projectId: string, acknowledged: Map<string, 
   }
 }
 
-interface Row {
-  db: string;
-  concurrency: number;
+interface Phase {
+  offeredRate: number | null;
   seconds: number;
   submits: number;
   submitsPerSecond: number;
@@ -291,12 +345,20 @@ interface Row {
   submitP99: number;
   nextP50: number;
   nextP99: number;
+  cycleP50: number;
   cycleP99: number;
   duplicatesSent: number;
   duplicatesSame: number;
   errors: Record<string, number>;
+  exhausted: number;
+}
+
+interface Row {
+  db: string;
+  concurrency: number;
+  paced: Phase | null;
+  closed: Phase | null;
   reference: { rps: number; p50: number; p99: number };
-  ratioToReference: number;
   verification: Verification;
   cpu: {
     appTreeMsPerSubmit: number;
@@ -304,6 +366,25 @@ interface Row {
     postgresMsPerSubmit: number;
     loadGeneratorMsPerSubmit: number;
     machineLoadAverage: number;
+  };
+}
+
+function phase(r: LoadResult, offeredRate: number | null): Phase {
+  return {
+    offeredRate,
+    seconds: r.seconds,
+    submits: r.submits,
+    submitsPerSecond: r.submits / r.seconds,
+    submitP50: percentile(r.submitMs, 50),
+    submitP99: percentile(r.submitMs, 99),
+    nextP50: percentile(r.nextMs, 50),
+    nextP99: percentile(r.nextMs, 99),
+    cycleP50: percentile(r.cycleMs, 50),
+    cycleP99: percentile(r.cycleMs, 99),
+    duplicatesSent: r.duplicatesSent,
+    duplicatesSame: r.duplicatesAcknowledgedSame,
+    errors: r.errors,
+    exhausted: r.exhausted,
   };
 }
 
@@ -332,16 +413,30 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     const url = dbUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
     console.log(`[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`);
     const { projectId, annotators } = await seed(url);
-    // warm up: compile routes, fill connection pools
-    await Promise.all(annotators.slice(0, 4).map((a) => call(app.baseUrl, a.token, "system.me", undefined, "GET")));
+    // warm up: compile routes, fill connection pools and token caches
+    await Promise.all(annotators.slice(0, 4).map((a) => trpcQuery(app.baseUrl, a.token, "system.me")));
     const ref = await reference(app.baseUrl, annotators);
-    console.log(`[${mode}] reference system.me: ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`);
-    console.log(`[${mode}] load: ${CONCURRENCY} annotators for ${SECONDS} s…`);
+    console.log(`[${mode}] reference system.me (tRPC through Next.js): ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`);
+    const acknowledged = new Map<string, string>();
+    let paced: Phase | null = null;
+    if (RATE > 0 && SECONDS > 0) {
+      console.log(`[${mode}] paced: ${CONCURRENCY} annotators offering ${RATE} submits/s for ${SECONDS} s…`);
+      paced = phase(await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged), RATE);
+      console.log(`[${mode}] paced: ${paced.submitsPerSecond.toFixed(0)} submits/s; next p50 ${paced.nextP50.toFixed(1)} / p99 ${paced.nextP99.toFixed(1)} ms; submit p50 ${paced.submitP50.toFixed(1)} / p99 ${paced.submitP99.toFixed(1)} ms; cycle from schedule p99 ${paced.cycleP99.toFixed(1)} ms`);
+      if (Object.keys(paced.errors).length) console.log(`[${mode}] errors:`, paced.errors);
+    }
+    let closed: Phase | null = null;
     const tree0 = treeCpu(app.child.pid!);
     const backends = mode === "postgres" ? await pgBackendPids(url) : [];
     const pg0 = cpuOf(backends);
     const self0 = process.cpuUsage();
-    const r = await load(app.baseUrl, projectId, annotators);
+    if (CLOSED_SECONDS > 0) {
+      console.log(`[${mode}] closed loop: ${CONCURRENCY} annotators, no pause, ${CLOSED_SECONDS} s…`);
+      closed = phase(await load(app.baseUrl, projectId, annotators, CLOSED_SECONDS, 0, acknowledged), null);
+      console.log(`[${mode}] closed loop: ${closed.submitsPerSecond.toFixed(0)} submits/s (cycle p50 ${closed.cycleP50.toFixed(0)} ms = ${CONCURRENCY} / throughput)`);
+      if (Object.keys(closed.errors).length) console.log(`[${mode}] errors:`, closed.errors);
+    }
+    const measured = closed ?? paced;
     const selfCpu = process.cpuUsage(self0);
     const tree1 = treeCpu(app.child.pid!);
     // backends opened during the run started at 0 CPU
@@ -352,35 +447,16 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
       const d = v.cpuMs - (tree0.get(pid)?.cpuMs ?? 0);
       if (d > 0) perProcess[v.comm] = (perProcess[v.comm] ?? 0) + d;
     }
+    const subs = Math.max(1, closed?.submits ?? 0);
     const cpu = {
-      appTreeMsPerSubmit: Object.values(perProcess).reduce((a, b) => a + b, 0) / Math.max(1, r.submits),
-      byProcessMsPerSubmit: Object.fromEntries(Object.entries(perProcess).map(([k, v]) => [k, v / Math.max(1, r.submits)])),
-      postgresMsPerSubmit: pgCpu / Math.max(1, r.submits),
-      loadGeneratorMsPerSubmit: (selfCpu.user + selfCpu.system) / 1000 / Math.max(1, r.submits),
+      appTreeMsPerSubmit: Object.values(perProcess).reduce((a, b) => a + b, 0) / subs,
+      byProcessMsPerSubmit: Object.fromEntries(Object.entries(perProcess).map(([k, v]) => [k, v / subs])),
+      postgresMsPerSubmit: pgCpu / subs,
+      loadGeneratorMsPerSubmit: (selfCpu.user + selfCpu.system) / 1000 / subs,
       machineLoadAverage: os.loadavg()[0] ?? 0,
     };
-    const cycle = r.submitMs.map((s, i) => s + (r.nextMs[i] ?? 0));
-    const row: Row = {
-      db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite",
-      concurrency: CONCURRENCY,
-      seconds: r.seconds,
-      submits: r.submits,
-      submitsPerSecond: r.submits / r.seconds,
-      submitP50: percentile(r.submitMs, 50),
-      submitP99: percentile(r.submitMs, 99),
-      nextP50: percentile(r.nextMs, 50),
-      nextP99: percentile(r.nextMs, 99),
-      cycleP99: percentile(cycle, 99),
-      duplicatesSent: r.duplicatesSent,
-      duplicatesSame: r.duplicatesAcknowledgedSame,
-      errors: r.errors,
-      reference: ref,
-      ratioToReference: r.submits / r.seconds / ref.rps,
-      verification: await verify(url, projectId, r.acknowledged),
-      cpu,
-    };
-    console.log(`[${mode}] ${row.submitsPerSecond.toFixed(0)} submits/s, submit p50 ${row.submitP50.toFixed(1)} ms, p99 ${row.submitP99.toFixed(1)} ms; verification ${row.verification.ok ? "OK" : "FAILED"}`, row.verification);
-    if (Object.keys(r.errors).length) console.log(`[${mode}] errors:`, r.errors);
+    const row: Row = { db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite", concurrency: CONCURRENCY, paced, closed, reference: ref, verification: await verify(url, projectId, acknowledged), cpu };
+    console.log(`[${mode}] verification ${row.verification.ok ? "OK" : "FAILED"}`, row.verification, measured ? "" : "(no load phase ran)");
     return row;
   } finally {
     await app.stop();
@@ -392,20 +468,36 @@ const modes = args.db!.split(",").map((s) => s.trim()) as Array<"postgres" | "em
 const rows: Row[] = [];
 for (const m of modes) rows.push(await runOne(m));
 
-const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "–");
+const f = (v: number | undefined | null, d = 1) => (v !== undefined && v !== null && Number.isFinite(v) ? v.toFixed(d) : "–");
 const md = [
-  `## Annotation submit path (next → submit over HTTP, tRPC, API tokens)`,
+  `## Annotation loop over HTTP (REST: next → submit, API tokens)`,
   ``,
-  `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; ${CONCURRENCY} concurrent annotators, ${SECONDS} s, overlap ${OVERLAP}, ${(DUP * 100).toFixed(0)}% of submits sent twice at once. Load generator on the same machine.`,
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}; ${CONCURRENCY} concurrent annotators, overlap ${OVERLAP}, ${(DUP * 100).toFixed(0)}% of submits sent twice at once. Load generator on the same machine. Paced: the annotators offer ${RATE} submits/s for ${SECONDS} s; latency from each cycle's scheduled start. Closed loop: no pause, ${CLOSED_SECONDS} s (capacity).`,
   ``,
-  `| database | submits/s | submit p50 ms | submit p99 ms | next p50 ms | next p99 ms | next+submit p99 ms | reference req/s (system.me) | submits/s ÷ reference | double submits → same judgment | verified |`,
-  `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
-  ...rows.map(
-    (r) =>
-      `| ${r.db} | ${f(r.submitsPerSecond, 0)} | ${f(r.submitP50)} | ${f(r.submitP99)} | ${f(r.nextP50)} | ${f(r.nextP99)} | ${f(r.cycleP99)} | ${f(r.reference.rps, 0)} | ${f(r.ratioToReference, 2)} | ${r.duplicatesSame}/${r.duplicatesSent} | ${r.verification.ok ? "OK" : "FAILED"}: ${r.verification.judgments} judgments, ${r.verification.missing} lost, ${r.verification.duplicatePerUser} duplicated, ${r.verification.overOverlap} over overlap |`,
+  `| database | phase | submits/s | next p50 / p99 ms | submit p50 / p99 ms | next+submit p50 / p99 ms (from schedule) | double submits → same judgment | errors |`,
+  `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  ...rows.flatMap((r) =>
+    (
+      [
+        [`paced, ${RATE}/s offered`, r.paced],
+        ["closed loop (capacity)", r.closed],
+      ] as const
+    )
+      .filter(([, p]) => p)
+      .map(
+        ([name, p]) =>
+          `| ${r.db} | ${name} | ${f(p!.submitsPerSecond, 0)} | ${f(p!.nextP50)} / ${f(p!.nextP99)} | ${f(p!.submitP50)} / ${f(p!.submitP99)} | ${f(p!.cycleP50)} / ${f(p!.cycleP99)} | ${p!.duplicatesSame}/${p!.duplicatesSent} | ${Object.values(p!.errors).reduce((a, b) => a + b, 0)} |`,
+      ),
   ),
   ``,
-  `CPU per submit (one next + one submit, over HTTP), from /proc; with this, a quiet machine of N cores would top out near N × 1000 / (app + postgres) submits/s:`,
+  `| database | reference: system.me through Next.js + tRPC, req/s (p50 ms) | capacity submits/s ÷ reference req/s | verified afterwards |`,
+  `| --- | ---: | ---: | --- |`,
+  ...rows.map(
+    (r) =>
+      `| ${r.db} | ${f(r.reference.rps, 0)} (${f(r.reference.p50)}) | ${f((r.closed?.submitsPerSecond ?? NaN) / r.reference.rps, 2)} | ${r.verification.ok ? "OK" : "FAILED"}: ${r.verification.judgments} judgments, ${r.verification.missing} lost, ${r.verification.duplicatePerUser} duplicated, ${r.verification.overOverlap} over overlap, ${r.verification.counterMismatch + r.verification.leaseMismatch} counter mismatches |`,
+  ),
+  ``,
+  `CPU per submit (one next + one submit, over HTTP) in the closed-loop phase, from /proc:`,
   ``,
   `| database | app processes ms/submit | of which | PostgreSQL backends ms/submit | load generator ms/submit | load average during run |`,
   `| --- | ---: | --- | ---: | ---: | ---: |`,
@@ -416,7 +508,7 @@ const md = [
   ``,
 ].join("\n");
 fs.mkdirSync(args.out!, { recursive: true });
-fs.writeFileSync(path.join(args.out!, "annotation.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, rows }, null, 2));
+fs.writeFileSync(path.join(args.out!, "annotation.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, args, rows }, null, 2));
 fs.writeFileSync(path.join(args.out!, "annotation.md"), md);
 console.log("\n" + md);
 process.exit(rows.every((r) => r.verification.ok) ? 0 : 1);

@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import type { Db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "@/server/auth/password";
-import { hashToken } from "@/server/auth/tokens";
+import { forgetCachedTokens, hashToken } from "@/server/auth/tokens";
 import type { Role } from "@/server/auth/roles";
 
 export async function listPeople(db: Db) {
@@ -94,6 +94,7 @@ export async function setRole(db: Db, adminId: string, input: { userId: string; 
   }
   const updated = await db.user.update({ where: { id: input.userId }, data: { role: input.role }, select: { id: true, role: true } });
   await db.auditLog.create({ data: { actorId: adminId, action: "user.role", target: input.userId, data: { from: u.role, to: input.role } } });
+  forgetCachedTokens(); // tokens carry the role; other processes see it within seconds
   return updated;
 }
 
@@ -118,5 +119,6 @@ export async function setActive(db: Db, adminId: string, input: { userId: string
     return r;
   });
   await db.auditLog.create({ data: { actorId: adminId, action: input.active ? "user.activate" : "user.deactivate", target: input.userId } });
+  forgetCachedTokens();
   return updated;
 }

@@ -14,10 +14,12 @@
 // Lock order everywhere in server/annotation: Assignment row first, then Comparison row. The only
 // exception is leasing, which locks a Comparison and then inserts a brand-new Assignment (no row
 // lock to wait for), so no two paths can wait on each other in a cycle.
-import "server-only";
+// No "server-only" import: the web process's annotation endpoints (plain Node, server/api/
+// annotation.ts) run leaseNext too, through node-postgres (server/db/sql.ts).
 import crypto from "node:crypto";
-import { Prisma } from "@prisma/client";
+import type { Prisma } from "@prisma/client";
 import type { Db } from "@/server/db/client";
+import { toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema, parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
 import { newId } from "@/server/data/ids";
@@ -83,11 +85,9 @@ interface ProjectRow {
   archived: boolean;
 }
 
-async function projectOrThrow(db: Db | Tx, projectId: string): Promise<ProjectRow> {
-  const p = await db.project.findUnique({
-    where: { id: projectId },
-    select: { id: true, overlap: true, goldRatio: true, labelSchema: true, settings: true, archived: true },
-  });
+async function projectOrThrow(db: SqlSource, projectId: string): Promise<ProjectRow> {
+  const rows = await toSql(db).query<ProjectRow>(`SELECT id, overlap, "goldRatio", "labelSchema", settings, archived FROM "Project" WHERE id = $1::text`, [projectId]);
+  const p = rows[0];
   if (!p) throw new DomainError("not_found", `Project ${projectId} does not exist.`);
   return p;
 }
@@ -97,7 +97,7 @@ async function projectOrThrow(db: Db | Tx, projectId: string): Promise<ProjectRo
 // statement itself; a changed label schema or lease length is seen within PROJECT_TTL_MS.
 const PROJECT_TTL_MS = 2_000;
 const projectCache = new Map<string, { row: ProjectRow; at: number }>();
-async function cachedProject(db: Db, projectId: string): Promise<ProjectRow> {
+async function cachedProject(db: SqlSource, projectId: string): Promise<ProjectRow> {
   const hit = projectCache.get(projectId);
   if (hit && Date.now() - hit.at < PROJECT_TTL_MS) return hit.row;
   const row = await projectOrThrow(db, projectId);
@@ -106,7 +106,7 @@ async function cachedProject(db: Db, projectId: string): Promise<ProjectRow> {
 }
 
 /** Whether the project shows model names after a vote (from the cache). */
-export async function revealModelsAfterVote(db: Db, projectId: string): Promise<boolean> {
+export async function revealModelsAfterVote(db: SqlSource, projectId: string): Promise<boolean> {
   return parseProjectSettings((await cachedProject(db, projectId)).settings).revealModelsAfterVote;
 }
 
@@ -120,16 +120,15 @@ const lastSweep = new Map<string, number>();
  * comparisons' leaseCount drops. One statement; rows another transaction holds are skipped (the
  * next sweep gets them), so it never waits. Returns how many leases it reclaimed.
  */
-export async function sweepExpiredLeases(db: Db | Tx, opts: { projectId?: string; now?: Date } = {}): Promise<number> {
+export async function sweepExpiredLeases(db: SqlSource, opts: { projectId?: string; now?: Date } = {}): Promise<number> {
   const now = opts.now ?? new Date();
-  const projectFilter = opts.projectId ? Prisma.sql`AND a."projectId" = ${opts.projectId}` : Prisma.empty;
-  const rows = await db.$queryRaw<Array<{ n: number }>>`
-    WITH stale AS (
+  const rows = await toSql(db).query<{ n: number }>(
+    `WITH stale AS (
       SELECT a.id FROM "Assignment" a
-      WHERE a.status = 'active' AND a."expiresAt" < ${now} ${projectFilter}
+      WHERE a.status = 'active' AND a."expiresAt" < $1::timestamp(3) AND ($2::text IS NULL OR a."projectId" = $2::text)
       FOR UPDATE SKIP LOCKED
     ), ended AS (
-      UPDATE "Assignment" a SET status = 'expired', "endedAt" = ${now}
+      UPDATE "Assignment" a SET status = 'expired', "endedAt" = $1::timestamp(3)
       FROM stale WHERE a.id = stale.id
       RETURNING a."comparisonId"
     ), released AS (
@@ -138,7 +137,9 @@ export async function sweepExpiredLeases(db: Db | Tx, opts: { projectId?: string
       WHERE c.id = x."comparisonId"
       RETURNING x.n
     )
-    SELECT COALESCE(sum(n), 0)::int AS n FROM released`;
+    SELECT COALESCE(sum(n), 0)::int AS n FROM released`,
+    [now, opts.projectId ?? null],
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -156,7 +157,7 @@ interface ViewRow {
 }
 
 /** Prompt and completion texts for an assignment row `a` (used inside the lease statements). */
-const VIEW_COLUMNS = Prisma.sql`
+const VIEW_COLUMNS = `
   a.id, a."projectId", a."comparisonId", a."displayOrder", a."leasedAt", a."expiresAt",
   p.text AS "promptText", p.messages AS "promptMessages",
   (SELECT json_agg(json_build_object('id', x.id, 'text', x.text)) FROM "Completion" x WHERE x.id = ANY(a."displayOrder")) AS completions`;
@@ -176,11 +177,13 @@ function toView(r: ViewRow, project: ProjectRow): AssignmentView {
   };
 }
 
-async function viewOf(db: Db | Tx, assignmentId: string, project: ProjectRow): Promise<AssignmentView> {
-  const rows = await db.$queryRaw<ViewRow[]>`
-    SELECT ${VIEW_COLUMNS}
+async function viewOf(db: SqlSource, assignmentId: string, project: ProjectRow): Promise<AssignmentView> {
+  const rows = await toSql(db).query<ViewRow>(
+    `SELECT ${VIEW_COLUMNS}
     FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
-    WHERE a.id = ${assignmentId}`;
+    WHERE a.id = $1::text`,
+    [assignmentId],
+  );
   const r = rows[0];
   if (!r) throw new DomainError("not_found", `No assignment ${assignmentId}.`);
   return toView(r, project);
@@ -204,13 +207,14 @@ function orderKeys(random: () => number): number[] {
  * priority (highest first), then oldest first.
  */
 export async function leaseNext(
-  db: Db,
+  db: SqlSource,
   input: { projectId: string; userId: string },
   opts: LeaseOptions = {},
 ): Promise<LeaseResult> {
+  const sql = toSql(db);
   const now = opts.now ?? new Date();
   const random = opts.random ?? cryptoRandom;
-  const project = await cachedProject(db, input.projectId);
+  const project = await cachedProject(sql, input.projectId);
   if (project.archived) throw new DomainError("gone", "This project is archived; it no longer takes judgments.");
   const settings = parseProjectSettings(project.settings);
 
@@ -218,11 +222,13 @@ export async function leaseNext(
   // the lease statement resumes a held lease itself, and "Next" is one round trip.
   const separateHeldLookup = project.goldRatio > 0;
   if (separateHeldLookup) {
-    const held = await db.$queryRaw<ViewRow[]>`
-      SELECT ${VIEW_COLUMNS}
+    const held = await sql.query<ViewRow>(
+      `SELECT ${VIEW_COLUMNS}
       FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
-      WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status = 'active' AND a."expiresAt" > ${now}
-      ORDER BY a."leasedAt" DESC LIMIT 1`;
+      WHERE a."userId" = $1::text AND a."projectId" = $2::text AND a.status = 'active' AND a."expiresAt" > $3::timestamp(3)
+      ORDER BY a."leasedAt" DESC LIMIT 1`,
+      [input.userId, input.projectId, now],
+    );
     if (held[0]) return { kind: "assignment", assignment: toView(held[0], project), resumed: true };
   }
 
@@ -230,86 +236,91 @@ export async function leaseNext(
   const last = lastSweep.get(input.projectId) ?? 0;
   if (opts.now || Date.now() - last >= SWEEP_EVERY_MS) {
     lastSweep.set(input.projectId, Date.now());
-    await sweepExpiredLeases(db, { projectId: input.projectId, now });
+    await sweepExpiredLeases(sql, { projectId: input.projectId, now });
   }
 
   let goldFirst = false;
   if (project.goldRatio > 0) {
-    const [counts] = await db.$queryRaw<Array<{ served: number; gold: number }>>`
-      SELECT count(*)::int AS served, count(*) FILTER (WHERE c."isGold")::int AS gold
+    const [counts] = await sql.query<{ served: number; gold: number }>(
+      `SELECT count(*)::int AS served, count(*) FILTER (WHERE c."isGold")::int AS gold
       FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId"
-      WHERE a."userId" = ${input.userId} AND a."projectId" = ${input.projectId} AND a.status IN ('active', 'submitted')`;
+      WHERE a."userId" = $1::text AND a."projectId" = $2::text AND a.status IN ('active', 'submitted')`,
+      [input.userId, input.projectId],
+    );
     goldFirst = wantGold(project.goldRatio, counts?.served ?? 0, counts?.gold ?? 0, random);
   }
   const expiresAt = new Date(now.getTime() + settings.leaseSeconds * 1000);
   for (let attempt = 0; attempt < 4; attempt++) {
     for (const gold of goldFirst ? [true, false] : [false, true]) {
       if (gold && !(project.goldRatio > 0)) continue;
-      const leased = await leaseOne(db, { ...input, gold, now, expiresAt, keys: orderKeys(random), resumeHeld: !separateHeldLookup });
+      const leased = await leaseOne(sql, { ...input, gold, now, expiresAt, keys: orderKeys(random), resumeHeld: !separateHeldLookup });
       if (leased) return { kind: "assignment", assignment: toView(leased, project), resumed: leased.resumed };
     }
     // Nothing leased. Either nothing is left for this annotator, or every candidate was locked
     // by someone else being served at this very moment: look again without skipping locks.
-    if (!(await anyCandidate(db, input.projectId, input.userId, project.goldRatio > 0))) break;
+    if (!(await anyCandidate(sql, input.projectId, input.userId, project.goldRatio > 0))) break;
     await new Promise((r) => setTimeout(r, 5 + attempt * 10));
   }
-  const any = await db.assignment.count({ where: { userId: input.userId, projectId: input.projectId } });
-  return { kind: "empty", reason: any > 0 ? "all_done" : "no_items" };
+  const [any] = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Assignment" WHERE "userId" = $1::text AND "projectId" = $2::text`, [input.userId, input.projectId]);
+  return { kind: "empty", reason: (any?.n ?? 0) > 0 ? "all_done" : "no_items" };
 }
 
 /**
  * One statement, so one implicit transaction: take the first free comparison in queue order
  * (rows another annotator is being served right now are skipped, not waited on), bump its
  * leaseCount under the same capacity rule, insert the assignment with a shuffled display order,
- * and return what the annotator will see.
+ * and return what the annotator will see. Gold items are exempt from the capacity rule.
  */
-async function leaseOne(
-  db: Db,
-  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[]; resumeHeld: boolean },
-): Promise<(ViewRow & { resumed: boolean }) | null> {
-  // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order.
-  const capacity = q.gold
-    ? Prisma.empty
-    : Prisma.sql`AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = ${q.projectId})`;
-  const rows = await db.$queryRaw<Array<ViewRow & { resumed: boolean }>>`
+const LEASE_ONE = `
     WITH held AS (
       SELECT a.id FROM "Assignment" a
-      WHERE ${q.resumeHeld} AND a."userId" = ${q.userId} AND a."projectId" = ${q.projectId} AND a.status = 'active' AND a."expiresAt" > ${q.now}
+      WHERE $8::boolean AND a."userId" = $2::text AND a."projectId" = $1::text AND a.status = 'active' AND a."expiresAt" > $5::timestamp(3)
       ORDER BY a."leasedAt" DESC LIMIT 1
     ), candidate AS (
       SELECT c.id FROM "Comparison" c
       WHERE NOT EXISTS (SELECT 1 FROM held)
-        AND c."projectId" = ${q.projectId} AND c.status = 'open' AND c."isGold" = ${q.gold} ${capacity}
-        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${q.userId})
+        AND c."projectId" = $1::text AND c.status = 'open' AND c."isGold" = $3::boolean
+        AND ($3::boolean OR c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = $1::text))
+        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = $2::text)
       ORDER BY c.priority DESC, c."createdAt" ASC, c.id ASC
       LIMIT 1
       FOR UPDATE OF c SKIP LOCKED
     ), bumped AS (
       UPDATE "Comparison" c SET "leaseCount" = c."leaseCount" + 1
-      FROM candidate WHERE c.id = candidate.id AND c.status = 'open' ${capacity}
+      FROM candidate WHERE c.id = candidate.id AND c.status = 'open'
+        AND ($3::boolean OR c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = $1::text))
       RETURNING c.id, c."completionIds"
     ), ins AS (
       INSERT INTO "Assignment" (id, "projectId", "comparisonId", "userId", "displayOrder", status, "leasedAt", "heartbeatAt", "expiresAt")
-      SELECT ${newId()}, ${q.projectId}, b.id, ${q.userId},
-        ARRAY(SELECT x FROM unnest(b."completionIds") WITH ORDINALITY AS t(x, i) ORDER BY (${q.keys}::float8[])[i], i),
-        'active', ${q.now}, ${q.now}, ${q.expiresAt}
+      SELECT $4::text, $1::text, b.id, $2::text,
+        ARRAY(SELECT x FROM unnest(b."completionIds") WITH ORDINALITY AS t(x, i) ORDER BY ($7::float8[])[i], i),
+        'active', $5::timestamp(3), $5::timestamp(3), $6::timestamp(3)
       FROM bumped b
       RETURNING *
     )
     SELECT ${VIEW_COLUMNS}, EXISTS (SELECT 1 FROM held WHERE held.id = a.id) AS resumed
     FROM (SELECT h.* FROM "Assignment" h JOIN held ON held.id = h.id UNION ALL SELECT * FROM ins) a
       JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
+
+async function leaseOne(
+  sql: Sql,
+  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[]; resumeHeld: boolean },
+): Promise<(ViewRow & { resumed: boolean }) | null> {
+  // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order.
+  const rows = await sql.query<ViewRow & { resumed: boolean }>(LEASE_ONE, [q.projectId, q.userId, q.gold, newId(), q.now, q.expiresAt, q.keys, q.resumeHeld]);
   return rows[0] ?? null;
 }
 
-async function anyCandidate(db: Db, projectId: string, userId: string, includeGold: boolean): Promise<boolean> {
-  const rows = await db.$queryRaw<Array<{ ok: boolean }>>`
-    SELECT EXISTS (
+async function anyCandidate(sql: Sql, projectId: string, userId: string, includeGold: boolean): Promise<boolean> {
+  const rows = await sql.query<{ ok: boolean }>(
+    `SELECT EXISTS (
       SELECT 1 FROM "Comparison" c
-      WHERE c."projectId" = ${projectId} AND c.status = 'open'
-        AND ((c."isGold" AND ${includeGold}) OR (NOT c."isGold" AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = ${projectId})))
-        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${userId})
-    ) AS ok`;
+      WHERE c."projectId" = $1::text AND c.status = 'open'
+        AND ((c."isGold" AND $3::boolean) OR (NOT c."isGold" AND c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = $1::text)))
+        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = $2::text)
+    ) AS ok`,
+    [projectId, userId, includeGold],
+  );
   return rows[0]?.ok === true;
 }
 

@@ -1,9 +1,9 @@
 // Submitting a judgment for a leased comparison: safe against double clicks and retries (the
 // client's idempotency key, and one judgment per assignment), against expired leases (said
 // plainly), and checked against the project's label schema before anything is written.
-import "server-only";
+// No "server-only" import: the web process's annotation endpoints (plain Node) call this too.
 import { z } from "zod";
-import type { Db } from "@/server/db/client";
+import { toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema } from "@/server/projects/schema";
 import { Verdict } from "@/server/data/verdict";
@@ -33,22 +33,31 @@ export interface SubmitResult {
   revealed: Array<{ label: string; completionId: string; modelName: string }> | null;
 }
 
-export async function submitJudgment(db: Db, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
+export async function submitJudgment(db: SqlSource, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
+  const sql = toSql(db);
   // No lookup by key up front: the common case is a first submit. A retry finds its assignment
   // "submitted" under the lock below and answers with the judgment already written.
-  const outcome = await db.$transaction(async (tx) => {
-    // The assignment row locked, with what validation needs, in one round trip.
-    const rows = await tx.$queryRaw<
-      Array<{ id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean }>
-    >`SELECT a.id, a."userId", a."projectId", a."comparisonId", a."displayOrder", a.status::text AS status, a."leasedAt", p."labelSchema", c."isGold"
+  const outcome = await sql.transaction(async (tx) => {
+    // The assignment row and then its comparison locked (the lock order everywhere), with what
+    // validation needs, in one round trip.
+    const rows = await tx.query<{ id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean }>(
+      `SELECT a.id, a."userId", a."projectId", a."comparisonId", a."displayOrder", a.status::text AS status, a."leasedAt", p."labelSchema", c."isGold"
       FROM "Assignment" a JOIN "Project" p ON p.id = a."projectId" JOIN "Comparison" c ON c.id = a."comparisonId"
-      WHERE a.id = ${input.assignmentId} FOR UPDATE OF a`;
+      WHERE a.id = $1::text FOR UPDATE OF a, c`,
+      [input.assignmentId],
+    );
     const a = rows[0];
     if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
     if (a.status === "submitted") {
-      // Same assignment, another key (a second tab): the first submission stands.
-      const j = await tx.judgment.findFirst({ where: { assignmentId: a.id, supersededAt: null }, select: { id: true } });
+      // The same request again (a double click, a retry), or the same assignment from a second
+      // tab with another key: the first submission stands.
+      const [j] = await tx.query<{ id: string }>(
+        `SELECT id FROM "Judgment" WHERE "idempotencyKey" = $1::text AND "assignmentId" = $2::text
+         UNION ALL (SELECT id FROM "Judgment" WHERE "assignmentId" = $2::text AND "supersededAt" IS NULL LIMIT 1)
+         LIMIT 1`,
+        [input.idempotencyKey, a.id],
+      );
       if (j) return { judgmentId: j.id, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
     }
     if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
@@ -69,45 +78,45 @@ export async function submitJudgment(db: Db, userId: string, input: SubmitInput,
       }
       reasoningVerdict = pairwiseVerdict(input.reasoningAnswer, a.displayOrder, schema);
     }
-    const maxTime = Math.max(0, now.getTime() - a.leasedAt.getTime());
+    const maxTime = Math.max(0, now.getTime() - new Date(a.leasedAt).getTime());
     const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
 
-    // The lease ends and its slot becomes a judgment (recordJudgment counts it), together.
-    await tx.$executeRaw`
-      WITH ended AS (UPDATE "Assignment" SET status = 'submitted', "endedAt" = ${now} WHERE id = ${a.id} RETURNING "comparisonId")
-      UPDATE "Comparison" c SET "leaseCount" = GREATEST(c."leaseCount" - 1, 0) FROM ended WHERE c.id = ended."comparisonId"`;
-    // Aggregation (counters, status, agreement, preference pairs) joins this transaction.
-    const recorded = await recordJudgment(tx, {
-      idempotencyKey: input.idempotencyKey,
-      comparisonId: a.comparisonId,
-      origin: { kind: "human", userId },
-      verdict,
-      assignmentId: a.id,
-      displayOrder: a.displayOrder,
-      timeSpentMs,
-      rationale,
-      ratings,
-      isGoldCheck: a.isGold,
-      metadata: reasoningVerdict ? { reasoningVerdict } : {},
-      now,
-    });
-    if (!recorded.created && (recorded.judgment.userId !== userId || recorded.judgment.assignmentId !== a.id)) {
-      // Someone else's key: roll everything back.
+    // The lease ends and its slot becomes a judgment (recordJudgment counts it), together, in the
+    // statement that records the judgment and re-aggregates the comparison.
+    const recorded = await recordJudgment(
+      tx,
+      {
+        idempotencyKey: input.idempotencyKey,
+        comparisonId: a.comparisonId,
+        origin: { kind: "human", userId },
+        verdict,
+        assignmentId: a.id,
+        displayOrder: a.displayOrder,
+        timeSpentMs,
+        rationale,
+        ratings,
+        isGoldCheck: a.isGold,
+        metadata: reasoningVerdict ? { reasoningVerdict } : {},
+        now,
+      },
+      { skipPriorLookup: true, endAssignment: a.id, comparisonLocked: true },
+    );
+    if (!recorded.created) {
+      // The assignment was active, so an existing judgment with this key is someone else's: roll back.
       throw new DomainError("conflict", "This idempotency key was already used for another submission; generate a new key per assignment.");
     }
-    const judgmentId = recorded.judgment.id;
-    return { judgmentId, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
+    return { judgmentId: recorded.judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
   });
   return {
     judgmentId: outcome.judgmentId,
     duplicate: outcome.duplicate,
-    revealed: await reveal(db, outcome.projectId, outcome.displayOrder),
+    revealed: await reveal(sql, outcome.projectId, outcome.displayOrder),
   };
 }
 
-async function reveal(db: Db, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {
-  if (!(await revealModelsAfterVote(db, projectId))) return null;
-  const completions = await db.completion.findMany({ where: { id: { in: displayOrder } }, select: { id: true, modelName: true } });
+async function reveal(sql: Sql, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {
+  if (!(await revealModelsAfterVote(sql, projectId))) return null;
+  const completions = await sql.query<{ id: string; modelName: string | null }>(`SELECT id, "modelName" FROM "Completion" WHERE id = ANY($1::text[])`, [displayOrder]);
   const names = new Map(completions.map((c) => [c.id, c.modelName]));
   return displayOrder.map((id, i) => ({ label: positionLabel(i), completionId: id, modelName: names.get(id) ?? "unknown" }));
 }

@@ -3,6 +3,11 @@
 import { z } from "zod";
 import { API_PREFIX, type RouteDef } from "./http";
 import { ErrorOut, routes } from "./routes";
+import { annotationRoutes } from "./annotation";
+import { trainingRoutes } from "@/server/training/api";
+
+/** Every /api/v1 route: data, annotation, training. */
+const allRoutes = { ...routes, ...annotationRoutes, ...trainingRoutes };
 
 type Json = Record<string, unknown>;
 
@@ -29,7 +34,7 @@ const STATUS_TEXT: Record<number, string> = { 400: "Invalid request", 401: "No v
 
 export function openApiDocument(serverUrl?: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
-  for (const route of Object.values(routes) as RouteDef[]) {
+  for (const route of Object.values(allRoutes) as RouteDef[]) {
     const op: Json = {
       operationId: route.operationId,
       summary: route.summary,

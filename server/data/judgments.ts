@@ -11,9 +11,12 @@
 //
 // Locking: the Comparison row is taken FOR UPDATE before anything is read or written, so two
 // judgments of one comparison aggregate one after the other. Callers already inside a transaction
-// (the annotation submit) pass their transaction client and the work joins it.
+// (the annotation submit, reviews) pass it and the work joins it. The statements are plain SQL
+// run by either executor of server/db/sql.ts: a Prisma client/transaction, or node-postgres (the
+// web process's annotation endpoints): two round trips per judgment inside the transaction.
 // No "server-only" import: the worker, the trainer and the CLI (plain Node processes) call this too.
-import { Prisma, type Judgment, type JudgmentSource, type ComparisonStatus, type PrismaClient } from "@prisma/client";
+import type { Judgment, JudgmentSource, ComparisonStatus, Prisma } from "@prisma/client";
+import { isUniqueViolation, toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
 import { aggregate, matchesGold, type AggregatedPair, type AggregationSettings, type JudgmentVote } from "./aggregate";
@@ -21,7 +24,6 @@ import { newId } from "./ids";
 import { Verdict, type JudgmentOrigin } from "./verdict";
 
 export type Tx = Prisma.TransactionClient;
-type DbOrTx = PrismaClient | Tx;
 
 export interface RecordJudgmentInput {
   /** Client-chosen, unique per submission: a retry with the same key returns the first result. */
@@ -69,14 +71,6 @@ export interface RecordJudgmentResult {
 
 const SOURCE: Record<JudgmentOrigin["kind"], JudgmentSource> = { human: "human", ai: "ai", import: "import", adjudication: "adjudication" };
 
-function isClient(db: DbOrTx): db is PrismaClient {
-  return typeof (db as PrismaClient).$transaction === "function";
-}
-
-async function inTransaction<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return isClient(db) ? db.$transaction(fn, { timeout: 30_000, maxWait: 30_000 }) : fn(db);
-}
-
 /** Check a verdict against the comparison it judges; throws bad_request naming the problem. */
 export function checkVerdict(verdict: Verdict, completionIds: readonly string[]): void {
   const known = new Set(completionIds);
@@ -123,38 +117,232 @@ export function checkVerdictAgainstSchema(verdict: Verdict, schema: LabelSchema,
   if (!schema.allowPartial && verdict.ranking.flat().length !== completionIds.length) throw new DomainError("bad_request", "This project asks for a full ranking: rank every completion.");
 }
 
-async function comparisonState(tx: DbOrTx, id: string): Promise<ComparisonState> {
-  return tx.comparison.findUniqueOrThrow({ where: { id }, select: { id: true, status: true, judgmentCount: true, agreement: true, completedAt: true } });
+
+/** A comparison locked for re-aggregation, with everything aggregation reads, from one query. */
+interface Locked {
+  id: string;
+  projectId: string;
+  promptId: string;
+  completionIds: string[];
+  isGold: boolean;
+  goldAnswer: unknown;
+  status: ComparisonStatus;
+  completedAt: Date | null;
+  overlap: number;
+  consensusRule: string;
+  aiCountsTowardConsensus: boolean;
+  settings: unknown;
+  judgments: Array<{ id: string; source: JudgmentSource; verdict: unknown; createdAt: string; flag: string | null; userId: string | null; judgeConfigId: string | null }> | null;
+  pairs: AggregatedPair[] | null;
+  keyed: { id: string; comparisonId: string } | null;
 }
 
-async function existingByKey(db: DbOrTx, input: RecordJudgmentInput): Promise<Judgment | null> {
-  const j = await db.judgment.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
-  if (j && j.comparisonId !== input.comparisonId) {
-    throw new DomainError("conflict", `The idempotency key "${input.idempotencyKey}" was already used for another comparison; generate a new key per submission.`);
+// Read after the lock is held, in a statement of its own: a statement's snapshot is taken when it
+// starts, so subqueries of the locking statement itself would miss judgments committed by the
+// transaction it waited for.
+const LOAD_COMPARISON = `
+  SELECT c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
+    p.overlap, p."consensusRule"::text AS "consensusRule", p."aiCountsTowardConsensus", p.settings,
+    (SELECT json_agg(json_build_object('id', j.id, 'source', j.source, 'verdict', j.verdict, 'createdAt', j."createdAt", 'flag', j.flag, 'userId', j."userId", 'judgeConfigId', j."judgeConfigId") ORDER BY j."createdAt", j.id)
+       FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL) AS judgments,
+    (SELECT json_agg(json_build_object('chosenId', x."chosenId", 'rejectedId', x."rejectedId", 'margin', x.margin, 'weight', x.weight, 'agreement', x.agreement, 'judgmentIds', x."judgmentIds", 'origin', x.origin))
+       FROM "PreferencePair" x WHERE x."comparisonId" = c.id AND x.active) AS pairs,
+    (SELECT json_build_object('id', k.id, 'comparisonId', k."comparisonId") FROM "Judgment" k WHERE k."idempotencyKey" = $2::text) AS keyed
+  FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
+  WHERE c.id = $1::text`;
+
+/** Locks the comparison (unless the caller already holds its lock), then loads it. */
+async function lockComparison(tx: Sql, comparisonId: string, idempotencyKey = "", alreadyLocked = false): Promise<Locked | null> {
+  if (!alreadyLocked) {
+    const locked = await tx.query<{ id: string }>(`SELECT id FROM "Comparison" WHERE id = $1::text FOR UPDATE`, [comparisonId]);
+    if (!locked[0]) return null;
   }
-  return j;
+  const rows = await tx.query<Locked>(LOAD_COMPARISON, [comparisonId, idempotencyKey]);
+  return rows[0] ?? null;
 }
 
-/** Record one judgment (idempotent) and re-aggregate its comparison, in one transaction. */
-export async function recordJudgment(db: DbOrTx, input: RecordJudgmentInput): Promise<RecordJudgmentResult> {
+/** json timestamps (timestamp(3) without zone, stored in UTC) back to Dates. */
+const utc = (s: string | Date): Date => (s instanceof Date ? s : new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + "Z"));
+
+function settingsOf(c: Locked): AggregationSettings {
+  const s = parseProjectSettings(c.settings);
+  return {
+    overlap: c.overlap,
+    consensusRule: c.consensusRule === "weighted" ? "weighted" : "majority",
+    aiCountsTowardConsensus: c.aiCountsTowardConsensus,
+    reviewAgreementBelow: s.reviewAgreementBelow,
+    weightByStrength: s.weightByStrength,
+  };
+}
+
+/** Gold accuracy per voter, Laplace-smoothed: (correct + 1) / (gold checks + 2). */
+async function voterWeights(tx: Sql, projectId: string, userIds: string[], judgeIds: string[]): Promise<Map<string, number>> {
+  const weights = new Map<string, number>();
+  if (!userIds.length && !judgeIds.length) return weights;
+  const rows = await tx.query<{ k: string; ok: number; n: number }>(
+    `SELECT CASE WHEN "userId" = ANY($2::text[]) THEN 'u:' || "userId" ELSE 'j:' || "judgeConfigId" END AS k,
+       count(*) FILTER (WHERE "goldCorrect")::int AS ok, count(*)::int AS n
+     FROM "Judgment"
+     WHERE "projectId" = $1::text AND "isGoldCheck" AND "supersededAt" IS NULL AND ("userId" = ANY($2::text[]) OR "judgeConfigId" = ANY($3::text[]))
+     GROUP BY 1`,
+    [projectId, userIds, judgeIds],
+  );
+  for (const r of rows) weights.set(r.k, (r.ok + 1) / (r.n + 2));
+  return weights;
+}
+
+const samePairs = (a: AggregatedPair[], b: AggregatedPair[]) => {
+  const key = (p: AggregatedPair) => JSON.stringify([p.chosenId, p.rejectedId, p.margin, p.weight, p.agreement, [...p.judgmentIds].sort(), p.origin]);
+  const ka = a.map(key).sort();
+  const kb = b.map(key).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+};
+
+interface VoteRow {
+  id: string;
+  source: JudgmentSource;
+  verdict: unknown;
+  createdAt: Date;
+  flag: string | null;
+  userId: string | null;
+  judgeConfigId: string | null;
+}
+
+interface Plan {
+  state: ComparisonState;
+  pairs: AggregatedPair[] | null; // null: the active pairs stay as they are
+  pairsRetired: number;
+}
+
+/** Aggregates the comparison's active judgments (pure apart from the weights lookup) into its next state. */
+async function plan(tx: Sql, c: Locked, rows: VoteRow[], now: Date): Promise<Plan> {
+  const settings = settingsOf(c);
+  rows.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const weights =
+    settings.consensusRule === "weighted"
+      ? await voterWeights(tx, c.projectId, [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))], [...new Set(rows.flatMap((r) => (r.judgeConfigId ? [r.judgeConfigId] : [])))])
+      : new Map<string, number>();
+  const votes: JudgmentVote[] = [];
+  for (const r of rows) {
+    const v = Verdict.safeParse(r.verdict);
+    if (!v.success) continue; // written by hand outside recordJudgment: not a vote
+    const voter = r.userId ? `u:${r.userId}` : r.judgeConfigId ? `j:${r.judgeConfigId}` : "";
+    votes.push({ id: r.id, source: r.source, verdict: v.data, createdAt: r.createdAt, flag: r.flag, voterWeight: weights.get(voter) ?? 0.5 });
+  }
+  let result = aggregate(c.completionIds, votes, settings);
+  // Gold items check annotators; they are not data and stay servable.
+  if (c.isGold) result = { ...result, status: c.status === "flagged" ? "flagged" : "open", pairs: [] };
+  // A flag raised outside a judgment (the annotator's "flag" skip) holds until a reviewer rules.
+  else if (c.status === "flagged" && result.decidedBy !== "adjudication") result = { ...result, status: "flagged", pairs: [] };
+  const current = c.pairs ?? [];
+  const changed = !samePairs(current, result.pairs);
+  const done = result.status === "complete" || result.status === "adjudicated";
+  return {
+    state: { id: c.id, status: result.status, judgmentCount: result.judgmentCount, agreement: result.agreement, completedAt: done ? (c.completedAt ? utc(c.completedAt) : now) : null },
+    pairs: changed ? result.pairs : null,
+    pairsRetired: changed ? current.length : 0,
+  };
+}
+
+/**
+ * The writes of a re-aggregation as CTEs, parameters from `base` on: retire and insert pairs
+ * (when they changed) and update the comparison's counters, status and agreement.
+ */
+function aggregationWrites(c: Locked, p: Plan, now: Date, base: number, endAssignment: string | null = null): { ctes: string; params: unknown[] } {
+  const params: unknown[] = [c.id, p.state.status, p.state.judgmentCount, p.state.agreement, p.state.completedAt];
+  const $ = (i: number) => `$${base + i + 1}`;
+  // The annotation submit: its lease ends in the same statement, and its slot becomes the judgment.
+  const release = endAssignment ? `, "leaseCount" = GREATEST("leaseCount" - 1, 0)` : "";
+  let ctes = `upd AS (
+      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3)${release}
+      WHERE id = ${$(0)}::text RETURNING id)`;
+  if (endAssignment || p.pairs) params.push(now); // $(5)
+  if (endAssignment) {
+    params.push(endAssignment); // $(6)
+    ctes += `, ended AS (UPDATE "Assignment" SET status = 'submitted', "endedAt" = ${$(5)}::timestamp(3) WHERE id = ${$(6)}::text RETURNING id)`;
+  }
+  if (p.pairs) {
+    const rows = p.pairs.map((x) => ({ id: newId(), chosenId: x.chosenId, rejectedId: x.rejectedId, margin: x.margin, weight: x.weight, agreement: x.agreement, judgmentIds: x.judgmentIds.join(","), origin: x.origin }));
+    const at = params.length; // pairs' parameters follow
+    params.push(JSON.stringify(rows), c.projectId, c.promptId);
+    ctes += `, retired AS (
+      UPDATE "PreferencePair" SET active = false, "retiredAt" = ${$(5)}::timestamp(3) WHERE "comparisonId" = ${$(0)}::text AND active RETURNING id
+    ), added AS (
+      INSERT INTO "PreferencePair" (id, "projectId", "comparisonId", "promptId", "chosenId", "rejectedId", margin, weight, agreement, "judgmentIds", origin, active, "createdAt")
+      SELECT x.id, ${$(at + 1)}::text, ${$(0)}::text, ${$(at + 2)}::text, x."chosenId", x."rejectedId", x.margin, x.weight, x.agreement, string_to_array(x."judgmentIds", ','), x.origin, true, ${$(5)}::timestamp(3)
+      FROM jsonb_to_recordset(${$(at)}::jsonb) AS x(id text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text, origin text)
+      RETURNING id)`;
+  }
+  return { ctes, params };
+}
+
+function voteRows(c: Locked): VoteRow[] {
+  return (c.judgments ?? []).map((j) => ({ ...j, createdAt: utc(j.createdAt) }));
+}
+
+async function judgmentByKey(sql: Sql, key: string): Promise<Judgment | null> {
+  const rows = await sql.query<Judgment>(`SELECT * FROM "Judgment" WHERE "idempotencyKey" = $1::text`, [key]);
+  return rows[0] ?? null;
+}
+
+async function comparisonState(sql: Sql, id: string): Promise<ComparisonState> {
+  const rows = await sql.query<ComparisonState>(`SELECT id, status::text AS status, "judgmentCount", agreement, "completedAt" FROM "Comparison" WHERE id = $1::text`, [id]);
+  if (!rows[0]) throw new DomainError("not_found", `No comparison ${id}.`);
+  return rows[0];
+}
+
+function conflictingKey(key: string): DomainError {
+  return new DomainError("conflict", `The idempotency key "${key}" was already used for another comparison; generate a new key per submission.`);
+}
+
+export interface RecordOptions {
+  /**
+   * Skip the lock-free lookup of the key before the transaction (the caller knows this is a first
+   * submit, e.g. the annotation submit, which finds retries through its assignment). The key is
+   * still checked under the comparison's lock.
+   */
+  skipPriorLookup?: boolean;
+  /**
+   * The annotation submit: end this (locked, active) assignment as "submitted" and release its
+   * lease slot in the same statement that records the judgment.
+   */
+  endAssignment?: string;
+  /** The caller's transaction already holds the comparison's row lock (taken in an earlier statement). */
+  comparisonLocked?: boolean;
+}
+
+/**
+ * Record one judgment (idempotent) and re-aggregate its comparison, in one transaction: the
+ * comparison locked with everything aggregation needs (one query), then every write in one
+ * statement. `db` is a Prisma client or transaction, or an Sql executor (server/db/sql.ts); inside
+ * a transaction the work joins it.
+ */
+export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, opts: RecordOptions = {}): Promise<RecordJudgmentResult> {
   const parsed = Verdict.safeParse(input.verdict);
   if (!parsed.success) throw new DomainError("bad_request", `Invalid verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "verdict"}: ${i.message}`).join("; ")}.`);
   const verdict = parsed.data;
   if (!input.idempotencyKey || input.idempotencyKey.length > 200) throw new DomainError("bad_request", "idempotencyKey must be 1 to 200 characters.");
+  const sql = toSql(db);
 
   // A retry: answer from the row already written, without taking a lock.
-  const prior = await existingByKey(db, input);
-  if (prior) return { judgment: prior, created: false, comparison: await comparisonState(db, prior.comparisonId) };
+  if (!opts.skipPriorLookup) {
+    const prior = await judgmentByKey(sql, input.idempotencyKey);
+    if (prior) {
+      if (prior.comparisonId !== input.comparisonId) throw conflictingKey(input.idempotencyKey);
+      return { judgment: prior, created: false, comparison: await comparisonState(sql, prior.comparisonId) };
+    }
+  }
 
   try {
-    return await inTransaction(db, async (tx) => {
-      const rows = await tx.$queryRaw<Array<{ id: string; projectId: string; completionIds: string[]; isGold: boolean; goldAnswer: unknown }>>`
-        SELECT id, "projectId", "completionIds", "isGold", "goldAnswer" FROM "Comparison" WHERE id = ${input.comparisonId} FOR UPDATE`;
-      const c = rows[0];
+    return await sql.transaction(async (tx) => {
+      const c = await lockComparison(tx, input.comparisonId, input.idempotencyKey, opts.comparisonLocked === true && tx.inTransaction && sql.inTransaction);
       if (!c) throw new DomainError("not_found", `No comparison ${input.comparisonId}.`);
       // Under the lock: a concurrent call with the same key has committed by now.
-      const raced = await existingByKey(tx, input);
-      if (raced) return { judgment: raced, created: false, comparison: await comparisonState(tx, c.id) };
+      if (c.keyed) {
+        if (c.keyed.comparisonId !== c.id) throw conflictingKey(input.idempotencyKey);
+        const j = await judgmentByKey(tx, input.idempotencyKey);
+        if (j) return { judgment: j, created: false, comparison: await comparisonState(tx, c.id) };
+      }
 
       checkVerdict(verdict, c.completionIds);
       if (input.displayOrder?.some((id) => !c.completionIds.includes(id))) throw new DomainError("bad_request", "displayOrder names completions that are not part of this comparison.");
@@ -167,164 +355,105 @@ export async function recordJudgment(db: DbOrTx, input: RecordJudgmentInput): Pr
         if (gold.success) goldCorrect = matchesGold(verdict, gold.data, c.completionIds);
       }
 
+      let rows = voteRows(c);
       if (input.supersedesId) {
-        const old = await tx.judgment.findUnique({ where: { id: input.supersedesId }, select: { comparisonId: true, supersededAt: true } });
-        if (!old || old.comparisonId !== c.id) throw new DomainError("bad_request", `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`);
-        if (old.supersededAt) throw new DomainError("conflict", `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`);
-        await tx.judgment.update({ where: { id: input.supersedesId }, data: { supersededAt: now } });
+        if (!rows.some((r) => r.id === input.supersedesId)) {
+          const old = await tx.query<{ comparisonId: string }>(`SELECT "comparisonId" FROM "Judgment" WHERE id = $1::text`, [input.supersedesId]);
+          if (!old[0] || old[0].comparisonId !== c.id) throw new DomainError("bad_request", `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`);
+          throw new DomainError("conflict", `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`);
+        }
+        rows = rows.filter((r) => r.id !== input.supersedesId);
       }
 
       const id = newId();
-      const inserted = await tx.judgment.createMany({
-        data: [
-          {
-            id,
-            idempotencyKey: input.idempotencyKey,
-            projectId: c.projectId,
-            comparisonId: c.id,
-            source: SOURCE[origin.kind],
-            userId: origin.kind === "human" || origin.kind === "adjudication" ? origin.userId : null,
-            judgeConfigId: origin.kind === "ai" ? origin.judgeConfigId : null,
-            judgeRunId: origin.kind === "ai" ? (origin.judgeRunId ?? null) : null,
-            assignmentId: input.assignmentId ?? null,
-            verdict: verdict as Prisma.InputJsonValue,
-            rationale: input.rationale ?? null,
-            ratings: input.ratings === undefined ? Prisma.DbNull : (input.ratings as Prisma.InputJsonValue),
-            flag: input.flag ?? null,
-            flagReason: input.flagReason ?? null,
-            displayOrder: input.displayOrder ?? [],
-            timeSpentMs: input.timeSpentMs ?? null,
-            confidence: input.confidence ?? null,
-            isGoldCheck,
-            goldCorrect: goldCorrect ?? null,
-            supersedesId: input.supersedesId ?? null,
-            metadata: (input.metadata ?? {}) as Prisma.InputJsonValue,
-            createdAt: now,
-          },
-        ],
-        skipDuplicates: true, // ON CONFLICT DO NOTHING: the key was taken meanwhile (another comparison)
-      });
-      if (inserted.count === 0) {
-        // Not a retry of this comparison (that would have been found under the lock above), so
-        // throwing rolls back everything this call did.
-        await existingByKey(tx, input);
+      const userId = origin.kind === "human" || origin.kind === "adjudication" ? origin.userId : null;
+      const judgeConfigId = origin.kind === "ai" ? origin.judgeConfigId : null;
+      rows.push({ id, source: SOURCE[origin.kind], verdict, createdAt: now, flag: input.flag ?? null, userId, judgeConfigId });
+      const p = await plan(tx, c, rows, now);
+
+      const judgmentParams: unknown[] = [
+        id,
+        input.idempotencyKey,
+        c.projectId,
+        c.id,
+        SOURCE[origin.kind],
+        userId,
+        judgeConfigId,
+        origin.kind === "ai" ? (origin.judgeRunId ?? null) : null,
+        input.assignmentId ?? null,
+        JSON.stringify(verdict),
+        input.rationale ?? null,
+        input.ratings === undefined ? null : JSON.stringify(input.ratings),
+        input.flag ?? null,
+        input.flagReason ?? null,
+        input.displayOrder ?? [],
+        input.timeSpentMs ?? null,
+        input.confidence ?? null,
+        isGoldCheck,
+        goldCorrect ?? null,
+        input.supersedesId ?? null,
+        JSON.stringify(input.metadata ?? {}),
+        now,
+      ];
+      const w = aggregationWrites(c, p, now, judgmentParams.length, opts.endAssignment ?? null);
+      const inserted = await tx.query<Judgment>(
+        `WITH sup AS (
+           UPDATE "Judgment" SET "supersededAt" = $22::timestamp(3) WHERE id = $20::text AND "supersededAt" IS NULL RETURNING id
+         ), ins AS (
+           INSERT INTO "Judgment" (id, "idempotencyKey", "projectId", "comparisonId", source, "userId", "judgeConfigId", "judgeRunId", "assignmentId", verdict, rationale, ratings, flag, "flagReason", "displayOrder", "timeSpentMs", confidence, "isGoldCheck", "goldCorrect", "supersedesId", metadata, "createdAt")
+           VALUES ($1::text, $2::text, $3::text, $4::text, $5::text::"JudgmentSource", $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::text, $12::jsonb, $13::text, $14::text, $15::text[], $16::int, $17::float8, $18::boolean, $19::boolean, $20::text, $21::jsonb, $22::timestamp(3))
+           ON CONFLICT DO NOTHING
+           RETURNING *
+         ), ${w.ctes}
+         SELECT * FROM ins`,
+        [...judgmentParams, ...w.params],
+      );
+      if (!inserted[0]) {
+        // Not a retry of this comparison (that was found under the lock above): the key or the
+        // corrected judgment was taken meanwhile. Throwing rolls back everything this call did.
+        const k = await judgmentByKey(tx, input.idempotencyKey);
+        if (k && k.comparisonId !== c.id) throw conflictingKey(input.idempotencyKey);
         throw new DomainError("conflict", "This judgment could not be recorded: its key or the judgment it corrects was taken meanwhile; try again.");
       }
-
-      await recomputeComparison(tx, c.id, { now });
-      const judgment = await tx.judgment.findUniqueOrThrow({ where: { id } });
-      return { judgment, created: true, comparison: await comparisonState(tx, c.id) };
+      return { judgment: inserted[0], created: true, comparison: p.state };
     });
   } catch (e) {
     // Two transactions inserting the same new key: the loser's unique violation means "done".
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
-      const j = await existingByKey(db, input);
-      if (j) return { judgment: j, created: false, comparison: await comparisonState(db, j.comparisonId) };
+    if (isUniqueViolation(e)) {
+      const j = await judgmentByKey(sql, input.idempotencyKey);
+      if (j) {
+        if (j.comparisonId !== input.comparisonId) throw conflictingKey(input.idempotencyKey);
+        return { judgment: j, created: false, comparison: await comparisonState(sql, j.comparisonId) };
+      }
     }
     throw e;
   }
 }
 
-export async function aggregationSettings(tx: Tx, projectId: string): Promise<AggregationSettings> {
-  const p = await tx.project.findUnique({ where: { id: projectId }, select: { overlap: true, consensusRule: true, aiCountsTowardConsensus: true, settings: true } });
+/** A project's aggregation settings (for callers outside recordJudgment). */
+export async function aggregationSettings(db: SqlSource, projectId: string): Promise<AggregationSettings> {
+  const rows = await toSql(db).query<{ overlap: number; consensusRule: string; aiCountsTowardConsensus: boolean; settings: unknown }>(
+    `SELECT overlap, "consensusRule"::text AS "consensusRule", "aiCountsTowardConsensus", settings FROM "Project" WHERE id = $1::text`,
+    [projectId],
+  );
+  const p = rows[0];
   if (!p) throw new DomainError("not_found", `No project ${projectId}.`);
-  const settings = parseProjectSettings(p.settings);
-  return {
-    overlap: p.overlap,
-    consensusRule: p.consensusRule === "weighted" ? "weighted" : "majority",
-    aiCountsTowardConsensus: p.aiCountsTowardConsensus,
-    reviewAgreementBelow: settings.reviewAgreementBelow,
-    weightByStrength: settings.weightByStrength,
-  };
+  return settingsOf({ ...p } as Locked);
 }
-
-/** Gold accuracy per voter, Laplace-smoothed: (correct + 1) / (gold checks + 2). */
-async function voterWeights(tx: Tx, projectId: string, userIds: string[], judgeIds: string[]): Promise<Map<string, number>> {
-  const weights = new Map<string, number>();
-  if (userIds.length) {
-    const rows = await tx.$queryRaw<Array<{ k: string; ok: number; n: number }>>`
-      SELECT "userId" AS k, count(*) FILTER (WHERE "goldCorrect")::int AS ok, count(*)::int AS n FROM "Judgment"
-      WHERE "projectId" = ${projectId} AND "isGoldCheck" AND "supersededAt" IS NULL AND "userId" = ANY(${userIds}) GROUP BY "userId"`;
-    for (const r of rows) weights.set(`u:${r.k}`, (r.ok + 1) / (r.n + 2));
-  }
-  if (judgeIds.length) {
-    const rows = await tx.$queryRaw<Array<{ k: string; ok: number; n: number }>>`
-      SELECT "judgeConfigId" AS k, count(*) FILTER (WHERE "goldCorrect")::int AS ok, count(*)::int AS n FROM "Judgment"
-      WHERE "projectId" = ${projectId} AND "isGoldCheck" AND "supersededAt" IS NULL AND "judgeConfigId" = ANY(${judgeIds}) GROUP BY "judgeConfigId"`;
-    for (const r of rows) weights.set(`j:${r.k}`, (r.ok + 1) / (r.n + 2));
-  }
-  return weights;
-}
-
-const samePairs = (a: AggregatedPair[], b: AggregatedPair[]) => {
-  const key = (p: AggregatedPair) => JSON.stringify([p.chosenId, p.rejectedId, p.margin, p.weight, p.agreement, [...p.judgmentIds].sort(), p.origin]);
-  const ka = a.map(key).sort();
-  const kb = b.map(key).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
-};
 
 /**
- * Re-aggregate one comparison from its active (not superseded) judgments. Call inside a
- * transaction that holds the Comparison row (recordJudgment does). Pairs are only replaced when
- * they change, so an unchanged outcome leaves snapshots and export order alone.
+ * Re-aggregate one comparison from its active (not superseded) judgments, under its row lock
+ * (taken here; inside a transaction that already holds it, it is simply held). Pairs are only
+ * replaced when they change, so an unchanged outcome leaves snapshots and export order alone.
  */
-export async function recomputeComparison(tx: Tx, comparisonId: string, opts: { now?: Date } = {}): Promise<RecomputeResult> {
+export async function recomputeComparison(db: SqlSource, comparisonId: string, opts: { now?: Date } = {}): Promise<RecomputeResult> {
   const now = opts.now ?? new Date();
-  const c = await tx.comparison.findUnique({
-    where: { id: comparisonId },
-    select: { id: true, projectId: true, promptId: true, completionIds: true, isGold: true, status: true, completedAt: true },
+  return toSql(db).transaction(async (tx) => {
+    const c = await lockComparison(tx, comparisonId);
+    if (!c) throw new DomainError("not_found", `No comparison ${comparisonId}.`);
+    const p = await plan(tx, c, voteRows(c), now);
+    const w = aggregationWrites(c, p, now, 0);
+    await tx.query(`WITH ${w.ctes} SELECT 1 AS ok`, w.params);
+    return { ...p.state, pairsAdded: p.pairs?.length ?? 0, pairsRetired: p.pairsRetired };
   });
-  if (!c) throw new DomainError("not_found", `No comparison ${comparisonId}.`);
-  const settings = await aggregationSettings(tx, c.projectId);
-  const rows = await tx.judgment.findMany({
-    where: { comparisonId, supersededAt: null },
-    select: { id: true, source: true, verdict: true, createdAt: true, flag: true, userId: true, judgeConfigId: true },
-    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-  });
-  const weights =
-    settings.consensusRule === "weighted"
-      ? await voterWeights(
-          tx,
-          c.projectId,
-          [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))],
-          [...new Set(rows.flatMap((r) => (r.judgeConfigId ? [r.judgeConfigId] : [])))],
-        )
-      : new Map<string, number>();
-  const votes: JudgmentVote[] = [];
-  for (const r of rows) {
-    const v = Verdict.safeParse(r.verdict);
-    if (!v.success) continue; // written by hand outside recordJudgment: not a vote
-    const voter = r.userId ? `u:${r.userId}` : r.judgeConfigId ? `j:${r.judgeConfigId}` : "";
-    votes.push({ id: r.id, source: r.source, verdict: v.data, createdAt: r.createdAt, flag: r.flag, voterWeight: weights.get(voter) ?? 0.5 });
-  }
-
-  let result = aggregate(c.completionIds, votes, settings);
-  // Gold items check annotators; they are not data and stay servable.
-  if (c.isGold) result = { ...result, status: c.status === "flagged" ? "flagged" : "open", pairs: [] };
-  // A flag raised outside a judgment (the annotator's "flag" skip) holds until a reviewer rules.
-  else if (c.status === "flagged" && result.decidedBy !== "adjudication") result = { ...result, status: "flagged", pairs: [] };
-
-  const current = await tx.preferencePair.findMany({
-    where: { comparisonId, active: true },
-    select: { chosenId: true, rejectedId: true, margin: true, weight: true, agreement: true, judgmentIds: true, origin: true },
-  });
-  let pairsAdded = 0;
-  let pairsRetired = 0;
-  if (!samePairs(current as AggregatedPair[], result.pairs)) {
-    pairsRetired = (await tx.preferencePair.updateMany({ where: { comparisonId, active: true }, data: { active: false, retiredAt: now } })).count;
-    if (result.pairs.length) {
-      pairsAdded = (
-        await tx.preferencePair.createMany({
-          data: result.pairs.map((p) => ({ id: newId(), projectId: c.projectId, comparisonId, promptId: c.promptId, ...p, createdAt: now })),
-        })
-      ).count;
-    }
-  }
-  const done = result.status === "complete" || result.status === "adjudicated";
-  const updated = await tx.comparison.update({
-    where: { id: comparisonId },
-    data: { judgmentCount: result.judgmentCount, status: result.status, agreement: result.agreement, completedAt: done ? (c.completedAt ?? now) : null },
-    select: { id: true, status: true, judgmentCount: true, agreement: true, completedAt: true },
-  });
-  return { ...updated, pairsAdded, pairsRetired };
 }

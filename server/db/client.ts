@@ -2,6 +2,8 @@
 // embedded database's localhost server or an external PostgreSQL alike.
 import { PrismaClient } from "@prisma/client";
 import { PrismaPg } from "@prisma/adapter-pg";
+import type pg from "pg";
+import { createPgPool, pgSql, type Sql } from "./sql";
 
 export type Db = PrismaClient;
 
@@ -27,4 +29,29 @@ export function db(): PrismaClient {
 /** Tests point the process's client at their own database. */
 export function setDbForTests(client: PrismaClient | undefined): void {
   globalForPrisma.pairwisePrisma = client;
+}
+
+const globalForSql = globalThis as unknown as { pairwiseSql?: { url: string; pool: pg.Pool; sql: Sql } };
+
+/**
+ * The process's node-postgres executor (server/db/sql.ts) for the hot paths: the annotator's
+ * "Next" and submit. Follows DATABASE_URL (tests point it at their own database).
+ */
+export function appSql(): Sql {
+  // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.");
+  const cur = globalForSql.pairwiseSql;
+  if (cur && cur.url === url) return cur.sql;
+  if (cur) void cur.pool.end().catch(() => {});
+  const pool = createPgPool(url, { max: 16, applicationName: "pairwise-hot" });
+  globalForSql.pairwiseSql = { url, pool, sql: pgSql(pool) };
+  return globalForSql.pairwiseSql.sql;
+}
+
+/** Closes appSql's pool (process shutdown, tests). */
+export async function closeAppSql(): Promise<void> {
+  const cur = globalForSql.pairwiseSql;
+  globalForSql.pairwiseSql = undefined;
+  await cur?.pool.end().catch(() => {});
 }

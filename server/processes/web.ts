@@ -3,6 +3,8 @@ import http from "node:http";
 import path from "node:path";
 import next from "next";
 import { env } from "../env";
+import { closeAppSql } from "../db/client";
+import { fastLane } from "./fast-lane";
 import { startHeartbeat } from "./heartbeat";
 import { runProcess } from "./run";
 
@@ -12,7 +14,10 @@ runProcess("web", async () => {
   const app = next({ dev: false, dir: root, hostname: e.PAIRWISE_HOST, port: e.PORT });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const server = http.createServer((req, res) => void handle(req, res));
+  // The annotator's REST loop first (fast lane), everything else through Next.js.
+  const server = http.createServer((req, res) => {
+    if (!fastLane(req, res)) void handle(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -27,5 +32,6 @@ runProcess("web", async () => {
       setTimeout(() => server.closeAllConnections(), 5_000).unref();
     });
     await stopBeat();
+    await closeAppSql();
   };
 });

@@ -1,8 +1,9 @@
 // Annotator procedures: the queue (next, heartbeat, resume, skip, flag), submit, and progress.
-// Thin: zod input plus one call into server/annotation.
+// Thin: zod input plus one call into server/annotation. Next and submit, the hot pair, run through
+// node-postgres (appSql), like the REST endpoints (server/api/annotation.ts).
 import { z } from "zod";
 import { protectedProcedure, router } from "../init";
-import { db } from "../../db/client";
+import { appSql, db } from "../../db/client";
 import {
   annotatorProject,
   flagAssignment,
@@ -23,7 +24,7 @@ export const annotationRouter = router({
   project: protectedProcedure.input(z.object({ project: z.string().min(1) })).query(({ input }) => annotatorProject(db(), input.project)),
   next: protectedProcedure
     .input(z.object({ projectId: z.string().min(1) }))
-    .mutation(({ ctx, input }) => leaseNext(db(), { projectId: input.projectId, userId: ctx.user.id })),
+    .mutation(({ ctx, input }) => leaseNext(appSql(), { projectId: input.projectId, userId: ctx.user.id })),
   heartbeat: protectedProcedure.input(AssignmentRef).mutation(({ ctx, input }) => heartbeat(db(), { ...input, userId: ctx.user.id })),
   resume: protectedProcedure.input(AssignmentRef).mutation(({ ctx, input }) => resumeExpired(db(), { ...input, userId: ctx.user.id })),
   skip: protectedProcedure
@@ -32,7 +33,7 @@ export const annotationRouter = router({
   flag: protectedProcedure
     .input(AssignmentRef.extend({ flag: z.enum(FlagKind), reason: z.string().max(2000) }))
     .mutation(({ ctx, input }) => flagAssignment(db(), { ...input, userId: ctx.user.id })),
-  submit: protectedProcedure.input(SubmitInput).mutation(({ ctx, input }) => submitJudgment(db(), ctx.user.id, input)),
+  submit: protectedProcedure.input(SubmitInput).mutation(({ ctx, input }) => submitJudgment(appSql(), ctx.user.id, input)),
   progress: protectedProcedure
     .input(z.object({ projectId: z.string().optional(), tzOffsetMinutes: z.number().int().min(-900).max(900).optional() }))
     .query(({ ctx, input }) => myProgress(db(), { userId: ctx.user.id, ...input })),
