@@ -49,7 +49,7 @@ export function fastLane(req: http.IncomingMessage, res: http.ServerResponse): b
       const request = new Request(`http://${req.headers.host ?? "localhost"}${url}`, { method, headers, body: body.length ? body.toString("utf8") : undefined });
       const response = await route.handle(request);
       const out = Buffer.from(await response.arrayBuffer());
-      const h: Record<string, string> = { "content-length": String(out.length) };
+      const h: Record<string, string> = { "content-length": String(out.length), "x-pairwise-lane": "fast" };
       response.headers.forEach((v, k) => (h[k] = v));
       res.writeHead(response.status, h).end(out);
     } catch (e) {

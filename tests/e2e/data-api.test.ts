@@ -71,3 +71,43 @@ test("import and export over HTTP with an API token", async () => {
   expect(doc.openapi).toBe("3.1.0");
   expect(Object.keys(doc.paths)).toContain("/api/v1/projects/{project}/import");
 });
+
+test("the annotator's loop over HTTP: next → submit through the web process's fast lane, a double click writes one judgment", async () => {
+  const made = await cli(["tokens", "create", "--user", "annotator@pairwise.local", "--scopes", "write", "--json"]);
+  expect(made.code).toBe(0);
+  const { token } = JSON.parse(made.out.trim().split("\n").pop()!) as { token: string };
+  const adminMade = await cli(["tokens", "create", "--user", "admin@pairwise.local", "--scopes", "admin", "--json"]);
+  const admin = { authorization: `Bearer ${(JSON.parse(adminMade.out.trim().split("\n").pop()!) as { token: string }).token}`, "content-type": "application/json" };
+  const H = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const api = `${app.baseUrl}/api/v1`;
+  expect((await fetch(`${api}/projects`, { method: "POST", headers: admin, body: JSON.stringify({ slug: "loop-e2e", name: "Loop", overlap: 1 }) })).status).toBe(201);
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch(`${api}/projects/loop-e2e/comparisons`, { method: "POST", headers: admin, body: JSON.stringify({ prompt: `Question ${i}?`, completions: [{ text: `Answer ${i}a`, model: "m1" }, { text: `Answer ${i}b`, model: "m2" }] }) });
+    expect(r.status).toBe(201);
+  }
+
+  expect((await fetch(`${api}/projects/loop-e2e/annotation/next`, { method: "POST" })).status).toBe(401);
+  const next = await fetch(`${api}/projects/loop-e2e/annotation/next`, { method: "POST", headers: H, body: "{}" });
+  expect(next.status).toBe(200);
+  expect(next.headers.get("x-pairwise-lane")).toBe("fast"); // answered before Next.js
+  const lease = (await next.json()) as { kind: string; assignment: { assignmentId: string; comparisonId: string; completions: Array<{ label: string; text: string }> } };
+  expect(lease.kind).toBe("assignment");
+  expect(lease.assignment.completions.map((c) => c.label)).toEqual(["A", "B"]);
+  expect(JSON.stringify(lease)).not.toMatch(/"m1"|"m2"/);
+
+  const input = JSON.stringify({ assignmentId: lease.assignment.assignmentId, idempotencyKey: `e2e-${lease.assignment.assignmentId}`, answer: { kind: "pairwise", choice: "B", strength: 1 } });
+  const [a, b] = await Promise.all([0, 1].map(() => fetch(`${api}/annotation/submit`, { method: "POST", headers: H, body: input })));
+  const [ja, jb] = (await Promise.all([a!.json(), b!.json()])) as Array<{ judgmentId: string; duplicate: boolean }>;
+  expect(ja!.judgmentId).toBe(jb!.judgmentId);
+  expect([ja!.duplicate, jb!.duplicate].sort()).toEqual([false, true]);
+  const judgments = (await (await fetch(`${api}/comparisons/${lease.assignment.comparisonId}/judgments`, { headers: H })).json()) as { items: unknown[] };
+  expect(judgments.items).toHaveLength(1);
+
+  const bad = await fetch(`${api}/annotation/submit`, { method: "POST", headers: H, body: JSON.stringify({ assignmentId: lease.assignment.assignmentId }) });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/idempotencyKey/);
+
+  // the OpenAPI document lists the annotation and training routes too
+  const doc = (await (await fetch(`${api}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/v1/projects/{project}/annotation/next", "/api/v1/annotation/submit", "/api/v1/projects/{project}/rounds"]));
+});
