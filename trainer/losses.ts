@@ -87,13 +87,13 @@ export function rewardModelLoss(
 // ---------------------------------------------------------------------------------------------
 // Pairwise preference optimisation (TRL DPOTrainer / CPOTrainer / ORPOTrainer)
 
-export type PairwiseMethod = "dpo" | "ipo" | "cdpo" | "robust" | "hinge" | "cpo" | "simpo" | "orpo";
+export type PairwiseMethod = "dpo" | "ipo" | "cdpo" | "robust" | "hinge" | "cpo" | "simpo" | "orpo" | "rpo";
 export type PreferenceMethod = PairwiseMethod | "kto";
-export const PAIRWISE_METHODS: readonly PairwiseMethod[] = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo"];
+export const PAIRWISE_METHODS: readonly PairwiseMethod[] = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo"];
 
 /** Methods that need a frozen reference model's log-probs. */
 export function needsReference(method: PreferenceMethod): boolean {
-  return method === "dpo" || method === "ipo" || method === "cdpo" || method === "robust" || method === "hinge" || method === "kto";
+  return method === "dpo" || method === "ipo" || method === "cdpo" || method === "robust" || method === "hinge" || method === "kto" || method === "rpo";
 }
 
 export interface PairLogps {
@@ -117,6 +117,8 @@ export interface PreferenceLossOptions {
   simpoGamma?: number;
   /** Weight of the NLL term on chosen completions for cpo (default 1) and simpo (default 0, pure SimPO). */
   cpoAlpha?: number;
+  /** Weight α of the NLL term on chosen completions for rpo (TRL rpo_alpha; default 1). */
+  rpoAlpha?: number;
 }
 
 export interface PreferenceLossResult {
@@ -163,6 +165,9 @@ function smoothedSigmoid(z: tf.Tensor, beta: number, eps: tf.Tensor1D): tf.Tenso
  *  cpo     z = π_c - π_r (no reference); smoothed sigmoid + cpoAlpha * NLL(chosen)
  *  simpo   z = π̄_c - π̄_r - γ/β with π̄ = π/|y| (per-token means); smoothed sigmoid + cpoAlpha * NLL
  *  orpo    NLL(chosen) - β mean(log σ(log_odds)), log_odds = (π̄_c - π̄_r) - (log(1-e^π̄_c) - log(1-e^π̄_r))
+ *  rpo     dpo's loss + rpoAlpha * NLL(chosen) (TRL rpo_alpha, Pang et al. 2024 "Iterative Reasoning
+ *          Preference Optimization"): the NLL term keeps the chosen answers' likelihood rising, which
+ *          DPO alone lets fall along with the rejected ones on near-identical pairs)
  * Rewards: β(π - ref) for reference methods; β·π (summed, or mean for simpo/orpo) otherwise.
  * NLL(chosen) = -Σ π_c / Σ |y_c| (token mean over the batch, as TRL's cross-entropy on chosen labels).
  */
@@ -198,6 +203,12 @@ export function preferenceLoss(
       case "cdpo":
         losses = smoothedSigmoid(z, beta, eps);
         break;
+      case "rpo": {
+        losses = smoothedSigmoid(z, beta, eps);
+        const alpha = opts.rpoAlpha ?? 1.0;
+        if (alpha !== 0) extra = tf.mul(alpha, nll()) as tf.Scalar;
+        break;
+      }
       case "robust": {
         const bz = tf.mul(beta, z);
         losses = tf.div(
@@ -261,7 +272,7 @@ export function preferenceLoss(
         throw new Error(`Unknown preference method "${method}"`);
     }
   }
-  if (method === "cpo" || method === "simpo" || method === "orpo") metrics["nll_loss"] = nll();
+  if (method === "cpo" || method === "simpo" || method === "orpo" || method === "rpo") metrics["nll_loss"] = nll();
   const loss = (extra ? tf.add(mean(losses), extra) : mean(losses)) as tf.Scalar;
   Object.assign(metrics, pairMetrics(chosenRewards, rejectedRewards, logpsChosen, logpsRejected));
   return { loss, losses, chosenRewards, rejectedRewards, metrics };

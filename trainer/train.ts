@@ -195,6 +195,8 @@ export interface PreferenceOptions extends LoopHooks {
   labelSmoothing?: number;
   simpoGamma?: number;
   cpoAlpha?: number;
+  /** rpo: weight of the NLL term on the chosen completions (TRL rpo_alpha, default 1). */
+  rpoAlpha?: number;
   /** KTO weights (default 1, 1). */
   desirableWeight?: number;
   undesirableWeight?: number;
@@ -270,7 +272,7 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
   if (reference && reference.params.size && [...reference.params.values()].some((v) => [...o.model.params.values()].includes(v))) {
     throw new Error("the reference model shares variables with the policy; pass a separate (cloned) model");
   }
-  const hp: PreferenceLossOptions = { beta: o.beta ?? 0.1, simpoGamma: o.simpoGamma, cpoAlpha: o.cpoAlpha };
+  const hp: PreferenceLossOptions = { beta: o.beta ?? 0.1, simpoGamma: o.simpoGamma, cpoAlpha: o.cpoAlpha, rpoAlpha: o.rpoAlpha };
 
   try {
     if (method === "kto") {

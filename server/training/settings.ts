@@ -7,7 +7,7 @@ import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
 /** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const PREFERENCE_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo"] as const;
+export const PREFERENCE_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo"] as const;
 /**
  * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
  * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
@@ -92,6 +92,7 @@ export const TrainingSettings = z.object({
     .object({
       method: z.enum(POLICY_METHODS).default("dpo"),
       beta: z.number().positive().default(0.1),
+      rpoAlpha: z.number().min(0).default(1), // rpo: weight of the NLL term on the chosen completions (TRL rpo_alpha)
       reference: z.enum(["sft", "previous"]).default("previous"), // frozen reference: the SFT checkpoint or the previous policy
       pairs: z.enum(["all", "new"]).default("all"), // all train pairs of the snapshot, or only those new since the last round
       steps: z.number().int().min(1).default(30), // at most this many optimizer steps...

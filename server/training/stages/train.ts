@@ -357,6 +357,7 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
                   ])
                 : data,
             beta: s.policy.beta,
+            rpoAlpha: s.policy.rpoAlpha,
             config: loopConfig,
             onStep: rep.onStep,
             shouldStop: ctx.shouldStop,
@@ -368,6 +369,7 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     const metrics = {
       method: s.policy.method,
       beta: s.policy.beta,
+      ...(s.policy.method === "rpo" ? { rpoAlpha: s.policy.rpoAlpha, "nll_loss": last["nll_loss"] ?? null } : {}),
       referenceCheckpointId: refCk.id,
       reference: s.policy.reference,
       baseCheckpointId: base.id,

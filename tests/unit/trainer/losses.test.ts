@@ -35,11 +35,11 @@ beforeAll(async () => {
 });
 
 describe("preference losses (TRL definitions)", () => {
-  const methods: PairwiseMethod[] = ["dpo", "cdpo", "robust", "hinge", "ipo", "cpo", "simpo", "orpo"];
+  const methods: PairwiseMethod[] = ["dpo", "cdpo", "robust", "hinge", "ipo", "cpo", "simpo", "orpo", "rpo"];
   for (const c of fx.pair) {
-    for (const m of [...methods, "dpo_beta0.5"]) {
+    for (const m of [...methods, "dpo_beta0.5", "rpo_alpha0.5"]) {
       it(`${m} / ${c.name}`, async () => {
-        const method = (m === "dpo_beta0.5" ? "dpo" : m) as PairwiseMethod;
+        const method = (m === "dpo_beta0.5" ? "dpo" : m === "rpo_alpha0.5" ? "rpo" : m) as PairwiseMethod;
         const beta = m === "dpo_beta0.5" ? 0.5 : c.beta;
         const eps = method === "hinge" || method === "ipo" || method === "orpo" ? 0 : c.labelSmoothing;
         const exp = c.expected[m];
@@ -59,6 +59,7 @@ describe("preference losses (TRL definitions)", () => {
             labelSmoothing: typeof eps === "number" ? eps : v(eps),
             simpoGamma: c.simpoGamma,
             cpoAlpha: method === "cpo" ? c.cpoAlpha : 0,
+            rpoAlpha: m === "rpo_alpha0.5" ? 0.5 : c.rpoAlpha,
           },
         );
         close((await r.loss.data())[0] as number, exp.loss, "loss");

@@ -79,7 +79,7 @@ describe("preference optimisation", () => {
       { prompt: p.prompt, completion: p.chosen, label: true },
       { prompt: p.prompt, completion: p.rejected, label: false },
     ]);
-    for (const method of ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "kto"] as const) {
+    for (const method of ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo", "kto"] as const) {
       const policy = createPolicy(MICRO, 2);
       const res = await trainPreference({
         method,
@@ -96,6 +96,7 @@ describe("preference optimisation", () => {
       if (method !== "kto") expect(m["rewards/accuracies"]).toBeDefined();
       if (method === "kto") expect(m["kl"]).toBeDefined();
       if (method === "orpo") expect(m["log_odds_ratio"]).toBeDefined();
+      if (method === "rpo") expect(Number.isFinite(m["nll_loss"])).toBe(true);
       disposeModel(policy);
     }
   });
