@@ -6,6 +6,7 @@
 //  - paced: the annotators together offer --rate submits/s (each starts a next → submit cycle
 //    every C/rate seconds, on a fixed schedule); latency is measured from the scheduled start, so
 //    time spent queueing behind a slow server counts (no coordinated omission);
+//    A --warmup of a few seconds at the same rate comes first (JIT, connection pools, caches).
 //  - closed loop: no pause between cycles, for --closed-seconds: the capacity. (With C annotators
 //    and no pause, latency is C / throughput by Little's law, so only the paced phase says
 //    anything about latency.)
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     db: { type: "string", default: "postgres,embedded" },
     seconds: { type: "string", default: "20" },
     rate: { type: "string", default: "500" },
+    warmup: { type: "string", default: "3" }, // seconds of paced load before the measured phase (JIT, pools, caches)
     "closed-seconds": { type: "string", default: "10" },
     concurrency: { type: "string", default: "200" },
     comparisons: { type: "string", default: "20000" },
@@ -39,12 +41,15 @@ const { values: args } = parseArgs({
     "ref-seconds": { type: "string", default: "5" },
     pg: { type: "string", default: "postgresql://postgres@127.0.0.1:5432/postgres" },
     out: { type: "string", default: "bench/results" },
-    /** e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the app's processes */
+    /** extra NODE_OPTIONS for the app's processes */
     "node-options": { type: "string" },
+    /** write the web process's CPU profile into this folder (PAIRWISE_CPU_PROFILE) */
+    profile: { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
 const RATE = Number(args.rate);
+const WARMUP = Number(args.warmup);
 const CLOSED_SECONDS = Number(args["closed-seconds"]);
 const CONCURRENCY = Number(args.concurrency);
 const COMPARISONS = Number(args.comparisons);
@@ -219,6 +224,13 @@ interface LoadResult {
  * C annotators loop next → submit until the deadline. rate > 0: each starts its cycles on a
  * fixed schedule (every C/rate s, staggered), and a cycle's latency runs from its scheduled start.
  */
+const trace: Array<[number, number]> = [];
+process.on("exit", () => {
+  if (!process.env.BENCH_TRACE) return;
+  const bySec = new Map<number, number[]>();
+  for (const [s, ms] of trace) (bySec.get(s) ?? bySec.set(s, []).get(s)!).push(ms);
+  for (const [s, v] of [...bySec].sort((a, b) => a[0] - b[0])) console.log(`second ${s}: n=${v.length} p50 ${percentile(v, 50).toFixed(1)} p99 ${percentile(v, 99).toFixed(1)} max ${Math.max(...v).toFixed(0)}`);
+});
 async function load(base: string, projectId: string, annotators: Annotator[], seconds: number, rate: number, acknowledged: Map<string, string>): Promise<LoadResult> {
   const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], cycleMs: [], exhausted: 0 };
   const err = (e: unknown) => {
@@ -276,6 +288,7 @@ async function load(base: string, projectId: string, annotators: Annotator[], se
           const end = performance.now();
           r.submitMs.push(end - s1);
           r.cycleMs.push(end - start);
+          if (process.env.BENCH_TRACE) trace.push([Math.floor((start - t0) / 1000), end - start]);
           r.submits++;
         } catch (e) {
           err(e);
@@ -408,7 +421,7 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     };
   }
   console.log(`[${mode}] starting the app (web only)…`);
-  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn", ...(args["node-options"] ? { NODE_OPTIONS: args["node-options"] } : {}) } });
+  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn", ...(args["node-options"] ? { NODE_OPTIONS: args["node-options"] } : {}), ...(args.profile ? { PAIRWISE_CPU_PROFILE: path.resolve(args.profile) } : {}) } });
   try {
     const url = dbUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
     console.log(`[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`);
@@ -420,6 +433,10 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     const acknowledged = new Map<string, string>();
     let paced: Phase | null = null;
     if (RATE > 0 && SECONDS > 0) {
+      if (WARMUP > 0) {
+        console.log(`[${mode}] warm-up: ${RATE} submits/s offered for ${WARMUP} s (not measured; its judgments are verified with the rest)…`);
+        await load(app.baseUrl, projectId, annotators, WARMUP, RATE, acknowledged);
+      }
       console.log(`[${mode}] paced: ${CONCURRENCY} annotators offering ${RATE} submits/s for ${SECONDS} s…`);
       paced = phase(await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged), RATE);
       console.log(`[${mode}] paced: ${paced.submitsPerSecond.toFixed(0)} submits/s; next p50 ${paced.nextP50.toFixed(1)} / p99 ${paced.nextP99.toFixed(1)} ms; submit p50 ${paced.submitP50.toFixed(1)} / p99 ${paced.submitP99.toFixed(1)} ms; cycle from schedule p99 ${paced.cycleP99.toFixed(1)} ms`);

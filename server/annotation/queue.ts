@@ -266,48 +266,20 @@ export async function leaseNext(
 }
 
 /**
- * One statement, so one implicit transaction: take the first free comparison in queue order
- * (rows another annotator is being served right now are skipped, not waited on), bump its
- * leaseCount under the same capacity rule, insert the assignment with a shuffled display order,
- * and return what the annotator will see. Gold items are exempt from the capacity rule.
+ * One call, so one implicit transaction: the database function pw_lease_one (migration
+ * 20261129220000) resumes the held lease when asked, else takes the first free comparison in
+ * queue order (rows another annotator is being served right now are skipped, not waited on),
+ * bumps its leaseCount under the capacity rule, inserts the assignment with a shuffled display
+ * order, and returns what the annotator will see. Gold items are exempt from the capacity rule.
  */
-const LEASE_ONE = `
-    WITH held AS (
-      SELECT a.id FROM "Assignment" a
-      WHERE $8::boolean AND a."userId" = $2::text AND a."projectId" = $1::text AND a.status = 'active' AND a."expiresAt" > $5::timestamp(3)
-      ORDER BY a."leasedAt" DESC LIMIT 1
-    ), candidate AS (
-      SELECT c.id FROM "Comparison" c
-      WHERE NOT EXISTS (SELECT 1 FROM held)
-        AND c."projectId" = $1::text AND c.status = 'open' AND c."isGold" = $3::boolean
-        AND ($3::boolean OR c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = $1::text))
-        AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = $2::text)
-      ORDER BY c.priority DESC, c."createdAt" ASC, c.id ASC
-      LIMIT 1
-      FOR UPDATE OF c SKIP LOCKED
-    ), bumped AS (
-      UPDATE "Comparison" c SET "leaseCount" = c."leaseCount" + 1
-      FROM candidate WHERE c.id = candidate.id AND c.status = 'open'
-        AND ($3::boolean OR c."judgmentCount" + c."leaseCount" < (SELECT overlap FROM "Project" WHERE id = $1::text))
-      RETURNING c.id, c."completionIds"
-    ), ins AS (
-      INSERT INTO "Assignment" (id, "projectId", "comparisonId", "userId", "displayOrder", status, "leasedAt", "heartbeatAt", "expiresAt")
-      SELECT $4::text, $1::text, b.id, $2::text,
-        ARRAY(SELECT x FROM unnest(b."completionIds") WITH ORDINALITY AS t(x, i) ORDER BY ($7::float8[])[i], i),
-        'active', $5::timestamp(3), $5::timestamp(3), $6::timestamp(3)
-      FROM bumped b
-      RETURNING *
-    )
-    SELECT ${VIEW_COLUMNS}, EXISTS (SELECT 1 FROM held WHERE held.id = a.id) AS resumed
-    FROM (SELECT h.* FROM "Assignment" h JOIN held ON held.id = h.id UNION ALL SELECT * FROM ins) a
-      JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
-
 async function leaseOne(
   sql: Sql,
   q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[]; resumeHeld: boolean },
 ): Promise<(ViewRow & { resumed: boolean }) | null> {
-  // The index (projectId, status, isGold, priority DESC, createdAt) yields rows in queue order.
-  const rows = await sql.query<ViewRow & { resumed: boolean }>(LEASE_ONE, [q.projectId, q.userId, q.gold, newId(), q.now, q.expiresAt, q.keys, q.resumeHeld]);
+  const rows = await sql.query<ViewRow & { resumed: boolean }>(
+    `SELECT * FROM pw_lease_one($1::text, $2::text, $3::boolean, $4::text, $5::timestamp(3), $6::timestamp(3), $7::float8[], $8::boolean)`,
+    [q.projectId, q.userId, q.gold, newId(), q.now, q.expiresAt, q.keys, q.resumeHeld],
+  );
   return rows[0] ?? null;
 }
 
@@ -457,7 +429,7 @@ export async function flagAssignment(
       data: { status: "skipped", endedAt: now, skipReason: `flag:${input.flag}: ${input.reason.slice(0, 500)}` },
     });
     await tx.$executeRaw`
-      UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0),
+      UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0), "aggVersion" = "aggVersion" + 1,
         status = CASE WHEN status = 'open' THEN 'flagged'::"ComparisonStatus" ELSE status END
       WHERE id = ${a.comparisonId}`;
     await tx.auditLog.create({

@@ -7,7 +7,7 @@ import { toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema } from "@/server/projects/schema";
 import { Verdict } from "@/server/data/verdict";
-import { recordJudgment } from "@/server/data/judgments";
+import { readForSubmit, recordJudgment, recordSubmitOptimistic, type RecordJudgmentInput, type SubmitSnapshot } from "@/server/data/judgments";
 import { Answer, PairwiseAnswer, Ratings, checkRatings, pairwiseVerdict, toVerdict } from "./answer";
 import { LEASE_EXPIRED_MESSAGE, positionLabel, revealModelsAfterVote } from "./queue";
 
@@ -33,15 +33,92 @@ export interface SubmitResult {
   revealed: Array<{ label: string; completionId: string; modelName: string }> | null;
 }
 
+type Assignment = SubmitSnapshot["assignment"];
+
+/** The judgment to record for an assignment, checked against the project's label schema. */
+function judgmentInput(a: Assignment, userId: string, input: SubmitInput, now: Date): RecordJudgmentInput {
+  const schema = parseLabelSchema(a.labelSchema);
+  const verdict = toVerdict(input.answer, a.displayOrder, schema);
+  const ratings = checkRatings(input.ratings, a.displayOrder, schema);
+  const rationale = input.rationale?.trim() || undefined;
+  if (schema.rationale === "required" && !rationale) throw new DomainError("bad_request", "This project asks for a rationale: say briefly why.");
+  if (schema.rationale === "off" && rationale) throw new DomainError("bad_request", "This project does not take rationales.");
+  let reasoningVerdict: z.infer<typeof Verdict> | undefined;
+  if (input.reasoningAnswer) {
+    if (schema.kind !== "pairwise" || !schema.judgeReasoningSeparately) {
+      throw new DomainError("bad_request", "This project does not judge reasoning separately.");
+    }
+    reasoningVerdict = pairwiseVerdict(input.reasoningAnswer, a.displayOrder, schema);
+  }
+  const maxTime = Math.max(0, now.getTime() - new Date(a.leasedAt).getTime());
+  const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
+  return {
+    idempotencyKey: input.idempotencyKey,
+    comparisonId: a.comparisonId,
+    origin: { kind: "human", userId },
+    verdict,
+    assignmentId: a.id,
+    displayOrder: a.displayOrder,
+    timeSpentMs,
+    rationale,
+    ratings,
+    isGoldCheck: a.isGold,
+    metadata: reasoningVerdict ? { reasoningVerdict } : {},
+    now,
+  };
+}
+
+/**
+ * An assignment that is not active: the answer for a repeated submit, or the error to show.
+ * (Status "active" — also when past expiresAt but not yet reclaimed: its slot is still held, so
+ * accepting it keeps the overlap invariant.)
+ */
+async function notActive(sql: Sql, a: Assignment, keyedId: string | null): Promise<Outcome> {
+  if (a.status === "submitted") {
+    // The same request again (a double click, a retry), or the same assignment from a second tab
+    // with another key: the first submission stands.
+    const prior = keyedId ?? (await sql.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`, [a.id]))[0]?.id;
+    if (prior) return { judgmentId: prior, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
+  }
+  if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
+  if (a.status === "skipped") throw new DomainError("conflict", "You skipped (or flagged) this comparison; it cannot be judged now.");
+  throw new DomainError("conflict", `This assignment is ${a.status}; ask for the next comparison.`);
+}
+
+const KEY_TAKEN = "This idempotency key was already used for another submission; generate a new key per assignment.";
+
+interface Outcome {
+  judgmentId: string;
+  duplicate: boolean;
+  projectId: string;
+  displayOrder: string[];
+}
+
+/**
+ * Records the judgment of the annotator's leased comparison. First optimistically (one read, one
+ * conditional write, no transaction: the common case, nobody else judging that comparison at
+ * the same instant); when the comparison changed in between, in a transaction that locks the
+ * assignment and the comparison (another annotator's submit of the same comparison, a double click).
+ */
 export async function submitJudgment(db: SqlSource, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
   const sql = toSql(db);
-  // No lookup by key up front: the common case is a first submit. A retry finds its assignment
-  // "submitted" under the lock below and answers with the judgment already written.
-  const outcome = await sql.transaction(async (tx) => {
+  const snap = await readForSubmit(sql, input.assignmentId, input.idempotencyKey);
+  const a = snap?.assignment;
+  if (!snap || !a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
+  const keyed = snap.comparison.keyed;
+  if (a.status !== "active") return done(sql, await notActive(sql, a, keyed?.assignmentId === a.id ? keyed.id : null));
+  if (keyed) throw new DomainError("conflict", KEY_TAKEN);
+  const judgment = await recordSubmitOptimistic(sql, snap, judgmentInput(a, userId, input, now));
+  if (judgment) return done(sql, { judgmentId: judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder });
+  return done(sql, await lockedSubmit(sql, userId, input, now));
+}
+
+async function lockedSubmit(sql: Sql, userId: string, input: SubmitInput, now: Date): Promise<Outcome> {
+  return sql.transaction(async (tx) => {
     // The assignment row and then its comparison locked (the lock order everywhere), with what
     // validation needs, in one round trip.
-    const rows = await tx.query<{ id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean }>(
+    const rows = await tx.query<Assignment>(
       `SELECT a.id, a."userId", a."projectId", a."comparisonId", a."displayOrder", a.status::text AS status, a."leasedAt", p."labelSchema", c."isGold"
       FROM "Assignment" a JOIN "Project" p ON p.id = a."projectId" JOIN "Comparison" c ON c.id = a."comparisonId"
       WHERE a.id = $1::text FOR UPDATE OF a, c`,
@@ -49,69 +126,20 @@ export async function submitJudgment(db: SqlSource, userId: string, input: Submi
     );
     const a = rows[0];
     if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
-    if (a.status === "submitted") {
-      // The same request again (a double click, a retry), or the same assignment from a second
-      // tab with another key: the first submission stands.
-      const [j] = await tx.query<{ id: string }>(
-        `SELECT id FROM "Judgment" WHERE "idempotencyKey" = $1::text AND "assignmentId" = $2::text
-         UNION ALL (SELECT id FROM "Judgment" WHERE "assignmentId" = $2::text AND "supersededAt" IS NULL LIMIT 1)
-         LIMIT 1`,
-        [input.idempotencyKey, a.id],
-      );
-      if (j) return { judgmentId: j.id, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
+    if (a.status !== "active") {
+      const [k] = await tx.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "idempotencyKey" = $1::text AND "assignmentId" = $2::text`, [input.idempotencyKey, a.id]);
+      return notActive(tx, a, k?.id ?? null);
     }
-    if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
-    if (a.status === "skipped") throw new DomainError("conflict", "You skipped (or flagged) this comparison; it cannot be judged now.");
-    // status "active" — also when past expiresAt but not yet reclaimed: its slot is still held,
-    // so accepting it keeps the overlap invariant.
-
-    const schema = parseLabelSchema(a.labelSchema);
-    const verdict = toVerdict(input.answer, a.displayOrder, schema);
-    const ratings = checkRatings(input.ratings, a.displayOrder, schema);
-    const rationale = input.rationale?.trim() || undefined;
-    if (schema.rationale === "required" && !rationale) throw new DomainError("bad_request", "This project asks for a rationale: say briefly why.");
-    if (schema.rationale === "off" && rationale) throw new DomainError("bad_request", "This project does not take rationales.");
-    let reasoningVerdict: z.infer<typeof Verdict> | undefined;
-    if (input.reasoningAnswer) {
-      if (schema.kind !== "pairwise" || !schema.judgeReasoningSeparately) {
-        throw new DomainError("bad_request", "This project does not judge reasoning separately.");
-      }
-      reasoningVerdict = pairwiseVerdict(input.reasoningAnswer, a.displayOrder, schema);
-    }
-    const maxTime = Math.max(0, now.getTime() - new Date(a.leasedAt).getTime());
-    const timeSpentMs = input.timeSpentMs === undefined ? maxTime : Math.min(input.timeSpentMs, maxTime);
-
-    // The lease ends and its slot becomes a judgment (recordJudgment counts it), together, in the
-    // statement that records the judgment and re-aggregates the comparison.
-    const recorded = await recordJudgment(
-      tx,
-      {
-        idempotencyKey: input.idempotencyKey,
-        comparisonId: a.comparisonId,
-        origin: { kind: "human", userId },
-        verdict,
-        assignmentId: a.id,
-        displayOrder: a.displayOrder,
-        timeSpentMs,
-        rationale,
-        ratings,
-        isGoldCheck: a.isGold,
-        metadata: reasoningVerdict ? { reasoningVerdict } : {},
-        now,
-      },
-      { skipPriorLookup: true, endAssignment: a.id, comparisonLocked: true },
-    );
-    if (!recorded.created) {
-      // The assignment was active, so an existing judgment with this key is someone else's: roll back.
-      throw new DomainError("conflict", "This idempotency key was already used for another submission; generate a new key per assignment.");
-    }
+    // The lease ends and its slot becomes the judgment, in the statement that records it.
+    const recorded = await recordJudgment(tx, judgmentInput(a, userId, input, now), { skipPriorLookup: true, endAssignment: a.id, comparisonLocked: true });
+    // The assignment was active, so an existing judgment with this key is someone else's: roll back.
+    if (!recorded.created) throw new DomainError("conflict", KEY_TAKEN);
     return { judgmentId: recorded.judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
   });
-  return {
-    judgmentId: outcome.judgmentId,
-    duplicate: outcome.duplicate,
-    revealed: await reveal(sql, outcome.projectId, outcome.displayOrder),
-  };
+}
+
+async function done(sql: Sql, o: Outcome): Promise<SubmitResult> {
+  return { judgmentId: o.judgmentId, duplicate: o.duplicate, revealed: await reveal(sql, o.projectId, o.displayOrder) };
 }
 
 async function reveal(sql: Sql, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {

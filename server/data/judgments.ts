@@ -134,20 +134,22 @@ interface Locked {
   settings: unknown;
   judgments: Array<{ id: string; source: JudgmentSource; verdict: unknown; createdAt: string; flag: string | null; userId: string | null; judgeConfigId: string | null }> | null;
   pairs: AggregatedPair[] | null;
-  keyed: { id: string; comparisonId: string } | null;
+  keyed: { id: string; comparisonId: string; assignmentId: string | null } | null;
 }
 
 // Read after the lock is held, in a statement of its own: a statement's snapshot is taken when it
 // starts, so subqueries of the locking statement itself would miss judgments committed by the
 // transaction it waited for.
-const LOAD_COMPARISON = `
-  SELECT c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
+const COMPARISON_STATE = `
+    c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
     p.overlap, p."consensusRule"::text AS "consensusRule", p."aiCountsTowardConsensus", p.settings,
     (SELECT json_agg(json_build_object('id', j.id, 'source', j.source, 'verdict', j.verdict, 'createdAt', j."createdAt", 'flag', j.flag, 'userId', j."userId", 'judgeConfigId', j."judgeConfigId") ORDER BY j."createdAt", j.id)
        FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL) AS judgments,
     (SELECT json_agg(json_build_object('chosenId', x."chosenId", 'rejectedId', x."rejectedId", 'margin', x.margin, 'weight', x.weight, 'agreement', x.agreement, 'judgmentIds', x."judgmentIds", 'origin', x.origin))
        FROM "PreferencePair" x WHERE x."comparisonId" = c.id AND x.active) AS pairs,
-    (SELECT json_build_object('id', k.id, 'comparisonId', k."comparisonId") FROM "Judgment" k WHERE k."idempotencyKey" = $2::text) AS keyed
+    (SELECT json_build_object('id', k.id, 'comparisonId', k."comparisonId", 'assignmentId', k."assignmentId") FROM "Judgment" k WHERE k."idempotencyKey" = $2::text) AS keyed`;
+const LOAD_COMPARISON = `
+  SELECT ${COMPARISON_STATE}
   FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
   WHERE c.id = $1::text`;
 
@@ -248,29 +250,44 @@ async function plan(tx: Sql, c: Locked, rows: VoteRow[], now: Date): Promise<Pla
  * The writes of a re-aggregation as CTEs, parameters from `base` on: retire and insert pairs
  * (when they changed) and update the comparison's counters, status and agreement.
  */
-function aggregationWrites(c: Locked, p: Plan, now: Date, base: number, endAssignment: string | null = null): { ctes: string; params: unknown[] } {
+function aggregationWrites(
+  c: Locked,
+  p: Plan,
+  now: Date,
+  base: number,
+  endAssignment: string | null = null,
+  version: number | null = null,
+): { ctes: string; params: unknown[] } {
   const params: unknown[] = [c.id, p.state.status, p.state.judgmentCount, p.state.agreement, p.state.completedAt];
   const $ = (i: number) => `$${base + i + 1}`;
   // The annotation submit: its lease ends in the same statement, and its slot becomes the judgment.
   const release = endAssignment ? `, "leaseCount" = GREATEST("leaseCount" - 1, 0)` : "";
+  // Optimistic writes: only if the comparison row is still the version that was read.
+  let guard = "";
+  if (version !== null) {
+    params.push(version); // $(5)
+    guard = ` AND "aggVersion" = ${$(5)}::int`;
+  }
   let ctes = `upd AS (
-      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3)${release}
-      WHERE id = ${$(0)}::text RETURNING id)`;
-  if (endAssignment || p.pairs) params.push(now); // $(5)
+      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3),
+        "aggVersion" = "aggVersion" + 1${release}
+      WHERE id = ${$(0)}::text${guard} RETURNING id)`;
+  const nowAt = params.length;
+  if (endAssignment || p.pairs) params.push(now);
   if (endAssignment) {
-    params.push(endAssignment); // $(6)
-    ctes += `, ended AS (UPDATE "Assignment" SET status = 'submitted', "endedAt" = ${$(5)}::timestamp(3) WHERE id = ${$(6)}::text RETURNING id)`;
+    params.push(endAssignment);
+    ctes += `, ended AS (UPDATE "Assignment" a SET status = 'submitted', "endedAt" = ${$(nowAt)}::timestamp(3) FROM upd WHERE a.id = ${$(nowAt + 1)}::text AND a.status = 'active' RETURNING a.id)`;
   }
   if (p.pairs) {
     const rows = p.pairs.map((x) => ({ id: newId(), chosenId: x.chosenId, rejectedId: x.rejectedId, margin: x.margin, weight: x.weight, agreement: x.agreement, judgmentIds: x.judgmentIds.join(","), origin: x.origin }));
     const at = params.length; // pairs' parameters follow
     params.push(JSON.stringify(rows), c.projectId, c.promptId);
     ctes += `, retired AS (
-      UPDATE "PreferencePair" SET active = false, "retiredAt" = ${$(5)}::timestamp(3) WHERE "comparisonId" = ${$(0)}::text AND active RETURNING id
+      UPDATE "PreferencePair" x SET active = false, "retiredAt" = ${$(nowAt)}::timestamp(3) FROM upd WHERE x."comparisonId" = ${$(0)}::text AND x.active RETURNING x.id
     ), added AS (
       INSERT INTO "PreferencePair" (id, "projectId", "comparisonId", "promptId", "chosenId", "rejectedId", margin, weight, agreement, "judgmentIds", origin, active, "createdAt")
-      SELECT x.id, ${$(at + 1)}::text, ${$(0)}::text, ${$(at + 2)}::text, x."chosenId", x."rejectedId", x.margin, x.weight, x.agreement, string_to_array(x."judgmentIds", ','), x.origin, true, ${$(5)}::timestamp(3)
-      FROM jsonb_to_recordset(${$(at)}::jsonb) AS x(id text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text, origin text)
+      SELECT x.id, ${$(at + 1)}::text, ${$(0)}::text, ${$(at + 2)}::text, x."chosenId", x."rejectedId", x.margin, x.weight, x.agreement, string_to_array(x."judgmentIds", ','), x.origin, true, ${$(nowAt)}::timestamp(3)
+      FROM upd, jsonb_to_recordset(${$(at)}::jsonb) AS x(id text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text, origin text)
       RETURNING id)`;
   }
   return { ctes, params };
@@ -293,6 +310,67 @@ async function comparisonState(sql: Sql, id: string): Promise<ComparisonState> {
 
 function conflictingKey(key: string): DomainError {
   return new DomainError("conflict", `The idempotency key "${key}" was already used for another comparison; generate a new key per submission.`);
+}
+
+const JUDGMENT_COLUMNS = `(id, "idempotencyKey", "projectId", "comparisonId", source, "userId", "judgeConfigId", "judgeRunId", "assignmentId", verdict, rationale, ratings, flag, "flagReason", "displayOrder", "timeSpentMs", confidence, "isGoldCheck", "goldCorrect", "supersedesId", metadata, "createdAt")`;
+const JUDGMENT_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::text::"JudgmentSource", $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::text, $12::jsonb, $13::text, $14::text, $15::text[], $16::int, $17::float8, $18::boolean, $19::boolean, $20::text, $21::jsonb, $22::timestamp(3)`;
+
+/**
+ * Checks a new judgment against its comparison and plans the comparison's next state with it:
+ * the judgment's row as statement parameters ($1..$22, JUDGMENT_VALUES) and the aggregation plan.
+ */
+async function prepareJudgment(sql: Sql, c: Locked, input: RecordJudgmentInput, verdict: Verdict): Promise<{ p: Plan; judgmentParams: unknown[] }> {
+  checkVerdict(verdict, c.completionIds);
+  if (input.displayOrder?.some((id) => !c.completionIds.includes(id))) throw new DomainError("bad_request", "displayOrder names completions that are not part of this comparison.");
+  const now = input.now ?? new Date();
+  const origin = input.origin;
+  const isGoldCheck = input.isGoldCheck ?? c.isGold;
+  let goldCorrect = input.goldCorrect;
+  if (goldCorrect === undefined && isGoldCheck && c.goldAnswer) {
+    const gold = Verdict.safeParse(c.goldAnswer);
+    if (gold.success) goldCorrect = matchesGold(verdict, gold.data, c.completionIds);
+  }
+
+  let rows = voteRows(c);
+  if (input.supersedesId) {
+    if (!rows.some((r) => r.id === input.supersedesId)) {
+      const old = await sql.query<{ comparisonId: string }>(`SELECT "comparisonId" FROM "Judgment" WHERE id = $1::text`, [input.supersedesId]);
+      if (!old[0] || old[0].comparisonId !== c.id) throw new DomainError("bad_request", `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`);
+      throw new DomainError("conflict", `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`);
+    }
+    rows = rows.filter((r) => r.id !== input.supersedesId);
+  }
+
+  const id = newId();
+  const userId = origin.kind === "human" || origin.kind === "adjudication" ? origin.userId : null;
+  const judgeConfigId = origin.kind === "ai" ? origin.judgeConfigId : null;
+  rows.push({ id, source: SOURCE[origin.kind], verdict, createdAt: now, flag: input.flag ?? null, userId, judgeConfigId });
+  const p = await plan(sql, c, rows, now);
+  const judgmentParams: unknown[] = [
+    id,
+    input.idempotencyKey,
+    c.projectId,
+    c.id,
+    SOURCE[origin.kind],
+    userId,
+    judgeConfigId,
+    origin.kind === "ai" ? (origin.judgeRunId ?? null) : null,
+    input.assignmentId ?? null,
+    JSON.stringify(verdict),
+    input.rationale ?? null,
+    input.ratings === undefined ? null : JSON.stringify(input.ratings),
+    input.flag ?? null,
+    input.flagReason ?? null,
+    input.displayOrder ?? [],
+    input.timeSpentMs ?? null,
+    input.confidence ?? null,
+    isGoldCheck,
+    goldCorrect ?? null,
+    input.supersedesId ?? null,
+    JSON.stringify(input.metadata ?? {}),
+    now,
+  ];
+  return { p, judgmentParams };
 }
 
 export interface RecordOptions {
@@ -344,64 +422,15 @@ export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, 
         if (j) return { judgment: j, created: false, comparison: await comparisonState(tx, c.id) };
       }
 
-      checkVerdict(verdict, c.completionIds);
-      if (input.displayOrder?.some((id) => !c.completionIds.includes(id))) throw new DomainError("bad_request", "displayOrder names completions that are not part of this comparison.");
+      const { p, judgmentParams } = await prepareJudgment(tx, c, input, verdict);
       const now = input.now ?? new Date();
-      const origin = input.origin;
-      const isGoldCheck = input.isGoldCheck ?? c.isGold;
-      let goldCorrect = input.goldCorrect;
-      if (goldCorrect === undefined && isGoldCheck && c.goldAnswer) {
-        const gold = Verdict.safeParse(c.goldAnswer);
-        if (gold.success) goldCorrect = matchesGold(verdict, gold.data, c.completionIds);
-      }
-
-      let rows = voteRows(c);
-      if (input.supersedesId) {
-        if (!rows.some((r) => r.id === input.supersedesId)) {
-          const old = await tx.query<{ comparisonId: string }>(`SELECT "comparisonId" FROM "Judgment" WHERE id = $1::text`, [input.supersedesId]);
-          if (!old[0] || old[0].comparisonId !== c.id) throw new DomainError("bad_request", `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`);
-          throw new DomainError("conflict", `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`);
-        }
-        rows = rows.filter((r) => r.id !== input.supersedesId);
-      }
-
-      const id = newId();
-      const userId = origin.kind === "human" || origin.kind === "adjudication" ? origin.userId : null;
-      const judgeConfigId = origin.kind === "ai" ? origin.judgeConfigId : null;
-      rows.push({ id, source: SOURCE[origin.kind], verdict, createdAt: now, flag: input.flag ?? null, userId, judgeConfigId });
-      const p = await plan(tx, c, rows, now);
-
-      const judgmentParams: unknown[] = [
-        id,
-        input.idempotencyKey,
-        c.projectId,
-        c.id,
-        SOURCE[origin.kind],
-        userId,
-        judgeConfigId,
-        origin.kind === "ai" ? (origin.judgeRunId ?? null) : null,
-        input.assignmentId ?? null,
-        JSON.stringify(verdict),
-        input.rationale ?? null,
-        input.ratings === undefined ? null : JSON.stringify(input.ratings),
-        input.flag ?? null,
-        input.flagReason ?? null,
-        input.displayOrder ?? [],
-        input.timeSpentMs ?? null,
-        input.confidence ?? null,
-        isGoldCheck,
-        goldCorrect ?? null,
-        input.supersedesId ?? null,
-        JSON.stringify(input.metadata ?? {}),
-        now,
-      ];
       const w = aggregationWrites(c, p, now, judgmentParams.length, opts.endAssignment ?? null);
       const inserted = await tx.query<Judgment>(
         `WITH sup AS (
            UPDATE "Judgment" SET "supersededAt" = $22::timestamp(3) WHERE id = $20::text AND "supersededAt" IS NULL RETURNING id
          ), ins AS (
-           INSERT INTO "Judgment" (id, "idempotencyKey", "projectId", "comparisonId", source, "userId", "judgeConfigId", "judgeRunId", "assignmentId", verdict, rationale, ratings, flag, "flagReason", "displayOrder", "timeSpentMs", confidence, "isGoldCheck", "goldCorrect", "supersedesId", metadata, "createdAt")
-           VALUES ($1::text, $2::text, $3::text, $4::text, $5::text::"JudgmentSource", $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::text, $12::jsonb, $13::text, $14::text, $15::text[], $16::int, $17::float8, $18::boolean, $19::boolean, $20::text, $21::jsonb, $22::timestamp(3))
+           INSERT INTO "Judgment" ${JUDGMENT_COLUMNS}
+           VALUES (${JUDGMENT_VALUES})
            ON CONFLICT DO NOTHING
            RETURNING *
          ), ${w.ctes}
@@ -456,4 +485,72 @@ export async function recomputeComparison(db: SqlSource, comparisonId: string, o
     await tx.query(`WITH ${w.ctes} SELECT 1 AS ok`, w.params);
     return { ...p.state, pairsAdded: p.pairs?.length ?? 0, pairsRetired: p.pairsRetired };
   });
+}
+
+// ---- The annotation submit, optimistic: one read, one write, no explicit transaction ----
+//
+// The read takes the assignment, its project and its comparison's whole aggregation state from one
+// snapshot, with the comparison's aggVersion. The write is one statement: the comparison is
+// updated only if aggVersion is still the one read (every write to a comparison's judgments,
+// pairs or status bumps it; leases do not), and the assignment's end, the judgment and the pairs
+// hang off that update, so either all of it happens or none. None: another judgment of the same
+// comparison (or a double click) came in between: read again and redo.
+// A key already used elsewhere fails the insert (unique violation) and rolls the statement back.
+
+export interface SubmitSnapshot {
+  assignment: { id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean };
+  comparison: Locked;
+  version: number;
+}
+
+const READ_FOR_SUBMIT = `
+  SELECT a.id AS "assignmentId", a."userId" AS "assignmentUserId", a."displayOrder" AS "assignmentDisplayOrder", a.status::text AS "assignmentStatus", a."leasedAt",
+    p."labelSchema", c."aggVersion" AS version, ${COMPARISON_STATE}
+  FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Project" p ON p.id = c."projectId"
+  WHERE a.id = $1::text`;
+
+export async function readForSubmit(sql: Sql, assignmentId: string, idempotencyKey: string): Promise<SubmitSnapshot | null> {
+  const rows = await sql.query<Locked & { assignmentId: string; assignmentUserId: string; assignmentDisplayOrder: string[]; assignmentStatus: string; leasedAt: Date; labelSchema: unknown; version: number }>(READ_FOR_SUBMIT, [
+    assignmentId,
+    idempotencyKey,
+  ]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    assignment: { id: r.assignmentId, userId: r.assignmentUserId, projectId: r.projectId, comparisonId: r.id, displayOrder: r.assignmentDisplayOrder, status: r.assignmentStatus, leasedAt: utc(r.leasedAt), labelSchema: r.labelSchema, isGold: r.isGold },
+    comparison: r,
+    version: r.version,
+  };
+}
+
+/**
+ * Records the judgment of an active assignment read by readForSubmit, ending the assignment and
+ * releasing its lease: the judgment, or null when the comparison changed since the read (read again).
+ */
+export async function recordSubmitOptimistic(sql: Sql, snap: SubmitSnapshot, input: RecordJudgmentInput): Promise<Judgment | null> {
+  const parsed = Verdict.safeParse(input.verdict);
+  if (!parsed.success) throw new DomainError("bad_request", `Invalid verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "verdict"}: ${i.message}`).join("; ")}.`);
+  const c = snap.comparison;
+  if (c.keyed) throw conflictingKey(input.idempotencyKey);
+  const { p, judgmentParams } = await prepareJudgment(sql, c, { ...input, assignmentId: snap.assignment.id }, parsed.data);
+  const now = input.now ?? new Date();
+  const w = aggregationWrites(c, p, now, judgmentParams.length, snap.assignment.id, snap.version);
+  try {
+    const rows = await sql.query<Judgment>(
+      `WITH ${w.ctes}, ins AS (
+         INSERT INTO "Judgment" ${JUDGMENT_COLUMNS}
+         SELECT ${JUDGMENT_VALUES} FROM ended
+         RETURNING *
+       )
+       SELECT ins.* FROM (SELECT 1 / (CASE WHEN (SELECT count(*) FROM upd) = (SELECT count(*) FROM ins) THEN 1 ELSE 0 END) AS consistent) check_
+         LEFT JOIN ins ON true`,
+      [...judgmentParams, ...w.params],
+    );
+    // (A comparison updated without its assignment ending would divide by zero: the statement fails whole.)
+    return rows[0]?.id ? rows[0] : null;
+  } catch (e) {
+    // The key was taken between the read and the write: nothing was written. The caller reads again.
+    if (isUniqueViolation(e)) return null;
+    throw e;
+  }
 }

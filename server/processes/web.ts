@@ -5,11 +5,13 @@ import next from "next";
 import { env } from "../env";
 import { closeAppSql } from "../db/client";
 import { fastLane } from "./fast-lane";
+import { startCpuProfile } from "./profile";
 import { startHeartbeat } from "./heartbeat";
 import { runProcess } from "./run";
 
 runProcess("web", async () => {
   const e = env();
+  const stopProfile = startCpuProfile("web");
   const root = path.resolve(import.meta.dirname, "../..");
   const app = next({ dev: false, dir: root, hostname: e.PAIRWISE_HOST, port: e.PORT });
   await app.prepare();
@@ -33,5 +35,6 @@ runProcess("web", async () => {
     });
     await stopBeat();
     await closeAppSql();
+    await stopProfile();
   };
 });

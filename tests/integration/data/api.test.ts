@@ -7,6 +7,8 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/db";
 import { createApiToken } from "@/server/auth/tokens";
 import * as api from "@/server/api/handlers";
 import { routes } from "@/server/api/routes";
+import { annotationRoutes } from "@/server/api/annotation";
+import { trainingRoutes } from "@/server/training/api";
 
 const BASE = "http://pairwise.test/api/v1";
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/data");
@@ -180,7 +182,8 @@ test("the OpenAPI document covers every route, from the same schemas", async () 
   const doc = await json<{ openapi: string; paths: Record<string, Record<string, { operationId: string; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> }; security?: unknown }>>; components: { securitySchemes: unknown } }>(res);
   expect(doc.openapi).toBe("3.1.0");
   const ops = Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
-  expect(ops.sort()).toEqual(Object.values(routes).map((r) => r.operationId).sort());
+  const every = [...Object.values(routes), ...Object.values(annotationRoutes), ...Object.values(trainingRoutes)];
+  expect(ops.sort()).toEqual(every.map((r) => r.operationId).sort());
   const judge = doc.paths["/api/v1/comparisons/{id}/judgments"]!.post!;
   expect(Object.keys(judge.requestBody!.content["application/json"]!.schema.properties!)).toEqual(expect.arrayContaining(["idempotencyKey", "verdict", "source", "supersedesId"]));
   expect(judge.security).toEqual([{ bearerAuth: [] }]);
