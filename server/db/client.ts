@@ -44,7 +44,7 @@ export function appSql(): Sql {
   const cur = globalForSql.pairwiseSql;
   if (cur && cur.url === url) return cur.sql;
   if (cur) void cur.pool.end().catch(() => {});
-  const pool = createPgPool(url, { max: 16, applicationName: "pairwise-hot" });
+  const pool = createPgPool(url, { max: 10, applicationName: "pairwise-hot" });
   globalForSql.pairwiseSql = { url, pool, sql: pgSql(pool) };
   return globalForSql.pairwiseSql.sql;
 }
