@@ -2,7 +2,7 @@
 // CPU, through the real trainer service code (database, stage machine, rule judge), against SFT
 // alone with the same token budget, in the same run.
 //
-//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|sft|orpo|...] [--budget policy|all] [--backend wasm]
+//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|rpo|sft|orpo|...] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
 //
 // Setting (written into the project's training settings): demonstrations are scarce and labels
 // are cheap, the situation RLHF is for. The bootstrap SFT sees target completions of `--sft-prompts`
@@ -31,9 +31,11 @@ const { values: a } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     steps: { type: "string", default: "40" }, // policy optimizer steps per round, at most
-    method: { type: "string", default: "dpo" }, // the project default; any policy method works (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, sft)
+    method: { type: "string", default: "dpo" }, // the project default; any policy method works (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft)
     lr: { type: "string" },
     beta: { type: "string", default: "0.1" },
+    alpha: { type: "string", default: "1" }, // rpo: weight of the NLL term on the chosen completions
+    temperature: { type: "string", default: "1" }, // sampling temperature of the round's comparisons
     epochs: { type: "string", default: "2" },
     "sft-steps": { type: "string", default: "250" },
     "sft-prompts": { type: "string", default: "600" },
@@ -69,10 +71,10 @@ async function main() {
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
     reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
-    policy: { method, beta: N("beta"), reference: "previous", pairs: "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
+    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
     evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
     gate: { minWinRate: 0.5, maxKl: 50, minGoldDelta: null },
-    generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: 1, maxTokens: 48 },
+    generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: N("temperature"), maxTokens: 48 },
     snapshot: { validationFraction: 0.15, minTrainPairs: 8 },
     labeling: { ruleJudge: a.judge === "rule", simulatedAnnotators: N("annotators"), noise: N("noise") },
     checkpointEvery: 50,
