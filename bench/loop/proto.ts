@@ -2,8 +2,9 @@
 // the same trainer calls the round stages make (bootstrap SFT, policy training with the previous
 // policy as reference, greedy gold evaluation, sampling fresh prompts and labelling comparisons
 // by the gold checker), and the same SFT-only baseline at equal tokens. No reward model and no
-// gate (the bench's gate passes every round in these settings; the reward model does not feed the
-// policy's loss). The reported numbers of the README come from bench/loop/run.ts, not from here.
+// gate: every round's policy is kept (the reward model does not feed the policy's loss; the bench's
+// gate may reject a round). The README's bench tables come from bench/loop/run.ts; its sweep lists
+// from here (bench/loop/sweeps/).
 //
 //   npx tsx bench/loop/proto.ts --method rpo --sft-prompts 200 --rounds 3 --out /tmp/x.json
 import { parseArgs } from "node:util";
