@@ -382,12 +382,13 @@ interface Row {
   };
 }
 
-function phase(r: LoadResult, offeredRate: number | null): Phase {
+function phase(r: LoadResult, offeredRate: number | null, window: number): Phase {
   return {
     offeredRate,
     seconds: r.seconds,
     submits: r.submits,
-    submitsPerSecond: r.submits / r.seconds,
+    // paced: cycles are scheduled within the window (the last ones finish just after it)
+    submitsPerSecond: r.submits / (offeredRate ? window : r.seconds),
     submitP50: percentile(r.submitMs, 50),
     submitP99: percentile(r.submitMs, 99),
     nextP50: percentile(r.nextMs, 50),
@@ -438,7 +439,7 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
         await load(app.baseUrl, projectId, annotators, WARMUP, RATE, acknowledged);
       }
       console.log(`[${mode}] paced: ${CONCURRENCY} annotators offering ${RATE} submits/s for ${SECONDS} s…`);
-      paced = phase(await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged), RATE);
+      paced = phase(await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged), RATE, SECONDS);
       console.log(`[${mode}] paced: ${paced.submitsPerSecond.toFixed(0)} submits/s; next p50 ${paced.nextP50.toFixed(1)} / p99 ${paced.nextP99.toFixed(1)} ms; submit p50 ${paced.submitP50.toFixed(1)} / p99 ${paced.submitP99.toFixed(1)} ms; cycle from schedule p99 ${paced.cycleP99.toFixed(1)} ms`);
       if (Object.keys(paced.errors).length) console.log(`[${mode}] errors:`, paced.errors);
     }
@@ -449,7 +450,7 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     const self0 = process.cpuUsage();
     if (CLOSED_SECONDS > 0) {
       console.log(`[${mode}] closed loop: ${CONCURRENCY} annotators, no pause, ${CLOSED_SECONDS} s…`);
-      closed = phase(await load(app.baseUrl, projectId, annotators, CLOSED_SECONDS, 0, acknowledged), null);
+      closed = phase(await load(app.baseUrl, projectId, annotators, CLOSED_SECONDS, 0, acknowledged), null, CLOSED_SECONDS);
       console.log(`[${mode}] closed loop: ${closed.submitsPerSecond.toFixed(0)} submits/s (cycle p50 ${closed.cycleP50.toFixed(0)} ms = ${CONCURRENCY} / throughput)`);
       if (Object.keys(closed.errors).length) console.log(`[${mode}] errors:`, closed.errors);
     }

@@ -429,7 +429,7 @@ export async function flagAssignment(
       data: { status: "skipped", endedAt: now, skipReason: `flag:${input.flag}: ${input.reason.slice(0, 500)}` },
     });
     await tx.$executeRaw`
-      UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0), "aggVersion" = "aggVersion" + 1,
+      UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0),
         status = CASE WHEN status = 'open' THEN 'flagged'::"ComparisonStatus" ELSE status END
       WHERE id = ${a.comparisonId}`;
     await tx.auditLog.create({

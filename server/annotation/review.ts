@@ -212,7 +212,7 @@ export async function reopenFlagged(db: Db, reviewerId: string, input: { compari
     const row = rows[0];
     if (!row) throw new DomainError("not_found", `No comparison ${input.comparisonId}.`);
     if (row.status !== "flagged") throw new DomainError("conflict", `This comparison is ${row.status}, not flagged.`);
-    await tx.comparison.update({ where: { id: input.comparisonId }, data: { status: "open", aggVersion: { increment: 1 } } });
+    await tx.comparison.update({ where: { id: input.comparisonId }, data: { status: "open" } });
     const r = await recomputeComparison(tx, input.comparisonId);
     await tx.auditLog.create({ data: { actorId: reviewerId, action: "comparison.unflag", target: input.comparisonId, data: { note: input.note ?? "" } } });
     return { status: r.status };

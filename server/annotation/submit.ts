@@ -7,7 +7,7 @@ import { toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema } from "@/server/projects/schema";
 import { Verdict } from "@/server/data/verdict";
-import { readForSubmit, recordJudgment, recordSubmitOptimistic, type RecordJudgmentInput, type SubmitSnapshot } from "@/server/data/judgments";
+import { recordJudgment, type RecordJudgmentInput } from "@/server/data/judgments";
 import { Answer, PairwiseAnswer, Ratings, checkRatings, pairwiseVerdict, toVerdict } from "./answer";
 import { LEASE_EXPIRED_MESSAGE, positionLabel, revealModelsAfterVote } from "./queue";
 
@@ -33,7 +33,17 @@ export interface SubmitResult {
   revealed: Array<{ label: string; completionId: string; modelName: string }> | null;
 }
 
-type Assignment = SubmitSnapshot["assignment"];
+interface Assignment {
+  id: string;
+  userId: string;
+  projectId: string;
+  comparisonId: string;
+  displayOrder: string[];
+  status: string;
+  leasedAt: Date;
+  labelSchema: unknown;
+  isGold: boolean;
+}
 
 /** The judgment to record for an assignment, checked against the project's label schema. */
 function judgmentInput(a: Assignment, userId: string, input: SubmitInput, now: Date): RecordJudgmentInput {
@@ -95,22 +105,16 @@ interface Outcome {
 }
 
 /**
- * Records the judgment of the annotator's leased comparison. First optimistically (one read, one
- * conditional write, no transaction: the common case, nobody else judging that comparison at
- * the same instant); when the comparison changed in between, in a transaction that locks the
- * assignment and the comparison (another annotator's submit of the same comparison, a double click).
+ * Records the judgment of the annotator's leased comparison, in one transaction of four
+ * statements: lock the assignment and its comparison (with what validation needs), load the
+ * comparison's judgments and pairs, write everything (the assignment's end, the lease slot
+ * released, the judgment, the re-aggregated comparison and its pairs), commit. A double click or
+ * a retry waits for the first request's lock, then finds the assignment submitted and answers
+ * with the same judgment.
  */
 export async function submitJudgment(db: SqlSource, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
   const sql = toSql(db);
-  const snap = await readForSubmit(sql, input.assignmentId, input.idempotencyKey);
-  const a = snap?.assignment;
-  if (!snap || !a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
-  const keyed = snap.comparison.keyed;
-  if (a.status !== "active") return done(sql, await notActive(sql, a, keyed?.assignmentId === a.id ? keyed.id : null));
-  if (keyed) throw new DomainError("conflict", KEY_TAKEN);
-  const judgment = await recordSubmitOptimistic(sql, snap, judgmentInput(a, userId, input, now));
-  if (judgment) return done(sql, { judgmentId: judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder });
   return done(sql, await lockedSubmit(sql, userId, input, now));
 }
 

@@ -256,22 +256,14 @@ function aggregationWrites(
   now: Date,
   base: number,
   endAssignment: string | null = null,
-  version: number | null = null,
 ): { ctes: string; params: unknown[] } {
   const params: unknown[] = [c.id, p.state.status, p.state.judgmentCount, p.state.agreement, p.state.completedAt];
   const $ = (i: number) => `$${base + i + 1}`;
   // The annotation submit: its lease ends in the same statement, and its slot becomes the judgment.
   const release = endAssignment ? `, "leaseCount" = GREATEST("leaseCount" - 1, 0)` : "";
-  // Optimistic writes: only if the comparison row is still the version that was read.
-  let guard = "";
-  if (version !== null) {
-    params.push(version); // $(5)
-    guard = ` AND "aggVersion" = ${$(5)}::int`;
-  }
   let ctes = `upd AS (
-      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3),
-        "aggVersion" = "aggVersion" + 1${release}
-      WHERE id = ${$(0)}::text${guard} RETURNING id)`;
+      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3)${release}
+      WHERE id = ${$(0)}::text RETURNING id)`;
   const nowAt = params.length;
   if (endAssignment || p.pairs) params.push(now);
   if (endAssignment) {
@@ -485,72 +477,4 @@ export async function recomputeComparison(db: SqlSource, comparisonId: string, o
     await tx.query(`WITH ${w.ctes} SELECT 1 AS ok`, w.params);
     return { ...p.state, pairsAdded: p.pairs?.length ?? 0, pairsRetired: p.pairsRetired };
   });
-}
-
-// ---- The annotation submit, optimistic: one read, one write, no explicit transaction ----
-//
-// The read takes the assignment, its project and its comparison's whole aggregation state from one
-// snapshot, with the comparison's aggVersion. The write is one statement: the comparison is
-// updated only if aggVersion is still the one read (every write to a comparison's judgments,
-// pairs or status bumps it; leases do not), and the assignment's end, the judgment and the pairs
-// hang off that update, so either all of it happens or none. None: another judgment of the same
-// comparison (or a double click) came in between: read again and redo.
-// A key already used elsewhere fails the insert (unique violation) and rolls the statement back.
-
-export interface SubmitSnapshot {
-  assignment: { id: string; userId: string; projectId: string; comparisonId: string; displayOrder: string[]; status: string; leasedAt: Date; labelSchema: unknown; isGold: boolean };
-  comparison: Locked;
-  version: number;
-}
-
-const READ_FOR_SUBMIT = `
-  SELECT a.id AS "assignmentId", a."userId" AS "assignmentUserId", a."displayOrder" AS "assignmentDisplayOrder", a.status::text AS "assignmentStatus", a."leasedAt",
-    p."labelSchema", c."aggVersion" AS version, ${COMPARISON_STATE}
-  FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Project" p ON p.id = c."projectId"
-  WHERE a.id = $1::text`;
-
-export async function readForSubmit(sql: Sql, assignmentId: string, idempotencyKey: string): Promise<SubmitSnapshot | null> {
-  const rows = await sql.query<Locked & { assignmentId: string; assignmentUserId: string; assignmentDisplayOrder: string[]; assignmentStatus: string; leasedAt: Date; labelSchema: unknown; version: number }>(READ_FOR_SUBMIT, [
-    assignmentId,
-    idempotencyKey,
-  ]);
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    assignment: { id: r.assignmentId, userId: r.assignmentUserId, projectId: r.projectId, comparisonId: r.id, displayOrder: r.assignmentDisplayOrder, status: r.assignmentStatus, leasedAt: utc(r.leasedAt), labelSchema: r.labelSchema, isGold: r.isGold },
-    comparison: r,
-    version: r.version,
-  };
-}
-
-/**
- * Records the judgment of an active assignment read by readForSubmit, ending the assignment and
- * releasing its lease: the judgment, or null when the comparison changed since the read (read again).
- */
-export async function recordSubmitOptimistic(sql: Sql, snap: SubmitSnapshot, input: RecordJudgmentInput): Promise<Judgment | null> {
-  const parsed = Verdict.safeParse(input.verdict);
-  if (!parsed.success) throw new DomainError("bad_request", `Invalid verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "verdict"}: ${i.message}`).join("; ")}.`);
-  const c = snap.comparison;
-  if (c.keyed) throw conflictingKey(input.idempotencyKey);
-  const { p, judgmentParams } = await prepareJudgment(sql, c, { ...input, assignmentId: snap.assignment.id }, parsed.data);
-  const now = input.now ?? new Date();
-  const w = aggregationWrites(c, p, now, judgmentParams.length, snap.assignment.id, snap.version);
-  try {
-    const rows = await sql.query<Judgment>(
-      `WITH ${w.ctes}, ins AS (
-         INSERT INTO "Judgment" ${JUDGMENT_COLUMNS}
-         SELECT ${JUDGMENT_VALUES} FROM ended
-         RETURNING *
-       )
-       SELECT ins.* FROM (SELECT 1 / (CASE WHEN (SELECT count(*) FROM upd) = (SELECT count(*) FROM ins) THEN 1 ELSE 0 END) AS consistent) check_
-         LEFT JOIN ins ON true`,
-      [...judgmentParams, ...w.params],
-    );
-    // (A comparison updated without its assignment ending would divide by zero: the statement fails whole.)
-    return rows[0]?.id ? rows[0] : null;
-  } catch (e) {
-    // The key was taken between the read and the write: nothing was written. The caller reads again.
-    if (isUniqueViolation(e)) return null;
-    throw e;
-  }
 }

@@ -1,8 +1,3 @@
--- A comparison's aggregation version: bumped by every write that changes its judgments, pairs or
--- status (not by leases). The annotation submit reads a comparison without locking it and writes
--- only if this is still the version it read (optimistic concurrency; server/data/judgments.ts).
-ALTER TABLE "Comparison" ADD COLUMN "aggVersion" INTEGER NOT NULL DEFAULT 0;
-
 -- The annotator's "Next" in one call (server/annotation/queue.ts, leaseOne): resume the lease the
 -- annotator holds (when asked), else take the first free comparison in queue order (rows being
 -- served to someone else at this instant are skipped, not waited for), bump its leaseCount under
