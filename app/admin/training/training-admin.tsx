@@ -6,6 +6,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { LineChart, type ChartSeries } from "./charts";
+import { POLICY_METHODS } from "@/server/training/settings";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 const f = (v: unknown, d = 3) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "–");
@@ -432,7 +433,7 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
         <label className="flex flex-col text-xs">
           Policy method
           <select className="rounded border px-2 py-1 text-sm" value={s.method} onChange={(e) => setS({ ...s, method: e.target.value })}>
-            {["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "kto", "sft"].map((m) => (
+            {POLICY_METHODS.map((m) => (
               <option key={m}>{m}</option>
             ))}
           </select>

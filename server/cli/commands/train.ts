@@ -25,7 +25,7 @@ Options:
       --wait            follow the round's progress until it ends
       --here            run the round in this process (no trainer service needed)
       --steps <n>       policy optimizer steps for this round (overrides the project setting)
-      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, kto, sft)
+      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft)
       --json            print JSON
   -h, --help            show this help`,
   options: {
