@@ -387,8 +387,9 @@ function phase(r: LoadResult, offeredRate: number | null, window: number): Phase
     offeredRate,
     seconds: r.seconds,
     submits: r.submits,
-    // paced: cycles are scheduled within the window (the last ones finish just after it)
-    submitsPerSecond: r.submits / (offeredRate ? window : r.seconds),
+    // paced: cycles are scheduled within the window (the last ones finish just after it); a run
+    // that fell behind its schedule is divided by its whole duration instead
+    submitsPerSecond: r.submits / (offeredRate && r.seconds <= window + 1 ? window : r.seconds),
     submitP50: percentile(r.submitMs, 50),
     submitP99: percentile(r.submitMs, 99),
     nextP50: percentile(r.nextMs, 50),
