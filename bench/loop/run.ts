@@ -3,6 +3,7 @@
 // alone with the same token budget, in the same run.
 //
 //   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|rpo|sft|orpo|...] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
+//        [--pairs new|all] [--gate-win 0.5|off] [--gate-gold off|<min gold-accuracy change>]
 //
 // Setting (written into the project's training settings): demonstrations are scarce and labels
 // are cheap, the situation RLHF is for. The bootstrap SFT sees target completions of `--sft-prompts`
@@ -36,6 +37,9 @@ const { values: a } = parseArgs({
     beta: { type: "string", default: "0.1" },
     alpha: { type: "string", default: "1" }, // rpo: weight of the NLL term on the chosen completions
     temperature: { type: "string", default: "1" }, // sampling temperature of the round's comparisons
+    pairs: { type: "string", default: "new" }, // policy trains on the round's new pairs, or all pairs of the snapshot
+    "gate-win": { type: "string", default: "0.5" }, // promotion: reward-model win rate over the previous policy ("off": not checked)
+    "gate-gold": { type: "string", default: "off" }, // promotion: gold accuracy change vs the previous policy, at least this ("off": not checked)
     epochs: { type: "string", default: "2" },
     "sft-steps": { type: "string", default: "250" },
     "sft-prompts": { type: "string", default: "600" },
@@ -71,9 +75,9 @@ async function main() {
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
     reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
-    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
+    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
     evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
-    gate: { minWinRate: 0.5, maxKl: 50, minGoldDelta: null },
+    gate: { minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]), maxKl: 50, minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]) },
     generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: N("temperature"), maxTokens: 48 },
     snapshot: { validationFraction: 0.15, minTrainPairs: 8 },
     labeling: { ruleJudge: a.judge === "rule", simulatedAnnotators: N("annotators"), noise: N("noise") },
