@@ -224,13 +224,6 @@ interface LoadResult {
  * C annotators loop next → submit until the deadline. rate > 0: each starts its cycles on a
  * fixed schedule (every C/rate s, staggered), and a cycle's latency runs from its scheduled start.
  */
-const trace: Array<[number, number]> = [];
-process.on("exit", () => {
-  if (!process.env.BENCH_TRACE) return;
-  const bySec = new Map<number, number[]>();
-  for (const [s, ms] of trace) (bySec.get(s) ?? bySec.set(s, []).get(s)!).push(ms);
-  for (const [s, v] of [...bySec].sort((a, b) => a[0] - b[0])) console.log(`second ${s}: n=${v.length} p50 ${percentile(v, 50).toFixed(1)} p99 ${percentile(v, 99).toFixed(1)} max ${Math.max(...v).toFixed(0)}`);
-});
 async function load(base: string, projectId: string, annotators: Annotator[], seconds: number, rate: number, acknowledged: Map<string, string>): Promise<LoadResult> {
   const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], cycleMs: [], exhausted: 0 };
   const err = (e: unknown) => {
@@ -288,7 +281,6 @@ async function load(base: string, projectId: string, annotators: Annotator[], se
           const end = performance.now();
           r.submitMs.push(end - s1);
           r.cycleMs.push(end - start);
-          if (process.env.BENCH_TRACE) trace.push([Math.floor((start - t0) / 1000), end - start]);
           r.submits++;
         } catch (e) {
           err(e);

@@ -83,11 +83,11 @@ function judgmentInput(a: Assignment, userId: string, input: SubmitInput, now: D
  * (Status "active" — also when past expiresAt but not yet reclaimed: its slot is still held, so
  * accepting it keeps the overlap invariant.)
  */
-async function notActive(sql: Sql, a: Assignment, keyedId: string | null): Promise<Outcome> {
+async function notActive(sql: Sql, a: Assignment): Promise<Outcome> {
   if (a.status === "submitted") {
     // The same request again (a double click, a retry), or the same assignment from a second tab
     // with another key: the first submission stands.
-    const prior = keyedId ?? (await sql.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`, [a.id]))[0]?.id;
+    const prior = (await sql.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`, [a.id]))[0]?.id;
     if (prior) return { judgmentId: prior, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
   }
   if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
@@ -115,11 +115,7 @@ interface Outcome {
 export async function submitJudgment(db: SqlSource, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
   const sql = toSql(db);
-  return done(sql, await lockedSubmit(sql, userId, input, now));
-}
-
-async function lockedSubmit(sql: Sql, userId: string, input: SubmitInput, now: Date): Promise<Outcome> {
-  return sql.transaction(async (tx) => {
+  const o = await sql.transaction(async (tx): Promise<Outcome> => {
     // The assignment row and then its comparison locked (the lock order everywhere), with what
     // validation needs, in one round trip.
     const rows = await tx.query<Assignment>(
@@ -130,19 +126,13 @@ async function lockedSubmit(sql: Sql, userId: string, input: SubmitInput, now: D
     );
     const a = rows[0];
     if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
-    if (a.status !== "active") {
-      const [k] = await tx.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "idempotencyKey" = $1::text AND "assignmentId" = $2::text`, [input.idempotencyKey, a.id]);
-      return notActive(tx, a, k?.id ?? null);
-    }
+    if (a.status !== "active") return notActive(tx, a);
     // The lease ends and its slot becomes the judgment, in the statement that records it.
     const recorded = await recordJudgment(tx, judgmentInput(a, userId, input, now), { skipPriorLookup: true, endAssignment: a.id, comparisonLocked: true });
     // The assignment was active, so an existing judgment with this key is someone else's: roll back.
     if (!recorded.created) throw new DomainError("conflict", KEY_TAKEN);
     return { judgmentId: recorded.judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
   });
-}
-
-async function done(sql: Sql, o: Outcome): Promise<SubmitResult> {
   return { judgmentId: o.judgmentId, duplicate: o.duplicate, revealed: await reveal(sql, o.projectId, o.displayOrder) };
 }
 

@@ -12,7 +12,7 @@ import { DomainError } from "@/server/errors";
 import { LabelSchema } from "@/server/projects/schema";
 import { heartbeat, leaseNext, skipAssignment, SkipReason } from "@/server/annotation/queue";
 import { submitJudgment, SubmitInput } from "@/server/annotation/submit";
-import { handler, type RouteDef } from "./http";
+import { handler, pathPattern, type RouteDef } from "./http";
 
 const Id = z.string().min(1).max(200);
 const ProjectRef = z.object({ project: Id.describe("Project id or slug") });
@@ -116,9 +116,11 @@ export const annotationSkipHandler = handler(annotationRoutes.annotationSkip, as
 );
 
 /** The routes the web process answers before Next.js (server/processes/web.ts). */
-export const annotationFastLane: Array<{ method: string; pattern: RegExp; handle: (req: Request) => Promise<Response> }> = [
-  { method: "POST", pattern: /^\/api\/v1\/projects\/[^/]+\/annotation\/next\/?$/, handle: annotationNextHandler },
-  { method: "POST", pattern: /^\/api\/v1\/annotation\/submit\/?$/, handle: annotationSubmitHandler },
-  { method: "POST", pattern: /^\/api\/v1\/annotation\/heartbeat\/?$/, handle: annotationHeartbeatHandler },
-  { method: "POST", pattern: /^\/api\/v1\/annotation\/skip\/?$/, handle: annotationSkipHandler },
-];
+export const annotationFastLane: Array<{ method: string; pattern: RegExp; handle: (req: Request) => Promise<Response> }> = (
+  [
+    [annotationRoutes.annotationNext, annotationNextHandler],
+    [annotationRoutes.annotationSubmit, annotationSubmitHandler],
+    [annotationRoutes.annotationHeartbeat, annotationHeartbeatHandler],
+    [annotationRoutes.annotationSkip, annotationSkipHandler],
+  ] as const
+).map(([route, handle]) => ({ method: route.method, pattern: pathPattern(route.path), handle }));

@@ -41,7 +41,8 @@ export function errorResponse(code: DomainError["code"], message: string, extra:
   return Response.json({ error: { code, message, ...extra } }, { status: httpStatus[code] });
 }
 
-function pathPattern(path: string): RegExp {
+/** The regular expression matching a route's path (with its {params} as named groups) under /api/v1. */
+export function pathPattern(path: string): RegExp {
   return new RegExp(`^${API_PREFIX}${path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}/?$`);
 }
 

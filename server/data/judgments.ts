@@ -134,22 +134,20 @@ interface Locked {
   settings: unknown;
   judgments: Array<{ id: string; source: JudgmentSource; verdict: unknown; createdAt: string; flag: string | null; userId: string | null; judgeConfigId: string | null }> | null;
   pairs: AggregatedPair[] | null;
-  keyed: { id: string; comparisonId: string; assignmentId: string | null } | null;
+  keyed: { id: string; comparisonId: string } | null;
 }
 
 // Read after the lock is held, in a statement of its own: a statement's snapshot is taken when it
 // starts, so subqueries of the locking statement itself would miss judgments committed by the
 // transaction it waited for.
-const COMPARISON_STATE = `
-    c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
+const LOAD_COMPARISON = `
+  SELECT c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
     p.overlap, p."consensusRule"::text AS "consensusRule", p."aiCountsTowardConsensus", p.settings,
     (SELECT json_agg(json_build_object('id', j.id, 'source', j.source, 'verdict', j.verdict, 'createdAt', j."createdAt", 'flag', j.flag, 'userId', j."userId", 'judgeConfigId', j."judgeConfigId") ORDER BY j."createdAt", j.id)
        FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL) AS judgments,
     (SELECT json_agg(json_build_object('chosenId', x."chosenId", 'rejectedId', x."rejectedId", 'margin', x.margin, 'weight', x.weight, 'agreement', x.agreement, 'judgmentIds', x."judgmentIds", 'origin', x.origin))
        FROM "PreferencePair" x WHERE x."comparisonId" = c.id AND x.active) AS pairs,
-    (SELECT json_build_object('id', k.id, 'comparisonId', k."comparisonId", 'assignmentId', k."assignmentId") FROM "Judgment" k WHERE k."idempotencyKey" = $2::text) AS keyed`;
-const LOAD_COMPARISON = `
-  SELECT ${COMPARISON_STATE}
+    (SELECT json_build_object('id', k.id, 'comparisonId', k."comparisonId") FROM "Judgment" k WHERE k."idempotencyKey" = $2::text) AS keyed
   FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
   WHERE c.id = $1::text`;
 
@@ -268,18 +266,18 @@ function aggregationWrites(
   if (endAssignment || p.pairs) params.push(now);
   if (endAssignment) {
     params.push(endAssignment);
-    ctes += `, ended AS (UPDATE "Assignment" a SET status = 'submitted', "endedAt" = ${$(nowAt)}::timestamp(3) FROM upd WHERE a.id = ${$(nowAt + 1)}::text AND a.status = 'active' RETURNING a.id)`;
+    ctes += `, ended AS (UPDATE "Assignment" a SET status = 'submitted', "endedAt" = ${$(nowAt)}::timestamp(3) WHERE a.id = ${$(nowAt + 1)}::text RETURNING a.id)`;
   }
   if (p.pairs) {
     const rows = p.pairs.map((x) => ({ id: newId(), chosenId: x.chosenId, rejectedId: x.rejectedId, margin: x.margin, weight: x.weight, agreement: x.agreement, judgmentIds: x.judgmentIds.join(","), origin: x.origin }));
     const at = params.length; // pairs' parameters follow
     params.push(JSON.stringify(rows), c.projectId, c.promptId);
     ctes += `, retired AS (
-      UPDATE "PreferencePair" x SET active = false, "retiredAt" = ${$(nowAt)}::timestamp(3) FROM upd WHERE x."comparisonId" = ${$(0)}::text AND x.active RETURNING x.id
+      UPDATE "PreferencePair" x SET active = false, "retiredAt" = ${$(nowAt)}::timestamp(3) WHERE x."comparisonId" = ${$(0)}::text AND x.active RETURNING x.id
     ), added AS (
       INSERT INTO "PreferencePair" (id, "projectId", "comparisonId", "promptId", "chosenId", "rejectedId", margin, weight, agreement, "judgmentIds", origin, active, "createdAt")
       SELECT x.id, ${$(at + 1)}::text, ${$(0)}::text, ${$(at + 2)}::text, x."chosenId", x."rejectedId", x.margin, x.weight, x.agreement, string_to_array(x."judgmentIds", ','), x.origin, true, ${$(nowAt)}::timestamp(3)
-      FROM upd, jsonb_to_recordset(${$(at)}::jsonb) AS x(id text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text, origin text)
+      FROM jsonb_to_recordset(${$(at)}::jsonb) AS x(id text, "chosenId" text, "rejectedId" text, margin float8, weight float8, agreement float8, "judgmentIds" text, origin text)
       RETURNING id)`;
   }
   return { ctes, params };
@@ -405,7 +403,7 @@ export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, 
 
   try {
     return await sql.transaction(async (tx) => {
-      const c = await lockComparison(tx, input.comparisonId, input.idempotencyKey, opts.comparisonLocked === true && tx.inTransaction && sql.inTransaction);
+      const c = await lockComparison(tx, input.comparisonId, input.idempotencyKey, opts.comparisonLocked === true && sql.inTransaction);
       if (!c) throw new DomainError("not_found", `No comparison ${input.comparisonId}.`);
       // Under the lock: a concurrent call with the same key has committed by now.
       if (c.keyed) {

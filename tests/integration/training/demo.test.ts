@@ -1,32 +1,17 @@
 // The demo project, unattended: its first round bootstraps a policy and asks for comparisons,
 // simulated annotators (overlap 2, noisy) and the rule judge label them, and the new pairs
 // trigger the next round by themselves, which trains the reward model and the policy on them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { promises as fs } from "node:fs";
-import { selectBackend } from "@/trainer";
-import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
-import { resetEnvForTests } from "@/server/env";
+import { describe, expect, it } from "vitest";
 import { db } from "@/server/db/client";
 import { seedDemo } from "@/server/seed/demo";
 import { executeRound } from "@/server/training/engine";
 import { checkpointProvenance, requestRound, updateTrainingSettings } from "@/server/training/rounds";
 import { fireDueTriggers } from "@/server/training/triggers";
 import { mergeSettings } from "@/server/training/settings";
-import { MICRO, tempCheckpointRoot } from "./fixtures";
+import { MICRO } from "./fixtures";
+import { useTrainingEnvironment } from "./environment";
 
-let tdb: TestDatabase;
-let root: string;
-beforeAll(async () => {
-  await selectBackend({ force: "wasm", log: () => {} });
-  tdb = await createTestDatabase();
-  root = await tempCheckpointRoot();
-  process.env.PAIRWISE_CHECKPOINT_DIR = root;
-  resetEnvForTests();
-});
-afterAll(async () => {
-  await tdb?.close();
-  if (root) await fs.rm(root, { recursive: true, force: true });
-});
+useTrainingEnvironment();
 
 describe("the demo project", () => {
   it("runs rounds unattended: labels by simulated annotators and the rule judge, next round by the new-pairs trigger", { timeout: 240_000 }, async () => {

@@ -1,32 +1,19 @@
 // kill -9 of the trainer in the middle of a stage, then a restart: the round continues from that
 // stage's last checkpoint and nothing is written twice (checkpoints, metric points, comparisons).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import path from "node:path";
 import { promises as fs } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
-import { resetEnvForTests } from "@/server/env";
 import { db } from "@/server/db/client";
 import { requestRound, roundMetrics, listCheckpoints } from "@/server/training/rounds";
-import { makeTrainingProject, seedPairs, tempCheckpointRoot, uniquenessReport } from "./fixtures";
+import { makeTrainingProject, seedPairs, uniquenessReport } from "./fixtures";
+import { useTrainingEnvironment } from "./environment";
 
-let tdb: TestDatabase;
-let root: string;
+const env = useTrainingEnvironment({ backend: false });
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  root = await tempCheckpointRoot();
-  process.env.PAIRWISE_CHECKPOINT_DIR = root;
-  resetEnvForTests();
-});
-afterAll(async () => {
-  await tdb?.close();
-  if (root) await fs.rm(root, { recursive: true, force: true });
-});
-
 function startTrainer(roundId: string, killAt?: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tests/integration/training/round-child.ts"), tdb.url, roundId, ...(killAt ? [killAt] : [])], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tests/integration/training/round-child.ts"), env.tdb.url, roundId, ...(killAt ? [killAt] : [])], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -55,7 +42,7 @@ describe("kill -9 and resume", () => {
     const project = await makeTrainingProject({ bootstrap: { steps: 10 }, policy: { steps: 8 }, generation: { prompts: 8 } });
     await seedPairs(project.id, 24);
     const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
-    const work = (stage: string) => path.join(root, project.id, "round-0001", "work", stage);
+    const work = (stage: string) => path.join(env.root, project.id, "round-0001", "work", stage);
 
     // 1. killed in the bootstrap SFT at step 5, after its checkpoint at step 4
     await killedAt(round.id, "bootstrap:5");

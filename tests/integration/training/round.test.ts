@@ -1,30 +1,16 @@
 // A whole training round, end to end on CPU against a real database: bootstrap SFT, snapshot,
 // reward model, DPO, evaluation, gate, generation, rule-judge labels. Then a gate rejection.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import path from "node:path";
 import { promises as fs } from "node:fs";
-import { selectBackend, readCheckpointMeta } from "@/trainer";
-import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
-import { resetEnvForTests } from "@/server/env";
+import { readCheckpointMeta } from "@/trainer";
 import { db } from "@/server/db/client";
 import { executeRound } from "@/server/training/engine";
 import { requestRound, roundMetrics, listCheckpoints, checkpointProvenance } from "@/server/training/rounds";
-import { makeTrainingProject, seedPairs, tempCheckpointRoot, uniquenessReport } from "./fixtures";
+import { makeTrainingProject, seedPairs, uniquenessReport } from "./fixtures";
+import { useTrainingEnvironment } from "./environment";
 
-let tdb: TestDatabase;
-let root: string;
-
-beforeAll(async () => {
-  await selectBackend({ force: "wasm", log: () => {} });
-  tdb = await createTestDatabase();
-  root = await tempCheckpointRoot();
-  process.env.PAIRWISE_CHECKPOINT_DIR = root;
-  resetEnvForTests();
-});
-afterAll(async () => {
-  await tdb?.close();
-  if (root) await fs.rm(root, { recursive: true, force: true });
-});
+const env = useTrainingEnvironment();
 
 describe("a training round", () => {
   it("runs every stage and records checkpoints, metrics, evaluation and new comparisons", async () => {
@@ -63,7 +49,7 @@ describe("a training round", () => {
     expect(pol.snapshotId).toBe(r.snapshotId);
     expect(rm.snapshotId).toBe(r.snapshotId);
     expect(pol.gateReason).toMatch(/^(promoted|rejected): /);
-    for (const c of cks) expect((await readCheckpointMeta(path.join(root, c.path))).kind).toBe(c.kind === "reward" ? "reward" : "policy");
+    for (const c of cks) expect((await readCheckpointMeta(path.join(env.root, c.path))).kind).toBe(c.kind === "reward" ? "reward" : "policy");
 
     // Reward model validated on the held-out pairs, compared with nothing before it
     expect(typeof res.reward?.["valAccuracy"]).toBe("number");
@@ -115,7 +101,7 @@ describe("a training round", () => {
 
     expect(await uniquenessReport(project.id)).toEqual({ checkpoints: 0, metrics: 0, comparisons: 0, completions: 0 });
     // Work folders are cleaned up; final checkpoints stay
-    await expect(fs.stat(path.join(root, project.id, "round-0001", "work"))).rejects.toThrow();
+    await expect(fs.stat(path.join(env.root, project.id, "round-0001", "work"))).rejects.toThrow();
   });
 
   it.each(["kto", "sft"] as const)("trains the policy with %s too", async (method) => {
@@ -144,7 +130,7 @@ describe("a training round", () => {
     expect(gate.passed).toBe(false);
     expect(gate.reason).toBe(pol.gateReason);
     // The files are kept; the project's current policy is still the SFT checkpoint, which generated
-    await expect(fs.stat(path.join(root, pol.path, "model.safetensors"))).resolves.toBeTruthy();
+    await expect(fs.stat(path.join(env.root, pol.path, "model.safetensors"))).resolves.toBeTruthy();
     const gen = await db().completion.findFirst({ where: { projectId: project.id, checkpointId: { not: null } } });
     const sft = (await listCheckpoints(project.id, { kind: "sft" }))[0]!;
     expect(gen?.checkpointId).toBe(sft.id);

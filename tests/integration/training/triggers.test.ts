@@ -1,11 +1,7 @@
 // Schedules and triggers: cron slots, the new-pairs condition, several triggers at once (one
 // round, not two), the one-active-round guard in the database, and the trainer service taking a
 // "run now" from pg-boss.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { promises as fs } from "node:fs";
-import { selectBackend } from "@/trainer";
-import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
-import { resetEnvForTests } from "@/server/env";
+import { describe, expect, it } from "vitest";
 import { db } from "@/server/db/client";
 import { createSnapshot } from "@/server/data/snapshots";
 import { getBoss, stopBoss } from "@/server/jobs/boss";
@@ -14,23 +10,10 @@ import { cancelRound, markRoundForRetry, requestRound } from "@/server/training/
 import { dueTriggers, fireDueTriggers, newPairsSinceLastRound } from "@/server/training/triggers";
 import { startTrainerService } from "@/server/training/service";
 import { playground } from "@/server/training/playground-queue";
-import { makeTrainingProject, seedPairs, tempCheckpointRoot } from "./fixtures";
+import { makeTrainingProject, seedPairs } from "./fixtures";
+import { useTrainingEnvironment } from "./environment";
 
-let tdb: TestDatabase;
-let root: string;
-
-beforeAll(async () => {
-  await selectBackend({ force: "wasm", log: () => {} });
-  tdb = await createTestDatabase();
-  root = await tempCheckpointRoot();
-  process.env.PAIRWISE_CHECKPOINT_DIR = root;
-  resetEnvForTests();
-});
-afterAll(async () => {
-  await stopBoss();
-  await tdb?.close();
-  if (root) await fs.rm(root, { recursive: true, force: true });
-});
+const env = useTrainingEnvironment({ beforeClose: stopBoss });
 
 async function until<T>(f: () => Promise<T>, ok: (x: T) => boolean, ms = 90_000): Promise<T> {
   const end = Date.now() + ms;
@@ -128,7 +111,7 @@ describe("the trainer service", () => {
     // Rounds the tests above left queued would be picked up first (the start sweep): not this test's subject.
     await db().trainingRound.updateMany({ where: { status: { in: ["queued", "running"] } }, data: { status: "cancelled" } });
     await db().project.updateMany({ where: { NOT: { id: p.id } }, data: { archived: true } });
-    const boss = await getBoss({ connectionString: tdb.url });
+    const boss = await getBoss({ connectionString: env.tdb.url });
     const logs: string[] = [];
     const stop = await startTrainerService(boss, "wasm", { log: (m) => logs.push(m) });
     try {
