@@ -57,6 +57,7 @@ const { values: a } = parseArgs({
     init: { type: "string" }, // start from this bootstrap checkpoint (skips the bootstrap)
     save: { type: "string" }, // save the bootstrap checkpoint here and exit
     "baseline-curve": { type: "string" }, // comma-separated token budgets: only the SFT-only baseline
+    "save-curve": { type: "string" }, // with --baseline-curve: save a checkpoint at each budget under this folder
   },
 });
 const N = (k: keyof typeof a) => Number(a[k]);
@@ -138,7 +139,8 @@ async function main() {
         onStep: (m) => void (used += m.tokens),
         shouldStop: () => used >= target,
       });
-      rows.push({ tokens: used, acc: await evaluate(model, tok, held) });
+      rows.push({ tokens: used, acc: await evaluate(model, tok, held), seconds: (Date.now() - t0) / 1000 });
+      if (a["save-curve"]) await saveCheckpoint(`${a["save-curve"]}/t${used}`, { model, tokenizer: tok, meta: { tokens: used } });
       log(`baseline at ${used} tokens: ${rows.at(-1)?.acc}`);
       await fs.writeFile(a.out as string, JSON.stringify({ args: a, rows, seconds: (Date.now() - t0) / 1000 }, null, 1));
     }

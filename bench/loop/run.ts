@@ -2,8 +2,13 @@
 // CPU, through the real trainer service code (database, stage machine, rule judge), against SFT
 // alone with the same token budget, in the same run.
 //
-//   npm run bench -- loop [--rounds 3] [--steps 40] [--method dpo|rpo|sft|orpo|...] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
-//        [--pairs new|all] [--gate-win 0.5|off] [--gate-gold off|<min gold-accuracy change>]
+//   npm run bench -- loop [--rounds 3] [--steps 1000] [--method sft|dpo|rpo|orpo|...] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
+//        [--pairs all|new] [--gate-win off|0.5] [--gate-gold off|<min gold-accuracy change>] [--sft-steps 1200] [--prompts 1024] [--seed 0]
+//
+// Defaults: the recipe of the README's table (about 45 minutes on a 2-core VM): the bootstrap SFT
+// trained until more SFT on its demonstrations no longer helps (1,200 steps), then rounds of
+// rejection-sampling fine-tuning (`--method sft`: the chosen completions of all pairs so far,
+// 4 epochs a round, lr 3e-4) on 1,024 fresh prompts x 4 samples, gated on KL only.
 //
 // Setting (written into the project's training settings): demonstrations are scarce and labels
 // are cheap, the situation RLHF is for. The bootstrap SFT sees target completions of `--sft-prompts`
@@ -31,21 +36,21 @@ import { lineChartSvg } from "./svg";
 const { values: a } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
-    steps: { type: "string", default: "40" }, // policy optimizer steps per round, at most
-    method: { type: "string", default: "dpo" }, // the project default; any policy method works (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft)
+    steps: { type: "string", default: "1000" }, // policy optimizer steps per round, at most
+    method: { type: "string", default: "sft" }, // rejection sampling; any policy method works (dpo, the project default, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft)
     lr: { type: "string" },
     beta: { type: "string", default: "0.1" },
     alpha: { type: "string", default: "1" }, // rpo: weight of the NLL term on the chosen completions
     temperature: { type: "string", default: "1" }, // sampling temperature of the round's comparisons
-    pairs: { type: "string", default: "new" }, // policy trains on the round's new pairs, or all pairs of the snapshot
-    "gate-win": { type: "string", default: "0.5" }, // promotion: reward-model win rate over the previous policy ("off": not checked)
+    pairs: { type: "string", default: "all" }, // policy trains on all pairs of the snapshot, or only the round's new pairs
+    "gate-win": { type: "string", default: "off" }, // promotion: reward-model win rate over the previous policy ("off": not checked)
     "gate-gold": { type: "string", default: "off" }, // promotion: gold accuracy change vs the previous policy, at least this ("off": not checked)
-    epochs: { type: "string", default: "2" },
-    "sft-steps": { type: "string", default: "250" },
+    epochs: { type: "string" }, // passes over the pairs a round (default: 4 for sft, 2 for the preference losses)
+    "sft-steps": { type: "string", default: "1200" },
     "sft-prompts": { type: "string", default: "600" },
-    prompts: { type: "string", default: "192" }, // fresh prompts sampled per round
+    prompts: { type: "string", default: "1024" }, // fresh prompts sampled per round
     samples: { type: "string", default: "4" }, // samples per prompt (pairs: samples / 2)
-    "held-out": { type: "string", default: "200" },
+    "held-out": { type: "string", default: "500" },
     annotators: { type: "string", default: "0" }, // simulated annotators besides the rule judge
     noise: { type: "string", default: "0.1" },
     judge: { type: "string", default: "rule" }, // rule | none (annotators only)
@@ -75,7 +80,7 @@ async function main() {
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
     reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
-    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: N("epochs"), batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
+    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: a.epochs ? Number(a.epochs) : method === "sft" ? 4 : 2, batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
     evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
     gate: { minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]), maxKl: 50, minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]) },
     generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: N("temperature"), maxTokens: 48 },
@@ -228,7 +233,7 @@ export function loopFigure(rows: FigureRow[], method: string, backendName: strin
       { name: "RM val. accuracy", color: "#16a34a", points: rows.filter((r) => r.rmValAccuracy !== null).map((r) => ({ x: r.round, y: r.rmValAccuracy as number })) },
     ],
     {
-      title: `mini-R1: held-out gold accuracy per round (${method}, tiny preset, ${backendName})`,
+      title: `mini-R1: held-out gold accuracy per round (${method === "sft" ? "rejection sampling" : method}, tiny preset, ${backendName})`,
       xLabel: "round (0 = SFT bootstrap)",
       yLabel: "accuracy",
       yMin: 0,
