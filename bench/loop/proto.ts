@@ -89,6 +89,9 @@ async function main() {
   let sft: { steps: number; stoppedBy: string } = { steps: 0, stoppedBy: "loaded" };
   if (a.init) {
     const ck = await loadCheckpoint(a.init);
+    // fresh prompts start after the demonstrations: they must be the ones the checkpoint learned from
+    const learned = ck.meta["sftPrompts"];
+    if (typeof learned === "number" && learned !== nSft) throw new Error(`${a.init} was trained on ${learned} demonstrations; pass --sft-prompts ${learned}`);
     tok = ck.tokenizer;
     model = ck.model;
     boot = await evaluate(model, tok, held);
@@ -116,7 +119,7 @@ async function main() {
     });
     sft = res;
     if (a.save) {
-      await saveCheckpoint(a.save, { model, tokenizer: tok, meta: { steps: res.steps, stoppedBy: res.stoppedBy } });
+      await saveCheckpoint(a.save, { model, tokenizer: tok, meta: { steps: res.steps, stoppedBy: res.stoppedBy, sftPrompts: nSft } });
       log(`saved ${a.save} after ${res.steps} steps (${res.stoppedBy})`);
     }
     boot = await evaluate(model, tok, held);
@@ -140,7 +143,7 @@ async function main() {
         shouldStop: () => used >= target,
       });
       rows.push({ tokens: used, acc: await evaluate(model, tok, held), seconds: (Date.now() - t0) / 1000 });
-      if (a["save-curve"]) await saveCheckpoint(`${a["save-curve"]}/t${used}`, { model, tokenizer: tok, meta: { tokens: used } });
+      if (a["save-curve"]) await saveCheckpoint(`${a["save-curve"]}/t${used}`, { model, tokenizer: tok, meta: { tokens: used, sftPrompts: nSft } });
       log(`baseline at ${used} tokens: ${rows.at(-1)?.acc}`);
       await fs.writeFile(a.out as string, JSON.stringify({ args: a, rows, seconds: (Date.now() - t0) / 1000 }, null, 1));
     }

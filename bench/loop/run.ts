@@ -74,13 +74,15 @@ async function main() {
   const sftPrompts = N("sft-prompts");
   const perRound = N("prompts");
   const method = a.method as NonNullable<TrainingSettingsInput["policy"]>["method"];
+  // per-method defaults: rejection sampling learns its accumulated answers over 4 epochs at 3e-4
+  const methodDefaults = method === "sft" ? { lr: 3e-4, epochs: 4 } : { lr: 1e-4, epochs: 2 };
   const training: TrainingSettingsInput = {
     task: "miniR1",
     taskOptions: { difficulty: 1, trainPrompts: sftPrompts * 2 + perRound * (N("rounds") + 1) + 50, heldOutPrompts: N("held-out"), seed: 1, sftShare: sftPrompts / (sftPrompts * 2 + perRound * (N("rounds") + 1) + 50) },
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
     reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
-    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: a.epochs ? Number(a.epochs) : method === "sft" ? 4 : 2, batchSize: 16, lr: a.lr ? Number(a.lr) : method === "sft" ? 3e-4 : 1e-4, warmupSteps: 3 },
+    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: a.epochs ? Number(a.epochs) : methodDefaults.epochs, batchSize: 16, lr: a.lr ? Number(a.lr) : methodDefaults.lr, warmupSteps: 3 },
     evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
     gate: { minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]), maxKl: 50, minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]) },
     generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: N("temperature"), maxTokens: 48 },
