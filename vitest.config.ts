@@ -4,7 +4,12 @@ import path from "node:path";
 // Unit tests (tests/unit) need nothing; integration tests (tests/integration) get a real
 // database per file from tests/helpers/db.ts; e2e tests (tests/e2e) drive Chromium.
 export default defineConfig({
-  resolve: { alias: { "@": path.resolve(import.meta.dirname) , "server-only": path.resolve(import.meta.dirname, "tests/helpers/server-only-stub.ts") } },
+  resolve: {
+    alias: {
+      "@": path.resolve(import.meta.dirname),
+      "server-only": path.resolve(import.meta.dirname, "tests/helpers/server-only-stub.ts"),
+    },
+  },
   test: {
     include: ["tests/**/*.test.ts"],
     testTimeout: 60_000,

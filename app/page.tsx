@@ -6,8 +6,16 @@ import { hasRole } from "@/server/auth/roles";
 
 export default async function Home() {
   const user = await requirePageUser("annotator");
-  const projects = await db().project.findMany({ where: { archived: false }, orderBy: { createdAt: "asc" }, select: { id: true, slug: true, name: true } });
-  const openCounts = await db().comparison.groupBy({ by: ["projectId"], where: { status: "open" }, _count: { _all: true } });
+  const projects = await db().project.findMany({
+    where: { archived: false },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, slug: true, name: true },
+  });
+  const openCounts = await db().comparison.groupBy({
+    by: ["projectId"],
+    where: { status: "open" },
+    _count: { _all: true },
+  });
   const open = new Map(openCounts.map((c) => [c.projectId, c._count._all]));
   const today = new Date();
   today.setHours(0, 0, 0, 0);
@@ -26,15 +34,28 @@ export default async function Home() {
         </h2>
         <ul className="grid gap-3 sm:grid-cols-2">
           {projects.map((p) => (
-            <li key={p.id} className="rounded-lg border border-slate-200 bg-white p-4" data-testid="home-project">
+            <li
+              key={p.id}
+              className="rounded-lg border border-slate-200 bg-white p-4"
+              data-testid="home-project"
+            >
               <div className="font-medium">{p.name}</div>
               <div className="text-sm text-slate-600">{open.get(p.id) ?? 0} comparisons open</div>
-              <Link href={`/annotate/${p.slug}`} className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid={`start-${p.slug}`}>
+              <Link
+                href={`/annotate/${p.slug}`}
+                className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white"
+                data-testid={`start-${p.slug}`}
+              >
                 Start judging
               </Link>
             </li>
           ))}
-          {projects.length === 0 && <li className="text-slate-600">No projects yet.{hasRole(user, "admin") ? " Create one under Admin." : " Ask an admin to add you to one."}</li>}
+          {projects.length === 0 && (
+            <li className="text-slate-600">
+              No projects yet.
+              {hasRole(user, "admin") ? " Create one under Admin." : " Ask an admin to add you to one."}
+            </li>
+          )}
         </ul>
       </section>
       {hasRole(user, "reviewer") && (

@@ -24,7 +24,12 @@ export function Nav({ user }: { user: SessionUser | null }) {
           links
             .filter((l) => rank[user.role] >= rank[l.role])
             .map((l) => (
-              <Link key={l.href} href={l.href} className="text-sm text-slate-700 hover:text-slate-950" data-testid={`nav-${l.label.toLowerCase()}`}>
+              <Link
+                key={l.href}
+                href={l.href}
+                className="text-sm text-slate-700 hover:text-slate-950"
+                data-testid={`nav-${l.label.toLowerCase()}`}
+              >
                 {l.label}
               </Link>
             ))}

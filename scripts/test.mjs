@@ -21,7 +21,9 @@ const say = (m) => console.log(`[test] ${m}`);
 
 ensurePrismaClient();
 
-const chromiumPaths = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter(Boolean);
+const chromiumPaths = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter(
+  Boolean,
+);
 if (!chromiumPaths.some((p) => fs.existsSync(p))) {
   const root_ = process.getuid?.() === 0;
   const hasApt = fs.existsSync("/usr/bin/apt-get");
@@ -31,7 +33,9 @@ if (!chromiumPaths.some((p) => fs.existsSync(p))) {
     spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
     const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "inherit", env });
     if (r.status !== 0) {
-      console.error("Installing chromium failed. Install it yourself (`sudo apt-get install -y chromium`) or set CHROMIUM_PATH, then run `npm test` again.");
+      console.error(
+        "Installing chromium failed. Install it yourself (`sudo apt-get install -y chromium`) or set CHROMIUM_PATH, then run `npm test` again.",
+      );
       process.exit(1);
     }
   } else {
@@ -57,9 +61,12 @@ const vitest = path.join(root, "node_modules/vitest/vitest.mjs");
 const extra = process.argv.slice(2);
 const env = { ...process.env };
 delete env.DATABASE_URL; // tests make their own databases
-const run = (args) => spawnSync(process.execPath, [vitest, "run", ...args, ...extra], { stdio: "inherit", env }).status ?? 1;
+const run = (args) =>
+  spawnSync(process.execPath, [vitest, "run", ...args, ...extra], { stdio: "inherit", env }).status ?? 1;
 
-say(`database for integration tests: ${process.env.TEST_DATABASE_URL ? "PostgreSQL at TEST_DATABASE_URL" : "embedded PGlite (one per test file)"}`);
+say(
+  `database for integration tests: ${process.env.TEST_DATABASE_URL ? "PostgreSQL at TEST_DATABASE_URL" : "embedded PGlite (one per test file)"}`,
+);
 let status = run(["tests/unit", "tests/integration"]);
 if (status === 0 || process.env.CI) {
   const e2e = run(["tests/e2e", "--no-file-parallelism"]);

@@ -6,7 +6,17 @@ import crypto from "node:crypto";
 import { spawn } from "node:child_process";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
-const INPUTS = ["app", "components", "server", "trainer", "prisma/schema.prisma", "next.config.ts", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
+const INPUTS = [
+  "app",
+  "components",
+  "server",
+  "trainer",
+  "prisma/schema.prisma",
+  "next.config.ts",
+  "postcss.config.mjs",
+  "tsconfig.json",
+  "package-lock.json",
+];
 const STAMP = path.join(ROOT, ".next", "pairwise-build.json");
 
 function walk(p: string, out: string[]): void {
@@ -17,8 +27,12 @@ function walk(p: string, out: string[]): void {
     return;
   }
   if (st.isDirectory()) {
-    for (const name of fs.readdirSync(p).sort()) if (!name.startsWith(".") && name !== "node_modules") walk(path.join(p, name), out);
-  } else out.push(`${path.relative(ROOT, p)}:${crypto.createHash("sha1").update(fs.readFileSync(p)).digest("hex")}`);
+    for (const name of fs.readdirSync(p).sort())
+      if (!name.startsWith(".") && name !== "node_modules") walk(path.join(p, name), out);
+  } else
+    out.push(
+      `${path.relative(ROOT, p)}:${crypto.createHash("sha1").update(fs.readFileSync(p)).digest("hex")}`,
+    );
 }
 
 export function sourceFingerprint(): string {
@@ -37,7 +51,9 @@ export function webBuildIsCurrent(): boolean {
 }
 
 /** Run `next build` if the sources changed since the last build. Returns whether it built. */
-export async function ensureWebBuild(opts: { force?: boolean; log?: (m: string) => void } = {}): Promise<boolean> {
+export async function ensureWebBuild(
+  opts: { force?: boolean; log?: (m: string) => void } = {},
+): Promise<boolean> {
   if (!opts.force && webBuildIsCurrent()) return false;
   opts.log?.("building the web app (next build); this takes a minute or two the first time…");
   const t0 = Date.now();
@@ -50,7 +66,9 @@ export async function ensureWebBuild(opts: { force?: boolean; log?: (m: string) 
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${output.slice(-6000)}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${output.slice(-6000)}`)),
+    );
   });
   // After the build: `next build` may normalise tsconfig.json, one of its own inputs.
   const fingerprint = sourceFingerprint();

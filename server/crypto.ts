@@ -15,8 +15,11 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 function deriveKey(secret: string, purpose: string): Buffer {
-  if (secret.length < 32) throw new Error("The encryption key must be at least 32 characters (PAIRWISE_ENCRYPTION_KEY).");
-  return Buffer.from(crypto.hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.from("pairwise"), Buffer.from(purpose), 32));
+  if (secret.length < 32)
+    throw new Error("The encryption key must be at least 32 characters (PAIRWISE_ENCRYPTION_KEY).");
+  return Buffer.from(
+    crypto.hkdfSync("sha256", Buffer.from(secret, "utf8"), Buffer.from("pairwise"), Buffer.from(purpose), 32),
+  );
 }
 
 export interface SecretOptions {
@@ -50,7 +53,9 @@ export function decryptSecret(stored: string, opts: SecretOptions = {}): string 
   const purpose = opts.purpose ?? "judge-api-key";
   const parts = stored.split(":");
   if (parts.length !== 4 || parts[0] !== VERSION) {
-    throw new SecretDecryptionError(`Stored secret has an unknown format (expected "${VERSION}:iv:tag:ciphertext"); set the API key again.`);
+    throw new SecretDecryptionError(
+      `Stored secret has an unknown format (expected "${VERSION}:iv:tag:ciphertext"); set the API key again.`,
+    );
   }
   const [, ivB64, tagB64, ctB64] = parts as [string, string, string, string];
   const iv = Buffer.from(ivB64, "base64url");
@@ -63,7 +68,9 @@ export function decryptSecret(stored: string, opts: SecretOptions = {}): string 
     const decipher = crypto.createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(purpose, "utf8"));
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(Buffer.from(ctB64, "base64url")), decipher.final()]).toString("utf8");
+    return Buffer.concat([decipher.update(Buffer.from(ctB64, "base64url")), decipher.final()]).toString(
+      "utf8",
+    );
   } catch {
     throw new SecretDecryptionError(
       "Stored secret does not decrypt: PAIRWISE_ENCRYPTION_KEY has changed since it was saved, or the value was altered. " +

@@ -35,9 +35,15 @@ export const envSchema = z.object({
   /** Public URL of the web app (next-auth callbacks, invite links). */
   NEXTAUTH_URL: z.string().url("expected the app's public URL, e.g. https://pairwise.example.com").optional(),
   /** Signs session cookies. Required in production; generated into the data folder otherwise. */
-  NEXTAUTH_SECRET: z.string().min(16, "must be at least 16 characters; generate one with `openssl rand -base64 32`").optional(),
+  NEXTAUTH_SECRET: z
+    .string()
+    .min(16, "must be at least 16 characters; generate one with `openssl rand -base64 32`")
+    .optional(),
   /** Encrypts judge API keys at rest (32+ chars). Required in production; generated otherwise. */
-  PAIRWISE_ENCRYPTION_KEY: z.string().min(32, "must be at least 32 characters; generate one with `openssl rand -base64 48`").optional(),
+  PAIRWISE_ENCRYPTION_KEY: z
+    .string()
+    .min(32, "must be at least 32 characters; generate one with `openssl rand -base64 48`")
+    .optional(),
   /** Folder of the checkpoint store. Default: <data dir>/checkpoints. */
   PAIRWISE_CHECKPOINT_DIR: z.string().min(1).optional(),
   /** Force a TensorFlow.js backend: tensorflow | webgpu | wasm | cpu. */
@@ -58,8 +64,19 @@ export const envSchema = z.object({
   /** Which app processes `npm start` runs besides web (comma-separated: worker,trainer,serve). Default: all. */
   PAIRWISE_PROCESSES: z
     .string()
-    .transform((v) => v.split(",").map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(["web", "worker", "trainer", "serve"], { message: "expected a comma-separated list of web, worker, trainer, serve" })))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.enum(["web", "worker", "trainer", "serve"], {
+          message: "expected a comma-separated list of web, worker, trainer, serve",
+        }),
+      ),
+    )
     .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -88,26 +105,36 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
       const name = i.path.join(".");
       return `  ${name}=${JSON.stringify(source[name] ?? "")}: ${i.message}`;
     });
-    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}\nFix these variables (see README.md, "Configuration") and start again.`);
+    throw new ConfigError(
+      `Invalid configuration:\n${lines.join("\n")}\nFix these variables (see README.md, "Configuration") and start again.`,
+    );
   }
   const e = result.data;
   const dataDir = path.resolve(e.PAIRWISE_DATA_DIR);
   const production = e.PAIRWISE_MODE === "production";
   const missing: string[] = [];
-  if (production && !e.NEXTAUTH_SECRET) missing.push("NEXTAUTH_SECRET (signs sessions; `openssl rand -base64 32`)");
-  if (production && !e.PAIRWISE_ENCRYPTION_KEY) missing.push("PAIRWISE_ENCRYPTION_KEY (encrypts judge API keys; `openssl rand -base64 48`)");
+  if (production && !e.NEXTAUTH_SECRET)
+    missing.push("NEXTAUTH_SECRET (signs sessions; `openssl rand -base64 32`)");
+  if (production && !e.PAIRWISE_ENCRYPTION_KEY)
+    missing.push("PAIRWISE_ENCRYPTION_KEY (encrypts judge API keys; `openssl rand -base64 48`)");
   if (production && !e.NEXTAUTH_URL) missing.push("NEXTAUTH_URL (the app's public URL)");
   if (missing.length) {
-    throw new ConfigError(`Missing required secret${missing.length > 1 ? "s" : ""} in production mode:\n${missing.map((m) => "  " + m).join("\n")}\nSet ${missing.length > 1 ? "them" : "it"} in the environment and start again.`);
+    throw new ConfigError(
+      `Missing required secret${missing.length > 1 ? "s" : ""} in production mode:\n${missing.map((m) => "  " + m).join("\n")}\nSet ${missing.length > 1 ? "them" : "it"} in the environment and start again.`,
+    );
   }
   const pairs: Array<[string | undefined, string | undefined, string]> = [
     [e.GITHUB_ID, e.GITHUB_SECRET, "GITHUB_ID and GITHUB_SECRET"],
     [e.OIDC_CLIENT_ID, e.OIDC_CLIENT_SECRET, "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET"],
   ];
   for (const [a, b, names] of pairs) {
-    if (Boolean(a) !== Boolean(b)) throw new ConfigError(`Invalid configuration: ${names} must be set together (or both left unset).`);
+    if (Boolean(a) !== Boolean(b))
+      throw new ConfigError(`Invalid configuration: ${names} must be set together (or both left unset).`);
   }
-  if (e.OIDC_CLIENT_ID && !e.OIDC_ISSUER) throw new ConfigError("Invalid configuration: OIDC_CLIENT_ID is set but OIDC_ISSUER is not; set the issuer URL.");
+  if (e.OIDC_CLIENT_ID && !e.OIDC_ISSUER)
+    throw new ConfigError(
+      "Invalid configuration: OIDC_CLIENT_ID is set but OIDC_ISSUER is not; set the issuer URL.",
+    );
   return {
     ...e,
     dataDir,

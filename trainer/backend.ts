@@ -40,7 +40,9 @@ const FORCE_ALIASES: Record<string, BackendName> = {
 
 // `require` for optional packages: works both as ESM (tsx, vitest) and inside an esbuild .cjs bundle.
 const req: NodeRequire =
-  typeof require === "function" ? require : createRequire(import.meta.url ?? path.join(process.cwd(), "x.js"));
+  typeof require === "function"
+    ? require
+    : createRequire(import.meta.url ?? path.join(process.cwd(), "x.js"));
 
 let current: BackendInfo | null = null;
 let pending: Promise<BackendInfo> | null = null;
@@ -89,7 +91,8 @@ async function doSelect(forced: BackendName | undefined, opts: SelectBackendOpti
       ensureKernels(name);
       const info: BackendInfo = {
         name,
-        detail: detail + (skipped.length ? ` (skipped: ${skipped.join("; ")})` : "") + (forced ? " [forced]" : ""),
+        detail:
+          detail + (skipped.length ? ` (skipped: ${skipped.join("; ")})` : "") + (forced ? " [forced]" : ""),
       };
       log(`[pairwise/trainer] tfjs backend: ${info.name} - ${info.detail}`);
       return info;
@@ -135,8 +138,9 @@ async function setUp(name: BackendName, opts: SelectBackendOptions): Promise<str
           writable: true,
         });
       }
-      const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o?: object): Promise<unknown> } } })
-        .navigator.gpu;
+      const gpu = (
+        globalThis as unknown as { navigator: { gpu: { requestAdapter(o?: object): Promise<unknown> } } }
+      ).navigator.gpu;
       const adapter = (await gpu.requestAdapter({ powerPreference: "high-performance" })) as {
         info?: { vendor?: string; architecture?: string; device?: string; description?: string };
       } | null;

@@ -56,7 +56,11 @@ async function tensorsToSafe(named: Iterable<[string, tf.Tensor]>): Promise<Map<
 }
 
 /** HF-compatible config.json content for a model. */
-export function hfConfig(model: GPTModel, tokenizer: BpeTokenizer, meta: Record<string, unknown> = {}): Record<string, unknown> {
+export function hfConfig(
+  model: GPTModel,
+  tokenizer: BpeTokenizer,
+  meta: Record<string, unknown> = {},
+): Record<string, unknown> {
   const c = model.config;
   const pairwise: CheckpointMeta = { format: 1, kind: model.kind, config: c, ...meta };
   return {
@@ -91,17 +95,26 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
   await fs.mkdir(tmp, { recursive: true });
   const weights = await tensorsToSafe(o.model.params);
   await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.weights), encodeSafetensors(weights, { format: "pt" }));
-  await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.config), JSON.stringify(hfConfig(o.model, o.tokenizer, o.meta), null, 2));
+  await fs.writeFile(
+    path.join(tmp, CHECKPOINT_FILES.config),
+    JSON.stringify(hfConfig(o.model, o.tokenizer, o.meta), null, 2),
+  );
   await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.tokenizer), JSON.stringify(o.tokenizer.toJSON()));
   if (o.optimizer) {
     const st = await tensorsToSafe(o.optimizer.stateTensors());
-    await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.optimizer), encodeSafetensors(st, { t: String(o.optimizer.t) }));
+    await fs.writeFile(
+      path.join(tmp, CHECKPOINT_FILES.optimizer),
+      encodeSafetensors(st, { t: String(o.optimizer.t) }),
+    );
   }
   if (o.trainerState) {
     await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.trainerState), JSON.stringify(o.trainerState));
   }
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
-  const exists = await fs.stat(dir).then(() => true, () => false);
+  const exists = await fs.stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (exists) await fs.rename(dir, old);
   await fs.rename(tmp, dir);
   if (exists) await fs.rm(old, { recursive: true, force: true });
@@ -156,13 +169,18 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   try {
     config = parseModelConfig(pw.config);
   } catch (e) {
-    throw new Error(`Checkpoint ${dir}: ${CHECKPOINT_FILES.config} has an invalid model config: ${(e as Error).message}`);
+    throw new Error(
+      `Checkpoint ${dir}: ${CHECKPOINT_FILES.config} has an invalid model config: ${(e as Error).message}`,
+    );
   }
   return { ...(pw as CheckpointMeta), config };
 }
 
 /** Loads a policy or reward checkpoint (config.json says which), checking every tensor's shape. */
-export async function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = {}): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(
+  dir: string,
+  opts: { withOptimizer?: boolean } = {},
+): Promise<LoadedCheckpoint> {
   const meta = await readCheckpointMeta(dir);
   const { config, kind } = meta;
   const tokRaw = await readRequired(dir, CHECKPOINT_FILES.tokenizer, "tokenizer");

@@ -31,9 +31,33 @@ export type PresetName = "tiny" | "small" | "base";
  *  base  ~92M (vocab 8192, GPT-2-small shape): for the GPU
  */
 export const PRESETS: Record<PresetName, ModelConfig> = {
-  tiny: { vocabSize: 1024, contextLength: 256, nLayer: 4, nHead: 4, nEmbd: 128, layerNormEps: 1e-5, initStd: 0.02 },
-  small: { vocabSize: 4096, contextLength: 512, nLayer: 5, nHead: 6, nEmbd: 384, layerNormEps: 1e-5, initStd: 0.02 },
-  base: { vocabSize: 8192, contextLength: 1024, nLayer: 12, nHead: 12, nEmbd: 768, layerNormEps: 1e-5, initStd: 0.02 },
+  tiny: {
+    vocabSize: 1024,
+    contextLength: 256,
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    layerNormEps: 1e-5,
+    initStd: 0.02,
+  },
+  small: {
+    vocabSize: 4096,
+    contextLength: 512,
+    nLayer: 5,
+    nHead: 6,
+    nEmbd: 384,
+    layerNormEps: 1e-5,
+    initStd: 0.02,
+  },
+  base: {
+    vocabSize: 8192,
+    contextLength: 1024,
+    nLayer: 12,
+    nHead: 12,
+    nEmbd: 768,
+    layerNormEps: 1e-5,
+    initStd: 0.02,
+  },
 };
 
 /** Parameter count of a config (tied embeddings counted once). */

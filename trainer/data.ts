@@ -47,7 +47,8 @@ export interface UnpairedExample {
  * goes through the chat template with the generation prompt ("<|assistant|>") appended.
  */
 export function encodePrompt(tok: BpeTokenizer, prompt: string | ChatMessage[]): number[] {
-  if (typeof prompt !== "string") return [tok.bosId, ...tok.encodeChat(prompt, { addGenerationPrompt: true }).ids];
+  if (typeof prompt !== "string")
+    return [tok.bosId, ...tok.encodeChat(prompt, { addGenerationPrompt: true }).ids];
   return [tok.bosId, ...tok.encode(prompt, { allowedSpecial: ["<think>", "</think>"] })];
 }
 
@@ -68,7 +69,10 @@ export function encodeCompletion(
     });
     return ids;
   }
-  return [...tok.encode(completion, { allowedSpecial: ["<think>", "</think>"] }), chatPrompt ? tok.endId : tok.eosId];
+  return [
+    ...tok.encode(completion, { allowedSpecial: ["<think>", "</think>"] }),
+    chatPrompt ? tok.endId : tok.eosId,
+  ];
 }
 
 /**
@@ -103,7 +107,10 @@ export function sftSequence(tok: BpeTokenizer, ex: SftExample, maxLength: number
   }
   if ("messages" in ex) {
     const { ids, assistantMask } = tok.encodeChat(ex.messages);
-    return { ids: [tok.bosId, ...ids].slice(0, maxLength), lossMask: [0, ...assistantMask].slice(0, maxLength) };
+    return {
+      ids: [tok.bosId, ...ids].slice(0, maxLength),
+      lossMask: [0, ...assistantMask].slice(0, maxLength),
+    };
   }
   return promptCompletionSequence(tok, ex.prompt, ex.completion, maxLength);
 }
@@ -134,7 +141,12 @@ export interface Batch {
  * Shifts and right-pads sequences into a Batch; T is rounded up to a multiple of padMultiple but
  * never past maxT (the model's contextLength).
  */
-export function makeBatch(seqs: readonly TokenSequence[], padId: number, padMultiple = 1, maxT = Infinity): Batch {
+export function makeBatch(
+  seqs: readonly TokenSequence[],
+  padId: number,
+  padMultiple = 1,
+  maxT = Infinity,
+): Batch {
   if (seqs.length === 0) throw new Error("makeBatch: no sequences");
   const lengths = seqs.map((s) => Math.max(1, s.ids.length - 1));
   const maxLen = Math.max(...lengths);

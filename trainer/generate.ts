@@ -49,7 +49,8 @@ export function sampleFromLogits(
   if (temperature <= 0) {
     let best = -1;
     let bv = -Infinity;
-    for (let i = 0; i < V; i++) if (!banned.has(i) && (logits[i] as number) > bv) (bv = logits[i] as number), (best = i);
+    for (let i = 0; i < V; i++)
+      if (!banned.has(i) && (logits[i] as number) > bv) ((bv = logits[i] as number), (best = i));
     return best;
   }
   let idx = Array.from({ length: V }, (_, i) => i).filter((i) => !banned.has(i));
@@ -163,7 +164,13 @@ export async function* generateStream(
   } finally {
     for (const c of cache) tf.dispose([c.k, c.v]);
   }
-  return { text, tokens, finishReason, promptTokens, completionTokens: tokens.length + (finishReason === "stop" ? 1 : 0) };
+  return {
+    text,
+    tokens,
+    finishReason,
+    promptTokens,
+    completionTokens: tokens.length + (finishReason === "stop" ? 1 : 0),
+  };
 }
 
 /** Generates a completion for a text prompt or a conversation (chat template + "<|assistant|>"). */
@@ -234,7 +241,9 @@ export async function scoreRewards(
   const out: number[] = [];
   const ctx = rm.config.contextLength;
   for (let i = 0; i < items.length; i += batchSize) {
-    const seqs = items.slice(i, i + batchSize).map((it) => promptCompletionSequence(tok, it.prompt, it.completion, ctx).ids);
+    const seqs = items
+      .slice(i, i + batchSize)
+      .map((it) => promptCompletionSequence(tok, it.prompt, it.completion, ctx).ids);
     const t = tf.tidy(() => {
       const b = makeScoreBatch(seqs, tok.padId);
       return rewardScores(rm, b.ids, b.lastIndex);

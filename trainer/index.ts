@@ -10,7 +10,14 @@ export { BpeTokenizer, SPECIAL_TOKENS, DEFAULT_PATTERN } from "./tokenizer";
 export type { ChatMessage, ChatRole, SpecialToken, TokenizerJSON, AllowedSpecial } from "./tokenizer";
 
 // configuration
-export { PRESETS, countParams, parseModelConfig, parseTrainConfig, ModelConfigSchema, TrainConfigSchema } from "./config";
+export {
+  PRESETS,
+  countParams,
+  parseModelConfig,
+  parseTrainConfig,
+  ModelConfigSchema,
+  TrainConfigSchema,
+} from "./config";
 export type { ModelConfig, ModelConfigInput, PresetName, TrainConfig, TrainConfigInput } from "./config";
 
 // models
@@ -90,7 +97,14 @@ export type { SaveCheckpointOptions, LoadedCheckpoint, CheckpointMeta } from "./
 export { encodeSafetensors, decodeSafetensors } from "./safetensors";
 
 // inference
-export { generate, generateStream, sampleFromLogits, sequenceLogProb, completionLogProbs, scoreRewards } from "./generate";
+export {
+  generate,
+  generateStream,
+  sampleFromLogits,
+  sequenceLogProb,
+  completionLogProbs,
+  scoreRewards,
+} from "./generate";
 export type { SamplingOptions, GenerateResult } from "./generate";
 
 // built-in task

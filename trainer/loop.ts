@@ -76,7 +76,11 @@ export interface LoopSpec<I extends LoopItem> extends LoopHooks {
 }
 
 /** Splits indices 0..n-1 into train/eval with a seeded permutation. */
-export function splitIndices(n: number, evalFraction: number, seed: number): { train: number[]; eval: number[] } {
+export function splitIndices(
+  n: number,
+  evalFraction: number,
+  seed: number,
+): { train: number[]; eval: number[] } {
   const perm = permutation(n, seed, 0x5eed);
   const nEval = evalFraction > 0 ? Math.max(1, Math.floor(n * evalFraction)) : 0;
   if (n - nEval < 1) throw new Error(`not enough examples (${n}) for an eval split of ${evalFraction}`);
@@ -109,7 +113,11 @@ function fingerprintOf(items: readonly LoopItem[]): string {
   return h.digest("hex").slice(0, 32);
 }
 
-async function evaluate<I extends LoopItem>(spec: LoopSpec<I>, evalItems: I[], cfg: TrainConfig): Promise<Record<string, number>> {
+async function evaluate<I extends LoopItem>(
+  spec: LoopSpec<I>,
+  evalItems: I[],
+  cfg: TrainConfig,
+): Promise<Record<string, number>> {
   const sums: Record<string, number> = {};
   let n = 0;
   for (let i = 0; i < evalItems.length; i += cfg.batchSize) {
@@ -121,7 +129,9 @@ async function evaluate<I extends LoopItem>(spec: LoopSpec<I>, evalItems: I[], c
     const all: Metrics = { loss, ...metrics };
     const names = Object.keys(all);
     const vals = await Promise.all(names.map((k) => (all[k] as tf.Scalar).data())); // sync point
-    names.forEach((k, j) => (sums[k] = (sums[k] ?? 0) + ((vals[j] as ArrayLike<number>)[0] as number) * batch.length));
+    names.forEach(
+      (k, j) => (sums[k] = (sums[k] ?? 0) + ((vals[j] as ArrayLike<number>)[0] as number) * batch.length),
+    );
     tf.dispose(Object.values(all));
     n += batch.length;
   }
@@ -145,8 +155,15 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
   const totalSteps = cfg.steps ?? Math.max(1, Math.ceil((cfg.epochs * train.length) / perStep));
   const fingerprint = fingerprintOf(spec.items);
   const varList = [...model.params.values()];
-  const nameOf = new Map(varList.map((v) => [v.name, [...model.params].find(([, x]) => x === v)?.[0] as string]));
-  const opt = new AdamW(model.params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+  const nameOf = new Map(
+    varList.map((v) => [v.name, [...model.params].find(([, x]) => x === v)?.[0] as string]),
+  );
+  const opt = new AdamW(model.params, {
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    eps: cfg.eps,
+    weightDecay: cfg.weightDecay,
+  });
 
   let startStep = 0;
   let bestEval = Infinity;
@@ -169,7 +186,9 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
       for (const [name, v] of model.params) {
         const src = ck.model.params.get(name);
         if (!src || src.shape.join(",") !== v.shape.join(",")) {
-          throw new Error(`resumeFrom ${cfg.resumeFrom}: parameter ${name} does not match the model being trained`);
+          throw new Error(
+            `resumeFrom ${cfg.resumeFrom}: parameter ${name} does not match the model being trained`,
+          );
         }
         v.assign(src);
       }
@@ -237,7 +256,12 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
         stoppedBy = "shouldStop";
         break;
       }
-      const lr = learningRate(step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLrRatio: cfg.minLrRatio });
+      const lr = learningRate(step, {
+        lr: cfg.lr,
+        warmupSteps: cfg.warmupSteps,
+        totalSteps,
+        minLrRatio: cfg.minLrRatio,
+      });
       let acc: Map<string, tf.Tensor> | null = null;
       let metricAcc: Metrics | null = null;
       let stepTokens = 0;
@@ -286,10 +310,15 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
 
       if (step % cfg.logEvery === 0 || step === totalSteps) {
         const names = Object.keys(metrics);
-        const vals = await Promise.all([...names.map((k) => (metrics[k] as tf.Scalar).data()), clipped.norm.data()]); // sync point
+        const vals = await Promise.all([
+          ...names.map((k) => (metrics[k] as tf.Scalar).data()),
+          clipped.norm.data(),
+        ]); // sync point
         const now = performance.now();
         const m: Record<string, number> = {};
-        names.forEach((k, i) => (m[k] = ((vals[i] as ArrayLike<number>)[0] as number) / cfg.gradAccumulation));
+        names.forEach(
+          (k, i) => (m[k] = ((vals[i] as ArrayLike<number>)[0] as number) / cfg.gradAccumulation),
+        );
         const sm: StepMetrics = {
           ...m,
           step,
@@ -316,7 +345,12 @@ export async function runTraining<I extends LoopItem>(spec: LoopSpec<I>): Promis
           break;
         }
       }
-      if (cfg.checkpointDir && cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 && step < totalSteps) {
+      if (
+        cfg.checkpointDir &&
+        cfg.checkpointEvery > 0 &&
+        step % cfg.checkpointEvery === 0 &&
+        step < totalSteps
+      ) {
         await saveTo(cfg.checkpointDir, step);
       }
     }

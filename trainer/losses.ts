@@ -69,7 +69,10 @@ export function rewardModelLoss(
   if (opts.margin) diff = tf.sub(diff, opts.margin);
   let loss = tf.neg(mean(logSigmoid(diff)));
   if (opts.centerRewardsCoefficient) {
-    loss = tf.add(loss, tf.mul(opts.centerRewardsCoefficient, mean(tf.square(tf.add(rewardsChosen, rewardsRejected)))));
+    loss = tf.add(
+      loss,
+      tf.mul(opts.centerRewardsCoefficient, mean(tf.square(tf.add(rewardsChosen, rewardsRejected)))),
+    );
   }
   const all = tf.concat([rewardsChosen, rewardsRejected]);
   return {
@@ -89,11 +92,29 @@ export function rewardModelLoss(
 
 export type PairwiseMethod = "dpo" | "ipo" | "cdpo" | "robust" | "hinge" | "cpo" | "simpo" | "orpo" | "rpo";
 export type PreferenceMethod = PairwiseMethod | "kto";
-export const PAIRWISE_METHODS: readonly PairwiseMethod[] = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo"];
+export const PAIRWISE_METHODS: readonly PairwiseMethod[] = [
+  "dpo",
+  "ipo",
+  "cdpo",
+  "robust",
+  "hinge",
+  "cpo",
+  "simpo",
+  "orpo",
+  "rpo",
+];
 
 /** Methods that need a frozen reference model's log-probs. */
 export function needsReference(method: PreferenceMethod): boolean {
-  return method === "dpo" || method === "ipo" || method === "cdpo" || method === "robust" || method === "hinge" || method === "kto" || method === "rpo";
+  return (
+    method === "dpo" ||
+    method === "ipo" ||
+    method === "cdpo" ||
+    method === "robust" ||
+    method === "hinge" ||
+    method === "kto" ||
+    method === "rpo"
+  );
 }
 
 export interface PairLogps {
@@ -142,7 +163,9 @@ export const log1mexp = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => 
   const far = tf.log1p(tf.neg(tf.exp(xc)));
   return {
     value: tf.where(tf.greater(xc, -Math.LN2), near0, far),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.div(dy, tf.neg(tf.sub(tf.exp(tf.neg(saved[0] as tf.Tensor)), 1)))],
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.div(dy, tf.neg(tf.sub(tf.exp(tf.neg(saved[0] as tf.Tensor)), 1))),
+    ],
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
@@ -192,7 +215,8 @@ export function preferenceLoss(
   const nll = () => tf.div(tf.neg(tf.sum(x.policyChosenLogps)), tf.sum(lenC)) as tf.Scalar;
 
   if (needsReference(method)) {
-    if (!x.refChosenLogps || !x.refRejectedLogps) throw new Error(`preferenceLoss("${method}") needs reference log-probs`);
+    if (!x.refChosenLogps || !x.refRejectedLogps)
+      throw new Error(`preferenceLoss("${method}") needs reference log-probs`);
     const chosenLogratios = tf.sub(x.policyChosenLogps, x.refChosenLogps);
     const rejectedLogratios = tf.sub(x.policyRejectedLogps, x.refRejectedLogps);
     const z = tf.sub(chosenLogratios, rejectedLogratios);
@@ -272,7 +296,8 @@ export function preferenceLoss(
         throw new Error(`Unknown preference method "${method}"`);
     }
   }
-  if (method === "cpo" || method === "simpo" || method === "orpo" || method === "rpo") metrics["nll_loss"] = nll();
+  if (method === "cpo" || method === "simpo" || method === "orpo" || method === "rpo")
+    metrics["nll_loss"] = nll();
   const loss = (extra ? tf.add(mean(losses), extra) : mean(losses)) as tf.Scalar;
   Object.assign(metrics, pairMetrics(chosenRewards, rejectedRewards, logpsChosen, logpsRejected));
   return { loss, losses, chosenRewards, rejectedRewards, metrics };
@@ -320,7 +345,10 @@ export interface KtoOptions {
  * desirable: 1 - σ(β(r - z0)), undesirable: 1 - σ(β(z0 - r)); weighted, mean over all examples.
  * Metrics: kl, rewards/chosen, rewards/rejected, rewards/margins, logps/chosen, logps/rejected.
  */
-export function ktoLoss(x: KtoInputs, opts: KtoOptions = {}): { loss: tf.Scalar; losses: tf.Tensor1D; metrics: Metrics } {
+export function ktoLoss(
+  x: KtoInputs,
+  opts: KtoOptions = {},
+): { loss: tf.Scalar; losses: tf.Tensor1D; metrics: Metrics } {
   const beta = opts.beta ?? 0.1;
   const wD = opts.desirableWeight ?? 1;
   const wU = opts.undesirableWeight ?? 1;

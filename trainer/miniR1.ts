@@ -26,8 +26,36 @@ export interface Problem {
 export type NoiseKind = "wrong_answer" | "wrong_step" | "no_think" | "unclosed_think";
 export const NOISE_KINDS: readonly NoiseKind[] = ["wrong_answer", "wrong_step", "no_think", "unclosed_think"];
 
-const NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jia", "Kofi", "Lea", "Mo", "Nia", "Omar", "Pia"];
-const ITEMS = ["apples", "books", "coins", "stickers", "marbles", "pens", "shells", "cards", "stamps", "cookies"];
+const NAMES = [
+  "Ana",
+  "Ben",
+  "Chen",
+  "Dara",
+  "Eli",
+  "Fay",
+  "Gus",
+  "Hana",
+  "Ivo",
+  "Jia",
+  "Kofi",
+  "Lea",
+  "Mo",
+  "Nia",
+  "Omar",
+  "Pia",
+];
+const ITEMS = [
+  "apples",
+  "books",
+  "coins",
+  "stickers",
+  "marbles",
+  "pens",
+  "shells",
+  "cards",
+  "stamps",
+  "cookies",
+];
 const ADD = ["buys {b} more", "finds {b} more", "gets {b} more", "is given {b} more"];
 const SUB = ["gives away {b}", "loses {b}", "sells {b}", "eats {b}"];
 const MUL = ["then has {b} times as many", "multiplies them by {b}"];
@@ -137,7 +165,10 @@ export function formatOk(text: string): boolean {
  * Programmatic gold reward in [0, 1]: 0.8 for a correct final answer + 0.2 for the required format.
  * `problem` may be a Problem or just its expected answer.
  */
-export function goldReward(problem: Problem | { answer: number }, completionText: string): { reward: number; correct: boolean; formatOk: boolean } {
+export function goldReward(
+  problem: Problem | { answer: number },
+  completionText: string,
+): { reward: number; correct: boolean; formatOk: boolean } {
   const correct = extractAnswer(completionText) === problem.answer;
   const fmt = formatOk(completionText);
   return { reward: (correct ? 0.8 : 0) + (fmt ? 0.2 : 0), correct, formatOk: fmt };
@@ -154,7 +185,11 @@ export function sftExamples(problems: readonly Problem[]): SftExample[] {
 }
 
 /** Preference pairs: chosen = target, rejected = a noisy variant (kinds drawn from `seed`). */
-export function preferencePairs(problems: readonly Problem[], seed: number, kinds: readonly NoiseKind[] = NOISE_KINDS): PreferencePair[] {
+export function preferencePairs(
+  problems: readonly Problem[],
+  seed: number,
+  kinds: readonly NoiseKind[] = NOISE_KINDS,
+): PreferencePair[] {
   const rng = new Rng(seed);
   return problems.map((p) => ({
     prompt: chatPrompt(p),

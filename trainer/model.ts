@@ -7,7 +7,13 @@
 //
 // Shapes: B batch, T time, C = nEmbd, nh = nHead, hs = C / nh, V = vocabSize.
 import * as tf from "@tensorflow/tfjs";
-import { type ModelConfig, type ModelConfigInput, type PresetName, PRESETS, parseModelConfig } from "./config";
+import {
+  type ModelConfig,
+  type ModelConfigInput,
+  type PresetName,
+  PRESETS,
+  parseModelConfig,
+} from "./config";
 import { Rng } from "./rng";
 
 export type ModelKind = "policy" | "reward";
@@ -74,7 +80,11 @@ function initValue(name: string, shape: number[], cfg: ModelConfig, rng: Rng): F
   return v;
 }
 
-function makeModel(kind: ModelKind, cfg: ModelConfig, values: (name: string, shape: number[]) => tf.Tensor): GPTModel {
+function makeModel(
+  kind: ModelKind,
+  cfg: ModelConfig,
+  values: (name: string, shape: number[]) => tf.Tensor,
+): GPTModel {
   const id = `gpt${modelCounter++}`;
   const params = new Map<string, tf.Variable>();
   for (const [name, shape] of parameterShapes(cfg, kind)) {
@@ -112,7 +122,11 @@ export function createRewardModel(from: ModelConfigInput | PresetName | GPTModel
 }
 
 /** Builds a model from named tensors (e.g. a loaded checkpoint); shapes are checked by the caller. */
-export function modelFromTensors(kind: ModelKind, config: ModelConfig, tensors: Map<string, tf.Tensor>): GPTModel {
+export function modelFromTensors(
+  kind: ModelKind,
+  config: ModelConfig,
+  tensors: Map<string, tf.Tensor>,
+): GPTModel {
   return makeModel(kind, config, (name) => {
     const t = tensors.get(name);
     if (!t) throw new Error(`missing tensor ${name}`);
@@ -272,7 +286,12 @@ export function forwardHidden(
     const f = gelu(linear(m, P(model, `${h}.mlp.c_fc.weight`), P(model, `${h}.mlp.c_fc.bias`))); // (B,T,4C)
     x = tf.add(x, linear(f, P(model, `${h}.mlp.c_proj.weight`), P(model, `${h}.mlp.c_proj.bias`)));
   }
-  return layerNorm(x, P(model, "transformer.ln_f.weight"), P(model, "transformer.ln_f.bias"), cfg.layerNormEps) as tf.Tensor3D;
+  return layerNorm(
+    x,
+    P(model, "transformer.ln_f.weight"),
+    P(model, "transformer.ln_f.bias"),
+    cfg.layerNormEps,
+  ) as tf.Tensor3D;
 }
 
 /** LM head, tied to the token embedding: hidden (..., C) -> logits (..., V). */

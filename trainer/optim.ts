@@ -23,8 +23,14 @@ export class AdamW {
   ) {
     for (const [name, p] of params) {
       // tidy frees the zeros tensors; the variables keep their data (variables are not tracked)
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
     }
   }
 
@@ -72,7 +78,9 @@ export class AdamW {
         const src = tensors.get(`${prefix}.${name}`);
         if (!src) throw new Error(`optimizer state is missing ${prefix}.${name}`);
         if (src.shape.join(",") !== variable.shape.join(",")) {
-          throw new Error(`optimizer state ${prefix}.${name} has shape [${src.shape}], expected [${variable.shape}]`);
+          throw new Error(
+            `optimizer state ${prefix}.${name} has shape [${src.shape}], expected [${variable.shape}]`,
+          );
         }
         variable.assign(src);
       }
@@ -109,7 +117,12 @@ export function sumAll(xs: tf.Tensor[]): tf.Tensor {
   let level = xs;
   while (level.length > 1) {
     const next: tf.Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? tf.add(level[i] as tf.Tensor, level[i + 1] as tf.Tensor) : (level[i] as tf.Tensor));
+    for (let i = 0; i < level.length; i += 2)
+      next.push(
+        i + 1 < level.length
+          ? tf.add(level[i] as tf.Tensor, level[i + 1] as tf.Tensor)
+          : (level[i] as tf.Tensor),
+      );
     level = next;
   }
   return level[0] as tf.Tensor;
@@ -128,7 +141,9 @@ export function clipByGlobalNorm(
   const names = [...grads.keys()];
   // one tidy: the scalar constants made from JS numbers are freed too
   const out = tf.tidy(() => {
-    const gs = names.map((n) => (scaleBy === 1 ? (grads.get(n) as tf.Tensor) : tf.mul(grads.get(n) as tf.Tensor, scaleBy)));
+    const gs = names.map((n) =>
+      scaleBy === 1 ? (grads.get(n) as tf.Tensor) : tf.mul(grads.get(n) as tf.Tensor, scaleBy),
+    );
     const norm = tf.sqrt(sumAll(gs.map((g) => tf.sum(tf.square(g)))));
     const factor = maxNorm > 0 ? tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
     return [norm, ...gs.map((g) => tf.mul(g, factor))];

@@ -51,10 +51,13 @@ export class RefLogpCache {
   static fromJSON(json: unknown): RefLogpCache {
     const j = json as Partial<RefLogpCacheJSON>;
     if (!j || j.version !== 1 || typeof j.entries !== "object" || j.entries === null) {
-      throw new Error("Not a reference log-prob cache (expected {version: 1, entries: {...}} from RefLogpCache#toJSON)");
+      throw new Error(
+        "Not a reference log-prob cache (expected {version: 1, entries: {...}} from RefLogpCache#toJSON)",
+      );
     }
     const c = new RefLogpCache();
-    for (const [ref, m] of Object.entries(j.entries)) for (const [k, v] of Object.entries(m)) c.set(ref, k, v);
+    for (const [ref, m] of Object.entries(j.entries))
+      for (const [k, v] of Object.entries(m)) c.set(ref, k, v);
     return c;
   }
 }

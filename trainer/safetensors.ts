@@ -10,13 +10,17 @@ export interface SafeTensor {
 }
 
 /** Serialises named tensors (in the given order) into one safetensors buffer. */
-export function encodeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Buffer {
+export function encodeSafetensors(
+  tensors: Map<string, SafeTensor>,
+  metadata: Record<string, string> = {},
+): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header["__metadata__"] = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (n !== t.data.length)
+      throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
     const bytes = t.data.byteLength;
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -43,7 +47,8 @@ export function decodeSafetensors(
 ): { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new Error(`${where} is truncated (${buf.length} bytes)`);
   const n = Number(buf.readBigUInt64LE(0));
-  if (n > buf.length - 8) throw new Error(`${where}: header length ${n} exceeds the file size; the file is corrupt or truncated`);
+  if (n > buf.length - 8)
+    throw new Error(`${where}: header length ${n} exceeds the file size; the file is corrupt or truncated`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
@@ -59,7 +64,8 @@ export function decodeSafetensors(
       continue;
     }
     const [begin, end] = h.data_offsets;
-    if (base + end > buf.length) throw new Error(`${where}: tensor ${name} runs past the end of the file (truncated?)`);
+    if (base + end > buf.length)
+      throw new Error(`${where}: tensor ${name} runs past the end of the file (truncated?)`);
     const bytes = buf.subarray(base + begin, base + end);
     const copy = new ArrayBuffer(bytes.length); // aligned copy
     new Uint8Array(copy).set(bytes);
@@ -68,7 +74,8 @@ export function decodeSafetensors(
     else if (h.dtype === "I32") data = new Int32Array(copy);
     else throw new Error(`${where}: tensor ${name} has dtype ${h.dtype}; only F32 and I32 are supported`);
     const count = h.shape.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new Error(`${where}: tensor ${name} has ${data.length} values for shape [${h.shape}]`);
+    if (count !== data.length)
+      throw new Error(`${where}: tensor ${name} has ${data.length} values for shape [${h.shape}]`);
     tensors.set(name, { dtype: h.dtype, shape: h.shape, data });
   }
   return { tensors, metadata };

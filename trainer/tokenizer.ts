@@ -76,7 +76,8 @@ export class BpeTokenizer {
       const A = this.tokenBytes[a];
       const B = this.tokenBytes[b];
       if (!A || !B) throw new Error(`BPE merge ${r} refers to unknown ids ${a}, ${b}`);
-      if (this.specialById.has(a) || this.specialById.has(b)) throw new Error(`BPE merge ${r} uses a special token`);
+      if (this.specialById.has(a) || this.specialById.has(b))
+        throw new Error(`BPE merge ${r} uses a special token`);
       const m = new Uint8Array(A.length + B.length);
       m.set(A);
       m.set(B, A.length);
@@ -359,7 +360,9 @@ function specialSplitter(list: readonly string[]): RegExp {
   const key = list.join("\u0000");
   let re = splitterCache.get(key);
   if (!re) {
-    const alts = [...list].sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const alts = [...list]
+      .sort((a, b) => b.length - a.length)
+      .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
     re = new RegExp(`(${alts.join("|")})`);
     splitterCache.set(key, re);
   }

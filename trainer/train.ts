@@ -16,12 +16,7 @@ import {
   sequenceLogpsFromTokens,
   stopGradient,
 } from "./losses";
-import {
-  type LoopHooks,
-  type LoopItem,
-  type TrainResult,
-  runTraining,
-} from "./loop";
+import { type LoopHooks, type LoopItem, type TrainResult, runTraining } from "./loop";
 import { cloneModel, disposeModel, type GPTModel, rewardScores, tokenLogProbs } from "./model";
 import {
   type PreferencePair,
@@ -41,7 +36,8 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { BpeTokenizer } from "./tokenizer";
 
-const seqFingerprint = (...seqs: TokenSequence[]) => Int32Array.from(seqs.flatMap((s) => [...s.ids, -1, ...s.lossMask, -2]));
+const seqFingerprint = (...seqs: TokenSequence[]) =>
+  Int32Array.from(seqs.flatMap((s) => [...s.ids, -1, ...s.lossMask, -2]));
 
 function maxLengthOf(model: GPTModel, config: TrainConfigInput): number {
   const cfg = parseTrainConfig(config);
@@ -77,9 +73,12 @@ export async function trainSFT(o: SftOptions): Promise<TrainResult> {
   const padMultiple = parseTrainConfig(cfg).padMultiple;
   const untrained = items.filter((it) => !it.seq.lossMask.some((m, i) => i > 0 && m === 1)).length;
   if (untrained === items.length) {
-    throw new Error(`trainSFT: no example has a token to train on (maxLength ${maxLen}); raise maxLength/contextLength.`);
+    throw new Error(
+      `trainSFT: no example has a token to train on (maxLength ${maxLen}); raise maxLength/contextLength.`,
+    );
   }
-  if (untrained) o.log?.(`[sft] ${untrained} of ${items.length} examples have no trained token after truncation`);
+  if (untrained)
+    o.log?.(`[sft] ${untrained} of ${items.length} examples have no trained token after truncation`);
   return runTraining({
     ...o,
     loop: "sft",
@@ -120,7 +119,12 @@ interface RmItem extends LoopItem {
 }
 
 /** Scored sequence: prompt + completion (prompt truncated first), read at its last token. */
-function scoredIds(tok: BpeTokenizer, prompt: PreferencePair["prompt"], completion: PreferencePair["chosen"], maxLen: number): number[] {
+function scoredIds(
+  tok: BpeTokenizer,
+  prompt: PreferencePair["prompt"],
+  completion: PreferencePair["chosen"],
+  maxLen: number,
+): number[] {
   return promptCompletionSequence(tok, prompt, completion, maxLen).ids;
 }
 
@@ -131,7 +135,10 @@ function scoredIds(tok: BpeTokenizer, prompt: PreferencePair["prompt"], completi
 export async function trainRewardModel(o: RewardModelOptions): Promise<TrainResult> {
   if (o.model.kind !== "reward") throw new Error("trainRewardModel needs a reward model (createRewardModel)");
   const cfg = o.config ?? {};
-  const maxLen = Math.min(parseTrainConfig(cfg).maxLength ?? o.model.config.contextLength, o.model.config.contextLength);
+  const maxLen = Math.min(
+    parseTrainConfig(cfg).maxLength ?? o.model.config.contextLength,
+    o.model.config.contextLength,
+  );
   const padMultiple = parseTrainConfig(cfg).padMultiple;
   const useMargin = o.data.some((p) => p.margin !== undefined);
   const items: RmItem[] = o.data.map((p) => {
@@ -218,14 +225,25 @@ interface KtoItem extends LoopItem {
 }
 
 /** Summed completion log-probs (and counts) of sequences under a model: one forward, (N). */
-function seqLogps(model: GPTModel, seqs: TokenSequence[], padId: number, padMultiple: number): { logps: tf.Tensor1D; counts: number[] } {
+function seqLogps(
+  model: GPTModel,
+  seqs: TokenSequence[],
+  padId: number,
+  padMultiple: number,
+): { logps: tf.Tensor1D; counts: number[] } {
   const b = makeBatch(seqs, padId, padMultiple, model.config.contextLength);
   const logp = tokenLogProbs(model, b.inputs, b.targets);
   return { logps: sequenceLogpsFromTokens(logp, b.mask), counts: b.counts };
 }
 
 /** Reference log-probs for sequences, computed in batches without gradients (sync point per batch). */
-async function referenceLogps(model: GPTModel, seqs: TokenSequence[], padId: number, padMultiple: number, batchSize: number): Promise<number[]> {
+async function referenceLogps(
+  model: GPTModel,
+  seqs: TokenSequence[],
+  padId: number,
+  padMultiple: number,
+  batchSize: number,
+): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < seqs.length; i += batchSize) {
     const t = tf.tidy(() => seqLogps(model, seqs.slice(i, i + batchSize), padId, padMultiple).logps);
@@ -245,7 +263,9 @@ async function referenceLogps(model: GPTModel, seqs: TokenSequence[], padId: num
 export async function trainPreference(o: PreferenceOptions): Promise<TrainResult> {
   const method = o.method;
   if (method !== "kto" && !PAIRWISE_METHODS.includes(method)) {
-    throw new Error(`Unknown preference method "${method}"; use one of ${[...PAIRWISE_METHODS, "kto"].join(", ")}`);
+    throw new Error(
+      `Unknown preference method "${method}"; use one of ${[...PAIRWISE_METHODS, "kto"].join(", ")}`,
+    );
   }
   const cfg = o.config ?? {};
   const pcfg = parseTrainConfig(cfg);
@@ -256,29 +276,48 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
   // Resuming: reuse the reference id and cached reference log-probs stored in the checkpoint.
   let resumed: { referenceId?: string; refLogps?: RefLogpCacheJSON } = {};
   if (pcfg.resumeFrom) {
-    const raw = await fs.readFile(path.join(pcfg.resumeFrom, CHECKPOINT_FILES.trainerState), "utf8").catch(() => null);
+    const raw = await fs
+      .readFile(path.join(pcfg.resumeFrom, CHECKPOINT_FILES.trainerState), "utf8")
+      .catch(() => null);
     if (raw) resumed = JSON.parse(raw);
   }
-  const refId = o.referenceId ?? resumed.referenceId ?? `anonymous-${contentKey(o.model.id, Date.now(), Math.random())}`;
+  const refId =
+    o.referenceId ?? resumed.referenceId ?? `anonymous-${contentKey(o.model.id, Date.now(), Math.random())}`;
   if (resumed.refLogps) {
     const prev = RefLogpCache.fromJSON(resumed.refLogps);
     const entries = prev.toJSON().entries[refId] ?? {};
     for (const [k, v] of Object.entries(entries)) if (!cache.has(refId, k)) cache.set(refId, k, v);
   }
   const extraState = () =>
-    useRef ? { referenceId: refId, refLogps: { version: 1, entries: { [refId]: cache.toJSON().entries[refId] ?? {} } } } : {};
+    useRef
+      ? {
+          referenceId: refId,
+          refLogps: { version: 1, entries: { [refId]: cache.toJSON().entries[refId] ?? {} } },
+        }
+      : {};
   let ownReference: GPTModel | null = null;
-  const reference = useRef ? (o.reference ?? (ownReference = cloneModel(o.model, { trainable: false }))) : null;
-  if (reference && reference.params.size && [...reference.params.values()].some((v) => [...o.model.params.values()].includes(v))) {
+  const reference = useRef
+    ? (o.reference ?? (ownReference = cloneModel(o.model, { trainable: false })))
+    : null;
+  if (
+    reference &&
+    reference.params.size &&
+    [...reference.params.values()].some((v) => [...o.model.params.values()].includes(v))
+  ) {
     throw new Error("the reference model shares variables with the policy; pass a separate (cloned) model");
   }
-  const hp: PreferenceLossOptions = { beta: o.beta ?? 0.1, simpoGamma: o.simpoGamma, cpoAlpha: o.cpoAlpha, rpoAlpha: o.rpoAlpha };
+  const hp: PreferenceLossOptions = {
+    beta: o.beta ?? 0.1,
+    simpoGamma: o.simpoGamma,
+    cpoAlpha: o.cpoAlpha,
+    rpoAlpha: o.rpoAlpha,
+  };
 
   try {
     if (method === "kto") {
       const data = o.data as UnpairedExample[];
       if (data.some((d) => typeof (d as Partial<UnpairedExample>).label !== "boolean")) {
-        throw new Error('kto needs unpaired examples {prompt, completion, label: boolean}');
+        throw new Error("kto needs unpaired examples {prompt, completion, label: boolean}");
       }
       const n = data.length;
       const items: KtoItem[] = data.map((d, i) => {
@@ -287,7 +326,14 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
         const kl = promptCompletionSequence(tok, d.prompt, prev.completion, maxLen);
         const key = d.key ?? contentKey(d.prompt, d.completion, d.label);
         const klKey = prev.key ?? contentKey(prev.prompt, prev.completion, prev.label);
-        return { key: `${key}|kl:${klKey}`, seq, kl, label: d.label ? 1 : 0, tokens: seq.ids.length, fingerprint: seqFingerprint(seq, kl) };
+        return {
+          key: `${key}|kl:${klKey}`,
+          seq,
+          kl,
+          label: d.label ? 1 : 0,
+          tokens: seq.ids.length,
+          fingerprint: seqFingerprint(seq, kl),
+        };
       });
       const refOf = (it: KtoItem) => cache.get(refId, it.key) as { completion: number; kl: number };
       return await runTraining({
@@ -300,12 +346,25 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
         prepare: async (train, ev) => {
           const missing = [...train, ...ev].filter((it) => !cache.has(refId, it.key));
           if (!missing.length || !reference) return;
-          const lp = await referenceLogps(reference, missing.flatMap((it) => [it.seq, it.kl]), tok.padId, pcfg.padMultiple, pcfg.batchSize * 2);
-          missing.forEach((it, i) => cache.set(refId, it.key, { completion: lp[2 * i] as number, kl: lp[2 * i + 1] as number }));
+          const lp = await referenceLogps(
+            reference,
+            missing.flatMap((it) => [it.seq, it.kl]),
+            tok.padId,
+            pcfg.padMultiple,
+            pcfg.batchSize * 2,
+          );
+          missing.forEach((it, i) =>
+            cache.set(refId, it.key, { completion: lp[2 * i] as number, kl: lp[2 * i + 1] as number }),
+          );
         },
         batchLoss: (batch) => {
           const B = batch.length;
-          const { logps } = seqLogps(o.model, [...batch.map((b) => b.seq), ...batch.map((b) => b.kl)], tok.padId, pcfg.padMultiple);
+          const { logps } = seqLogps(
+            o.model,
+            [...batch.map((b) => b.seq), ...batch.map((b) => b.kl)],
+            tok.padId,
+            pcfg.padMultiple,
+          );
           return ktoLoss(
             {
               policyLogps: tf.slice(logps, [0], [B]) as tf.Tensor1D,
@@ -322,14 +381,21 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
 
     const pm = method as PairwiseMethod;
     const data = o.data as PreferencePair[];
-    if (data.some((d) => (d as Partial<PreferencePair>).chosen === undefined || (d as Partial<PreferencePair>).rejected === undefined)) {
+    if (
+      data.some(
+        (d) =>
+          (d as Partial<PreferencePair>).chosen === undefined ||
+          (d as Partial<PreferencePair>).rejected === undefined,
+      )
+    ) {
       throw new Error(`${method} needs preference pairs {prompt, chosen, rejected}`);
     }
     const items: PairItem[] = data.map((p) => {
       const chosen = promptCompletionSequence(tok, p.prompt, p.chosen, maxLen);
       const rejected = promptCompletionSequence(tok, p.prompt, p.rejected, maxLen);
       const eps = p.labelSmoothing ?? o.labelSmoothing ?? 0;
-      if (pm === "robust" && !(eps >= 0 && eps < 0.5)) throw new Error(`robust needs labelSmoothing in [0, 0.5), got ${eps}`);
+      if (pm === "robust" && !(eps >= 0 && eps < 0.5))
+        throw new Error(`robust needs labelSmoothing in [0, 0.5), got ${eps}`);
       return {
         key: pairKey(p),
         chosen,
@@ -351,12 +417,25 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
         if (!reference) return;
         const missing = [...train, ...ev].filter((it) => !cache.has(refId, it.key));
         if (!missing.length) return;
-        const lp = await referenceLogps(reference, missing.flatMap((it) => [it.chosen, it.rejected]), tok.padId, pcfg.padMultiple, pcfg.batchSize * 2);
-        missing.forEach((it, i) => cache.set(refId, it.key, { chosen: lp[2 * i] as number, rejected: lp[2 * i + 1] as number }));
+        const lp = await referenceLogps(
+          reference,
+          missing.flatMap((it) => [it.chosen, it.rejected]),
+          tok.padId,
+          pcfg.padMultiple,
+          pcfg.batchSize * 2,
+        );
+        missing.forEach((it, i) =>
+          cache.set(refId, it.key, { chosen: lp[2 * i] as number, rejected: lp[2 * i + 1] as number }),
+        );
       },
       batchLoss: (batch) => {
         const B = batch.length;
-        const { logps, counts } = seqLogps(o.model, [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)], tok.padId, pcfg.padMultiple);
+        const { logps, counts } = seqLogps(
+          o.model,
+          [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)],
+          tok.padId,
+          pcfg.padMultiple,
+        );
         return preferenceLoss(
           pm,
           {
@@ -367,7 +446,10 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
             refChosenLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).chosen)) : undefined,
             refRejectedLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).rejected)) : undefined,
           },
-          { ...hp, labelSmoothing: batch.some((b) => b.eps !== 0) ? tf.tensor1d(batch.map((b) => b.eps)) : 0 },
+          {
+            ...hp,
+            labelSmoothing: batch.some((b) => b.eps !== 0) ? tf.tensor1d(batch.map((b) => b.eps)) : 0,
+          },
         );
       },
     });

@@ -11,10 +11,18 @@ export default async function AdminHome() {
     <div className="flex flex-col gap-4" data-testid="admin-home">
       <div className="flex flex-wrap items-baseline gap-4">
         <h1 className="text-2xl font-semibold">Admin</h1>
-        <Link href="/admin/projects/new" className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid="new-project">
+        <Link
+          href="/admin/projects/new"
+          className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white"
+          data-testid="new-project"
+        >
           New project
         </Link>
-        <Link href="/admin/people" className="text-sm text-blue-700 underline" data-testid="admin-people-link">
+        <Link
+          href="/admin/people"
+          className="text-sm text-blue-700 underline"
+          data-testid="admin-people-link"
+        >
           People
         </Link>
         <Link href="/admin/data" className="text-sm text-blue-700 underline">
@@ -45,16 +53,26 @@ export default async function AdminHome() {
                   {p.name}
                 </Link>
               </td>
-              <td className="p-2" data-testid={`summary-${p.slug}-open`}>{p.comparisons.open}</td>
-              <td className="p-2" data-testid={`summary-${p.slug}-complete`}>{p.comparisons.complete}</td>
+              <td className="p-2" data-testid={`summary-${p.slug}-open`}>
+                {p.comparisons.open}
+              </td>
+              <td className="p-2" data-testid={`summary-${p.slug}-complete`}>
+                {p.comparisons.complete}
+              </td>
               <td className="p-2">{p.comparisons.review}</td>
               <td className="p-2">{p.comparisons.flagged}</td>
-              <td className="p-2" data-testid={`summary-${p.slug}-human`}>{p.judgments.human}</td>
+              <td className="p-2" data-testid={`summary-${p.slug}-human`}>
+                {p.judgments.human}
+              </td>
               <td className="p-2">{p.judgments.ai}</td>
               <td className="p-2">{p.activePairs}</td>
               <td className="p-2">{p.activeLeases}</td>
               <td className="p-2">
-                <Link href={`/admin/projects/${p.slug}/dashboard`} className="text-blue-700 underline" data-testid={`dashboard-${p.slug}`}>
+                <Link
+                  href={`/admin/projects/${p.slug}/dashboard`}
+                  className="text-blue-700 underline"
+                  data-testid={`dashboard-${p.slug}`}
+                >
                   Dashboard
                 </Link>
               </td>

@@ -17,7 +17,11 @@ export default async function AnnotateIndex() {
             <div className="text-sm text-slate-600">
               {p.kind === "ranking" ? "Ranking" : "Pairwise"} · {p.available} available to you
             </div>
-            <Link href={`/annotate/${p.slug}`} className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid={`annotate-${p.slug}`}>
+            <Link
+              href={`/annotate/${p.slug}`}
+              className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white"
+              data-testid={`annotate-${p.slug}`}
+            >
               Start judging
             </Link>
           </li>

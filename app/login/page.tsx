@@ -3,7 +3,11 @@ import { getSessionUser } from "@/server/auth/session";
 import { env } from "@/server/env";
 import { LoginForm } from "./login-form";
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<{ error?: string; callbackUrl?: string }> }) {
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ error?: string; callbackUrl?: string }>;
+}) {
   if (await getSessionUser()) redirect("/");
   const sp = await searchParams;
   const e = env();

@@ -4,7 +4,11 @@ import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { reviewQueue } from "@/server/annotation/review";
 
-export default async function ReviewQueuePage({ searchParams }: { searchParams: Promise<{ status?: string }> }) {
+export default async function ReviewQueuePage({
+  searchParams,
+}: {
+  searchParams: Promise<{ status?: string }>;
+}) {
   await requirePageUser("reviewer");
   const sp = await searchParams;
   const status = sp.status === "review" || sp.status === "flagged" ? sp.status : undefined;
@@ -16,10 +20,18 @@ export default async function ReviewQueuePage({ searchParams }: { searchParams: 
         <Link href="/review" className={!status ? "font-semibold" : "underline"}>
           All ({(q.counts.review ?? 0) + (q.counts.flagged ?? 0)})
         </Link>
-        <Link href="/review?status=review" className={status === "review" ? "font-semibold" : "underline"} data-testid="review-count">
+        <Link
+          href="/review?status=review"
+          className={status === "review" ? "font-semibold" : "underline"}
+          data-testid="review-count"
+        >
           No consensus ({q.counts.review ?? 0})
         </Link>
-        <Link href="/review?status=flagged" className={status === "flagged" ? "font-semibold" : "underline"} data-testid="flagged-count">
+        <Link
+          href="/review?status=flagged"
+          className={status === "flagged" ? "font-semibold" : "underline"}
+          data-testid="flagged-count"
+        >
           Flagged ({q.counts.flagged ?? 0})
         </Link>
       </nav>
@@ -61,7 +73,9 @@ export default async function ReviewQueuePage({ searchParams }: { searchParams: 
           <h2 id="gold-fail" className="mb-2 text-lg font-semibold">
             Check items many annotators fail
           </h2>
-          <p className="mb-2 text-sm text-slate-600">Perhaps the known answer is wrong. A ruling on a check item replaces its known answer.</p>
+          <p className="mb-2 text-sm text-slate-600">
+            Perhaps the known answer is wrong. A ruling on a check item replaces its known answer.
+          </p>
           <ul className="list-disc pl-6 text-sm">
             {q.goldFailures.map((g) => (
               <li key={g.id}>

@@ -73,7 +73,20 @@ async function seed(url: string): Promise<{ projectId: string; annotators: Annot
     const projectId = id();
     await c.query(
       `INSERT INTO "Project" (id, slug, name, "labelSchema", overlap, "goldRatio", settings, "updatedAt") VALUES ($1, $2, 'Bench', $3, $4, 0, '{}', now())`,
-      [projectId, `bench-${projectId.slice(0, 8)}`, JSON.stringify({ kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false }), OVERLAP],
+      [
+        projectId,
+        `bench-${projectId.slice(0, 8)}`,
+        JSON.stringify({
+          kind: "pairwise",
+          strength: true,
+          allowTie: true,
+          allowBothBad: true,
+          axes: [],
+          rationale: "optional",
+          judgeReasoningSeparately: false,
+        }),
+        OVERLAP,
+      ],
     );
     const CHUNK = 500;
     for (let start = 0; start < COMPARISONS; start += CHUNK) {
@@ -90,21 +103,60 @@ async function seed(url: string): Promise<{ projectId: string; annotators: Annot
         const cb = id();
         const ta = `Rayleigh scattering (${i}): shorter wavelengths scatter more, so blue light reaches us from all directions.`;
         const tb = `Because of the ocean (${i}).`;
-        completions.push(ca, projectId, pid, sha(ta), ta, "model-a", cb, projectId, pid, sha(tb), tb, "model-b");
-        comparisons.push(id(), projectId, pid, `{${ca},${cb}}`, sha(`${i}`), new Date(Date.UTC(2026, 0, 1) + i * 1000));
+        completions.push(
+          ca,
+          projectId,
+          pid,
+          sha(ta),
+          ta,
+          "model-a",
+          cb,
+          projectId,
+          pid,
+          sha(tb),
+          tb,
+          "model-b",
+        );
+        comparisons.push(
+          id(),
+          projectId,
+          pid,
+          `{${ca},${cb}}`,
+          sha(`${i}`),
+          new Date(Date.UTC(2026, 0, 1) + i * 1000),
+        );
       }
       const rows = (cols: number, count: number) =>
-        Array.from({ length: count }, (_, r) => `(${Array.from({ length: cols }, (_, j) => `$${r * cols + j + 1}`).join(",")})`).join(",");
-      await c.query(`INSERT INTO "Prompt" (id, "projectId", "contentHash", text) VALUES ${rows(4, n)}`, prompts);
-      await c.query(`INSERT INTO "Completion" (id, "projectId", "promptId", "contentHash", text, "modelName") VALUES ${rows(6, 2 * n)}`, completions);
-      await c.query(`INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", "createdAt") VALUES ${rows(6, n)}`, comparisons);
+        Array.from(
+          { length: count },
+          (_, r) => `(${Array.from({ length: cols }, (_, j) => `$${r * cols + j + 1}`).join(",")})`,
+        ).join(",");
+      await c.query(
+        `INSERT INTO "Prompt" (id, "projectId", "contentHash", text) VALUES ${rows(4, n)}`,
+        prompts,
+      );
+      await c.query(
+        `INSERT INTO "Completion" (id, "projectId", "promptId", "contentHash", text, "modelName") VALUES ${rows(6, 2 * n)}`,
+        completions,
+      );
+      await c.query(
+        `INSERT INTO "Comparison" (id, "projectId", "promptId", "completionIds", "contentHash", "createdAt") VALUES ${rows(6, n)}`,
+        comparisons,
+      );
     }
     const annotators: Annotator[] = [];
     for (let i = 0; i < CONCURRENCY; i++) {
       const userId = id();
-      await c.query(`INSERT INTO "User" (id, email, name, role) VALUES ($1, $2, $3, 'annotator')`, [userId, `bench-${userId}@example.com`, `Bench ${i}`]);
+      await c.query(`INSERT INTO "User" (id, email, name, role) VALUES ($1, $2, $3, 'annotator')`, [
+        userId,
+        `bench-${userId}@example.com`,
+        `Bench ${i}`,
+      ]);
       const token = `pw_bench${i}_${crypto.randomBytes(24).toString("base64url")}`;
-      await c.query(`INSERT INTO "ApiToken" (id, "userId", name, prefix, "tokenHash", scopes) VALUES ($1, $2, 'bench', $3, $4, '{write}')`, [id(), userId, `bench${i}`, hashToken(token)]);
+      await c.query(
+        `INSERT INTO "ApiToken" (id, "userId", name, prefix, "tokenHash", scopes) VALUES ($1, $2, 'bench', $3, $4, '{write}')`,
+        [id(), userId, `bench${i}`, hashToken(token)],
+      );
       annotators.push({ userId, token });
     }
     await c.query(`ANALYZE`);
@@ -130,14 +182,18 @@ function procStat(pid: number): { ppid: number; cpuMs: number; comm: string } | 
 }
 /** CPU-ms of each process in the tree under `root` (the supervisor: web, embedded database…). */
 function treeCpu(root: number): Map<number, { cpuMs: number; comm: string }> {
-  const all = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = fs
+    .readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const stats = new Map(all.map((pid) => [pid, procStat(pid)] as const));
   const out = new Map<number, { cpuMs: number; comm: string }>();
   const want = new Set([root]);
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [pid, st] of stats) if (st && !want.has(pid) && want.has(st.ppid)) (want.add(pid), (grew = true));
+    for (const [pid, st] of stats)
+      if (st && !want.has(pid) && want.has(st.ppid)) (want.add(pid), (grew = true));
   }
   for (const pid of want) {
     const st = stats.get(pid);
@@ -149,7 +205,9 @@ async function pgBackendPids(url: string): Promise<number[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    const { rows } = await c.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
     return rows.map((r) => Number(r.pid));
   } finally {
     await c.end();
@@ -171,7 +229,13 @@ class HttpError extends Error {
 // node:http with keep-alive: one socket per annotator, and the client's own CPU stays small.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
-function request(base: string, token: string, method: "GET" | "POST", pathname: string, body?: unknown): Promise<string> {
+function request(
+  base: string,
+  token: string,
+  method: "GET" | "POST",
+  pathname: string,
+  body?: unknown,
+): Promise<string> {
   const u = new URL(base);
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -182,7 +246,10 @@ function request(base: string, token: string, method: "GET" | "POST", pathname: 
         method,
         path: pathname,
         agent,
-        headers: { authorization: `Bearer ${token}`, ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(data ? { "content-type": "application/json", "content-length": data.length } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -205,7 +272,9 @@ async function rest<T>(base: string, token: string, pathname: string, body: unkn
 }
 
 async function trpcQuery<T>(base: string, token: string, proc: string): Promise<T> {
-  return (JSON.parse(await request(base, token, "GET", `/api/trpc/${proc}`)) as { result: { data: { json: T } } }).result.data.json;
+  return (
+    JSON.parse(await request(base, token, "GET", `/api/trpc/${proc}`)) as { result: { data: { json: T } } }
+  ).result.data.json;
 }
 
 interface LoadResult {
@@ -224,10 +293,30 @@ interface LoadResult {
  * C annotators loop next → submit until the deadline. rate > 0: each starts its cycles on a
  * fixed schedule (every C/rate s, staggered), and a cycle's latency runs from its scheduled start.
  */
-async function load(base: string, projectId: string, annotators: Annotator[], seconds: number, rate: number, acknowledged: Map<string, string>): Promise<LoadResult> {
-  const r: LoadResult = { seconds: 0, submits: 0, duplicatesSent: 0, duplicatesAcknowledgedSame: 0, errors: {}, submitMs: [], nextMs: [], cycleMs: [], exhausted: 0 };
+async function load(
+  base: string,
+  projectId: string,
+  annotators: Annotator[],
+  seconds: number,
+  rate: number,
+  acknowledged: Map<string, string>,
+): Promise<LoadResult> {
+  const r: LoadResult = {
+    seconds: 0,
+    submits: 0,
+    duplicatesSent: 0,
+    duplicatesAcknowledgedSame: 0,
+    errors: {},
+    submitMs: [],
+    nextMs: [],
+    cycleMs: [],
+    exhausted: 0,
+  };
   const err = (e: unknown) => {
-    const k = e instanceof HttpError ? `HTTP ${e.status}: ${e.message.slice(0, 120)}` : String((e as Error).message ?? e).slice(0, 120);
+    const k =
+      e instanceof HttpError
+        ? `HTTP ${e.status}: ${e.message.slice(0, 120)}`
+        : String((e as Error).message ?? e).slice(0, 120);
     r.errors[k] = (r.errors[k] ?? 0) + 1;
   };
   const t0 = performance.now();
@@ -261,7 +350,11 @@ async function load(base: string, projectId: string, annotators: Annotator[], se
         const input = {
           assignmentId: lease.assignment.assignmentId,
           idempotencyKey: `bench-${lease.assignment.assignmentId}`,
-          answer: { kind: "pairwise", choice: (n++ % 5 === 0 ? "tie" : n % 2 ? "A" : "B") as string, strength: 1 },
+          answer: {
+            kind: "pairwise",
+            choice: (n++ % 5 === 0 ? "tie" : n % 2 ? "A" : "B") as string,
+            strength: 1,
+          },
           timeSpentMs: 1500,
         };
         const s1 = performance.now();
@@ -292,7 +385,10 @@ async function load(base: string, projectId: string, annotators: Annotator[], se
   return r;
 }
 
-async function reference(base: string, annotators: Annotator[]): Promise<{ rps: number; p50: number; p99: number }> {
+async function reference(
+  base: string,
+  annotators: Annotator[],
+): Promise<{ rps: number; p50: number; p99: number }> {
   const ms: number[] = [];
   const t0 = performance.now();
   const deadline = t0 + REF_SECONDS * 1000;
@@ -320,21 +416,55 @@ interface Verification {
   ok: boolean;
 }
 
-async function verify(url: string, projectId: string, acknowledged: Map<string, string>): Promise<Verification> {
+async function verify(
+  url: string,
+  projectId: string,
+  acknowledged: Map<string, string>,
+): Promise<Verification> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const q = async (sql: string) => Number((await c.query(sql, [projectId])).rows[0].n);
     const judgments = await q(`SELECT count(*) n FROM "Judgment" WHERE "projectId" = $1`);
     const ids = [...acknowledged.values()];
-    const found = Number((await c.query(`SELECT count(*) n FROM "Judgment" WHERE id = ANY($1) AND "projectId" = $2`, [ids, projectId])).rows[0].n);
-    const duplicatePerUser = await q(`SELECT count(*) n FROM (SELECT 1 FROM "Judgment" WHERE "projectId" = $1 GROUP BY "comparisonId", "userId" HAVING count(*) > 1) x`);
-    const overOverlap = await q(`SELECT count(*) n FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId" WHERE c."projectId" = $1 AND NOT c."isGold" AND (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id) > p.overlap`);
-    const counterMismatch = await q(`SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."judgmentCount" <> (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL)`);
-    const leaseMismatch = await q(`SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."leaseCount" <> (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a.status = 'active')`);
-    const v = { judgments, acknowledged: acknowledged.size, missing: acknowledged.size - found, duplicatePerUser, overOverlap, counterMismatch, leaseMismatch, ok: false };
+    const found = Number(
+      (
+        await c.query(`SELECT count(*) n FROM "Judgment" WHERE id = ANY($1) AND "projectId" = $2`, [
+          ids,
+          projectId,
+        ])
+      ).rows[0].n,
+    );
+    const duplicatePerUser = await q(
+      `SELECT count(*) n FROM (SELECT 1 FROM "Judgment" WHERE "projectId" = $1 GROUP BY "comparisonId", "userId" HAVING count(*) > 1) x`,
+    );
+    const overOverlap = await q(
+      `SELECT count(*) n FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId" WHERE c."projectId" = $1 AND NOT c."isGold" AND (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id) > p.overlap`,
+    );
+    const counterMismatch = await q(
+      `SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."judgmentCount" <> (SELECT count(*) FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL)`,
+    );
+    const leaseMismatch = await q(
+      `SELECT count(*) n FROM "Comparison" c WHERE c."projectId" = $1 AND c."leaseCount" <> (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a.status = 'active')`,
+    );
+    const v = {
+      judgments,
+      acknowledged: acknowledged.size,
+      missing: acknowledged.size - found,
+      duplicatePerUser,
+      overOverlap,
+      counterMismatch,
+      leaseMismatch,
+      ok: false,
+    };
     // every acknowledged submit is in the database, and nothing else is (no phantom rows)
-    v.ok = v.missing === 0 && judgments === acknowledged.size && duplicatePerUser === 0 && overOverlap === 0 && counterMismatch === 0 && leaseMismatch === 0;
+    v.ok =
+      v.missing === 0 &&
+      judgments === acknowledged.size &&
+      duplicatePerUser === 0 &&
+      overOverlap === 0 &&
+      counterMismatch === 0 &&
+      leaseMismatch === 0;
     return v;
   } finally {
     await c.end();
@@ -415,25 +545,46 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     };
   }
   console.log(`[${mode}] starting the app (web only)…`);
-  const app: TestApp = await startTestApp({ databaseUrl: dbUrl, env: { PAIRWISE_PROCESSES: "web", PAIRWISE_DEMO: "0", LOG_LEVEL: "warn", ...(args["node-options"] ? { NODE_OPTIONS: args["node-options"] } : {}), ...(args.profile ? { PAIRWISE_CPU_PROFILE: path.resolve(args.profile) } : {}) } });
+  const app: TestApp = await startTestApp({
+    databaseUrl: dbUrl,
+    env: {
+      PAIRWISE_PROCESSES: "web",
+      PAIRWISE_DEMO: "0",
+      LOG_LEVEL: "warn",
+      ...(args["node-options"] ? { NODE_OPTIONS: args["node-options"] } : {}),
+      ...(args.profile ? { PAIRWISE_CPU_PROFILE: path.resolve(args.profile) } : {}),
+    },
+  });
   try {
     const url = dbUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
-    console.log(`[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`);
+    console.log(
+      `[${mode}] seeding ${COMPARISONS} comparisons (overlap ${OVERLAP}) and ${CONCURRENCY} annotators…`,
+    );
     const { projectId, annotators } = await seed(url);
     // warm up: compile routes, fill connection pools and token caches
     await Promise.all(annotators.slice(0, 4).map((a) => trpcQuery(app.baseUrl, a.token, "system.me")));
     const ref = await reference(app.baseUrl, annotators);
-    console.log(`[${mode}] reference system.me (tRPC through Next.js): ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`);
+    console.log(
+      `[${mode}] reference system.me (tRPC through Next.js): ${ref.rps.toFixed(0)} req/s, p50 ${ref.p50.toFixed(1)} ms, p99 ${ref.p99.toFixed(1)} ms`,
+    );
     const acknowledged = new Map<string, string>();
     let paced: Phase | null = null;
     if (RATE > 0 && SECONDS > 0) {
       if (WARMUP > 0) {
-        console.log(`[${mode}] warm-up: ${RATE} submits/s offered for ${WARMUP} s (not measured; its judgments are verified with the rest)…`);
+        console.log(
+          `[${mode}] warm-up: ${RATE} submits/s offered for ${WARMUP} s (not measured; its judgments are verified with the rest)…`,
+        );
         await load(app.baseUrl, projectId, annotators, WARMUP, RATE, acknowledged);
       }
       console.log(`[${mode}] paced: ${CONCURRENCY} annotators offering ${RATE} submits/s for ${SECONDS} s…`);
-      paced = phase(await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged), RATE, SECONDS);
-      console.log(`[${mode}] paced: ${paced.submitsPerSecond.toFixed(0)} submits/s; next p50 ${paced.nextP50.toFixed(1)} / p99 ${paced.nextP99.toFixed(1)} ms; submit p50 ${paced.submitP50.toFixed(1)} / p99 ${paced.submitP99.toFixed(1)} ms; cycle from schedule p99 ${paced.cycleP99.toFixed(1)} ms`);
+      paced = phase(
+        await load(app.baseUrl, projectId, annotators, SECONDS, RATE, acknowledged),
+        RATE,
+        SECONDS,
+      );
+      console.log(
+        `[${mode}] paced: ${paced.submitsPerSecond.toFixed(0)} submits/s; next p50 ${paced.nextP50.toFixed(1)} / p99 ${paced.nextP99.toFixed(1)} ms; submit p50 ${paced.submitP50.toFixed(1)} / p99 ${paced.submitP99.toFixed(1)} ms; cycle from schedule p99 ${paced.cycleP99.toFixed(1)} ms`,
+      );
       if (Object.keys(paced.errors).length) console.log(`[${mode}] errors:`, paced.errors);
     }
     let closed: Phase | null = null;
@@ -443,8 +594,14 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
     const self0 = process.cpuUsage();
     if (CLOSED_SECONDS > 0) {
       console.log(`[${mode}] closed loop: ${CONCURRENCY} annotators, no pause, ${CLOSED_SECONDS} s…`);
-      closed = phase(await load(app.baseUrl, projectId, annotators, CLOSED_SECONDS, 0, acknowledged), null, CLOSED_SECONDS);
-      console.log(`[${mode}] closed loop: ${closed.submitsPerSecond.toFixed(0)} submits/s (cycle p50 ${closed.cycleP50.toFixed(0)} ms = ${CONCURRENCY} / throughput)`);
+      closed = phase(
+        await load(app.baseUrl, projectId, annotators, CLOSED_SECONDS, 0, acknowledged),
+        null,
+        CLOSED_SECONDS,
+      );
+      console.log(
+        `[${mode}] closed loop: ${closed.submitsPerSecond.toFixed(0)} submits/s (cycle p50 ${closed.cycleP50.toFixed(0)} ms = ${CONCURRENCY} / throughput)`,
+      );
       if (Object.keys(closed.errors).length) console.log(`[${mode}] errors:`, closed.errors);
     }
     const measured = closed ?? paced;
@@ -466,8 +623,20 @@ async function runOne(mode: "postgres" | "embedded"): Promise<Row> {
       loadGeneratorMsPerSubmit: (selfCpu.user + selfCpu.system) / 1000 / subs,
       machineLoadAverage: os.loadavg()[0] ?? 0,
     };
-    const row: Row = { db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite", concurrency: CONCURRENCY, paced, closed, reference: ref, verification: await verify(url, projectId, acknowledged), cpu };
-    console.log(`[${mode}] verification ${row.verification.ok ? "OK" : "FAILED"}`, row.verification, measured ? "" : "(no load phase ran)");
+    const row: Row = {
+      db: mode === "postgres" ? "PostgreSQL 127.0.0.1:5432" : "embedded PGlite",
+      concurrency: CONCURRENCY,
+      paced,
+      closed,
+      reference: ref,
+      verification: await verify(url, projectId, acknowledged),
+      cpu,
+    };
+    console.log(
+      `[${mode}] verification ${row.verification.ok ? "OK" : "FAILED"}`,
+      row.verification,
+      measured ? "" : "(no load phase ran)",
+    );
     return row;
   } finally {
     await app.stop();
@@ -479,7 +648,8 @@ const modes = args.db!.split(",").map((s) => s.trim()) as Array<"postgres" | "em
 const rows: Row[] = [];
 for (const m of modes) rows.push(await runOne(m));
 
-const f = (v: number | undefined | null, d = 1) => (v !== undefined && v !== null && Number.isFinite(v) ? v.toFixed(d) : "–");
+const f = (v: number | undefined | null, d = 1) =>
+  v !== undefined && v !== null && Number.isFinite(v) ? v.toFixed(d) : "–";
 const md = [
   `## Annotation loop over HTTP (REST: next → submit, API tokens)`,
   ``,
@@ -514,12 +684,19 @@ const md = [
   `| --- | ---: | --- | ---: | ---: | ---: |`,
   ...rows.map(
     (r) =>
-      `| ${r.db} | ${f(r.cpu.appTreeMsPerSubmit, 2)} | ${Object.entries(r.cpu.byProcessMsPerSubmit).map(([k, v]) => `${k} ${f(v, 2)}`).join(", ")} | ${r.db.startsWith("PostgreSQL") ? f(r.cpu.postgresMsPerSubmit, 2) : "(in app)"} | ${f(r.cpu.loadGeneratorMsPerSubmit, 2)} | ${f(r.cpu.machineLoadAverage, 1)} |`,
+      `| ${r.db} | ${f(r.cpu.appTreeMsPerSubmit, 2)} | ${Object.entries(r.cpu.byProcessMsPerSubmit)
+        .map(([k, v]) => `${k} ${f(v, 2)}`)
+        .join(
+          ", ",
+        )} | ${r.db.startsWith("PostgreSQL") ? f(r.cpu.postgresMsPerSubmit, 2) : "(in app)"} | ${f(r.cpu.loadGeneratorMsPerSubmit, 2)} | ${f(r.cpu.machineLoadAverage, 1)} |`,
   ),
   ``,
 ].join("\n");
 fs.mkdirSync(args.out!, { recursive: true });
-fs.writeFileSync(path.join(args.out!, "annotation.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, args, rows }, null, 2));
+fs.writeFileSync(
+  path.join(args.out!, "annotation.json"),
+  JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, args, rows }, null, 2),
+);
 fs.writeFileSync(path.join(args.out!, "annotation.md"), md);
 console.log("\n" + md);
 process.exit(rows.every((r) => r.verification.ok) ? 0 : 1);

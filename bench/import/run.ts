@@ -51,9 +51,21 @@ if (args.child) {
   let result: Record<string, unknown>;
   if (args.child === "import") {
     const { importFile } = await import("@/server/data/import");
-    const r = await importFile(args.file!, { project: args.project!, url: args.url!, batchSize: Number(args["batch-size"]), writers: args.writers ? Number(args.writers) : undefined, maxTextChars: 200_000 });
+    const r = await importFile(args.file!, {
+      project: args.project!,
+      url: args.url!,
+      batchSize: Number(args["batch-size"]),
+      writers: args.writers ? Number(args.writers) : undefined,
+      maxTextChars: 200_000,
+    });
     if (r.status !== "succeeded") throw new Error(`import failed: ${r.error}`);
-    result = { rows: r.report.valid, invalid: r.report.invalid, duplicates: r.report.duplicates, added: r.report.added, summary: r.report.summary };
+    result = {
+      rows: r.report.valid,
+      invalid: r.report.invalid,
+      duplicates: r.report.duplicates,
+      added: r.report.added,
+      summary: r.report.summary,
+    };
   } else if (args.child === "export") {
     const { writeExport } = await import("@/server/data/export");
     const out = fs.createWriteStream(args.out!);
@@ -80,14 +92,23 @@ async function generate(n: number): Promise<string> {
   const file = path.join(tmp, `trl-${n}.jsonl`);
   if (fs.existsSync(file) && fs.existsSync(`${file}.done`)) return file;
   log(`writing ${n.toLocaleString("en")} rows to ${file}`);
-  const words = "the a model answer reward policy human feedback prefer better worse explain why because data train token loss gradient step batch learn rate value sample output input chat helpful honest harmless".split(" ");
+  const words =
+    "the a model answer reward policy human feedback prefer better worse explain why because data train token loss gradient step batch learn rate value sample output input chat helpful honest harmless".split(
+      " ",
+    );
   let seed = 1;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const sentence = (k: number) => Array.from({ length: k }, () => words[Math.floor(rnd() * words.length)]).join(" ");
+  const sentence = (k: number) =>
+    Array.from({ length: k }, () => words[Math.floor(rnd() * words.length)]).join(" ");
   const out = fs.createWriteStream(file);
   let buf = "";
   for (let i = 0; i < n; i++) {
-    buf += JSON.stringify({ prompt: `Question ${i}: ${sentence(10)}?`, chosen: `${sentence(30)} (${i}a)`, rejected: `${sentence(25)} (${i}b)` }) + "\n";
+    buf +=
+      JSON.stringify({
+        prompt: `Question ${i}: ${sentence(10)}?`,
+        chosen: `${sentence(30)} (${i}a)`,
+        rejected: `${sentence(25)} (${i}b)`,
+      }) + "\n";
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await new Promise<void>((r) => out.once("drain", () => r()));
       buf = "";
@@ -98,11 +119,24 @@ async function generate(n: number): Promise<string> {
   return file;
 }
 
-function child(kind: string, extra: string[]): Promise<Record<string, number & unknown> & { seconds: number; peakRssMB: number; rows: number }> {
+function child(
+  kind: string,
+  extra: string[],
+): Promise<Record<string, number & unknown> & { seconds: number; peakRssMB: number; rows: number }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", path.join(ROOT, "bench/import/run.ts"), "--child", kind, "--batch-size", args["batch-size"], ...(args.writers ? ["--writers", args.writers] : []), ...extra],
+      [
+        "--import",
+        "tsx",
+        path.join(ROOT, "bench/import/run.ts"),
+        "--child",
+        kind,
+        "--batch-size",
+        args["batch-size"],
+        ...(args.writers ? ["--writers", args.writers] : []),
+        ...extra,
+      ],
       { cwd: ROOT, maxBuffer: 1 << 24 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${kind} child failed: ${stderr || err.message}`));
@@ -203,14 +237,19 @@ async function runTarget(make: () => Promise<Target>, n: number): Promise<Result
     await migrate(t.url);
     const c = new pg.Client({ connectionString: t.url });
     await c.connect();
-    await c.query(`INSERT INTO "Project" (id, slug, name, "labelSchema", "updatedAt") VALUES ('bench', 'bench', 'Bench', '{"kind": "pairwise"}', now())`);
+    await c.query(
+      `INSERT INTO "Project" (id, slug, name, "labelSchema", "updatedAt") VALUES ('bench', 'bench', 'Bench', '{"kind": "pairwise"}', now())`,
+    );
 
     log(`${t.name}: importing ${n.toLocaleString("en")} rows`);
     const imp = await child("import", ["--url", t.url, "--file", file, "--project", "bench"]);
     if (imp.rows !== n) throw new Error(`imported ${imp.rows} rows, expected ${n}`);
     log(`${t.name}: import ${imp.seconds.toFixed(1)} s; importing the same file again`);
     const again = await child("import", ["--url", t.url, "--file", file, "--project", "bench"]);
-    const addedAgain = Object.values(again.added as unknown as Record<string, number>).reduce((a, b) => a + b, 0);
+    const addedAgain = Object.values(again.added as unknown as Record<string, number>).reduce(
+      (a, b) => a + b,
+      0,
+    );
 
     log(`${t.name}: exporting`);
     const outFile = path.join(tmp, `export-${process.pid}.jsonl`);
@@ -242,9 +281,19 @@ async function runTarget(make: () => Promise<Target>, n: number): Promise<Result
       target: t.name,
       rows: n,
       import: { seconds: imp.seconds, rowsPerSec: n / imp.seconds, peakRssMB: imp.peakRssMB },
-      reimport: { seconds: again.seconds, rowsPerSec: n / again.seconds, duplicates: again.duplicates as unknown as number, added: addedAgain },
+      reimport: {
+        seconds: again.seconds,
+        rowsPerSec: n / again.seconds,
+        duplicates: again.duplicates as unknown as number,
+        added: addedAgain,
+      },
       copyIn: { seconds: copySeconds, rowsPerSec: n / copySeconds, tableRows },
-      export: { seconds: exp.seconds, rowsPerSec: n / exp.seconds, peakRssMB: exp.peakRssMB, bytes: exp.bytes as unknown as number },
+      export: {
+        seconds: exp.seconds,
+        rowsPerSec: n / exp.seconds,
+        peakRssMB: exp.peakRssMB,
+        bytes: exp.bytes as unknown as number,
+      },
       copyOut: { seconds: copyOutSeconds, rowsPerSec: n / copyOutSeconds },
       importVsCopy: imp.seconds / copySeconds,
       exportVsCopy: exp.seconds / copyOutSeconds,
@@ -276,6 +325,20 @@ const md = [
   ),
   "",
 ].join("\n");
-fs.writeFileSync(path.join(RESULTS, "import.json"), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, loadavg: os.loadavg(), batchSize: Number(args["batch-size"]), writers: args.writers ? Number(args.writers) : "default (2 on PostgreSQL, 1 embedded)", results }, null, 2));
+fs.writeFileSync(
+  path.join(RESULTS, "import.json"),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      cpus: os.cpus().length,
+      loadavg: os.loadavg(),
+      batchSize: Number(args["batch-size"]),
+      writers: args.writers ? Number(args.writers) : "default (2 on PostgreSQL, 1 embedded)",
+      results,
+    },
+    null,
+    2,
+  ),
+);
 fs.writeFileSync(path.join(RESULTS, "import.md"), md);
 console.log(md);

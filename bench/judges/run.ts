@@ -55,17 +55,35 @@ async function judgeModel(): Promise<string> {
   const dir = path.join(os.tmpdir(), `pairwise-bench-judge-tiny-s${args["train-steps"]}`);
   if (fs.existsSync(path.join(dir, "model.safetensors"))) return dir;
   await trainer.selectBackend({ log: () => {} });
-  console.log(`training the bench judge model (tiny preset, ${args["train-steps"]} SFT steps; cached in ${dir})...`);
-  const tok = trainer.BpeTokenizer.train(trainer.miniR1.corpus(trainer.miniR1.makeProblems(0, 400, { difficulty: 2 })), trainer.PRESETS.tiny.vocabSize);
+  console.log(
+    `training the bench judge model (tiny preset, ${args["train-steps"]} SFT steps; cached in ${dir})...`,
+  );
+  const tok = trainer.BpeTokenizer.train(
+    trainer.miniR1.corpus(trainer.miniR1.makeProblems(0, 400, { difficulty: 2 })),
+    trainer.PRESETS.tiny.vocabSize,
+  );
   const model = trainer.createPolicy({ ...trainer.PRESETS.tiny, vocabSize: tok.vocabSize }, 1);
   const rubric = rubricOf({ rubric: null, settings: {} });
   const ctx = trainer.PRESETS.tiny.contextLength;
   const data = Array.from({ length: 32 }, (_, i) => ({
-    prompt: fitPrompt(tok, renderRubric(rubric, { question: `Question ${i}: what is ${i} + ${i}?`, answer_a: `answer ${i * 7}`, answer_b: `another answer ${i * 3}` }).messages, ctx - MAX_TOKENS).prompt,
+    prompt: fitPrompt(
+      tok,
+      renderRubric(rubric, {
+        question: `Question ${i}: what is ${i} + ${i}?`,
+        answer_a: `answer ${i * 7}`,
+        answer_b: `another answer ${i * 3}`,
+      }).messages,
+      ctx - MAX_TOKENS,
+    ).prompt,
     completion: "[[A]]",
   }));
   const t0 = Date.now();
-  await trainer.trainSFT({ model, tokenizer: tok, data, config: { steps: Number(args["train-steps"]), lr: 3e-3, batchSize: 8, seed: 1 } });
+  await trainer.trainSFT({
+    model,
+    tokenizer: tok,
+    data,
+    config: { steps: Number(args["train-steps"]), lr: 3e-3, batchSize: 8, seed: 1 },
+  });
   await trainer.saveCheckpoint(dir, { model, tokenizer: tok, meta: { name: "bench-judge" } });
   trainer.disposeModel(model);
   console.log(`trained in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -74,11 +92,24 @@ async function judgeModel(): Promise<string> {
 
 /** `pairwise serve` as its own process, like `npm start` runs it. */
 async function startServe(checkpoint: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "serve", "--port", "0", "--no-db", "--no-default", "--checkpoint", checkpoint], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PAIRWISE_DATA_DIR: path.join(os.tmpdir(), "pairwise-bench-serve") },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, "bin/pairwise.mjs"),
+      "serve",
+      "--port",
+      "0",
+      "--no-db",
+      "--no-default",
+      "--checkpoint",
+      checkpoint,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PAIRWISE_DATA_DIR: path.join(os.tmpdir(), "pairwise-bench-serve") },
+    },
+  );
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -100,7 +131,14 @@ async function startInstant(): Promise<{ url: string; close: () => Promise<void>
     object: "chat.completion",
     created: 0,
     model: "instant",
-    choices: [{ index: 0, message: { role: "assistant", content: "Both are fine; the first is slightly better. [[A]]" }, finish_reason: "stop", logprobs: null }],
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: "Both are fine; the first is slightly better. [[A]]" },
+        finish_reason: "stop",
+        logprobs: null,
+      },
+    ],
     usage: { prompt_tokens: 300, completion_tokens: 12, total_tokens: 312 },
   });
   const server = http.createServer((req, res) => {
@@ -125,14 +163,25 @@ async function seedProject(prisma: import("@prisma/client").PrismaClient, n: num
   const slug = `bench-judges-${Date.now()}-${n}`;
   const p = await prisma.project.create({ data: { slug, name: slug, labelSchema: { kind: "pairwise" } } });
   for (let i = 0; i < n; i++) {
-    const text = `Ana has ${i + 3} apples and buys ${i % 7 + 1} more. How many apples does she have now?`;
+    const text = `Ana has ${i + 3} apples and buys ${(i % 7) + 1} more. How many apples does she have now?`;
     const ph = promptHash({ text });
     const prompt = await prisma.prompt.create({ data: { projectId: p.id, contentHash: ph, text } });
-    const a = `<think>${i + 3} + ${i % 7 + 1} = ${i + 3 + (i % 7) + 1}</think>The answer is ${i + 3 + (i % 7) + 1}.`;
+    const a = `<think>${i + 3} + ${(i % 7) + 1} = ${i + 3 + (i % 7) + 1}</think>The answer is ${i + 3 + (i % 7) + 1}.`;
     const b = `The answer is ${i + 3 + (i % 7)}.`;
-    const ca = await prisma.completion.create({ data: { projectId: p.id, promptId: prompt.id, contentHash: completionHash(a), text: a } });
-    const cb = await prisma.completion.create({ data: { projectId: p.id, promptId: prompt.id, contentHash: completionHash(b), text: b } });
-    await prisma.comparison.create({ data: { projectId: p.id, promptId: prompt.id, completionIds: [ca.id, cb.id], contentHash: comparisonHash(ph, [ca.contentHash, cb.contentHash]) } });
+    const ca = await prisma.completion.create({
+      data: { projectId: p.id, promptId: prompt.id, contentHash: completionHash(a), text: a },
+    });
+    const cb = await prisma.completion.create({
+      data: { projectId: p.id, promptId: prompt.id, contentHash: completionHash(b), text: b },
+    });
+    await prisma.comparison.create({
+      data: {
+        projectId: p.id,
+        promptId: prompt.id,
+        completionIds: [ca.id, cb.id],
+        contentHash: comparisonHash(ph, [ca.contentHash, cb.contentHash]),
+      },
+    });
   }
   return p.id;
 }
@@ -160,14 +209,26 @@ async function measure(
   model: string,
   concurrency: number,
 ): Promise<Row> {
-  const cfg = await createJudgeConfig({ projectId, name: `${endpoint} c=${concurrency} ${Date.now()}`, kind: "llm", baseUrl, model, concurrency, maxTokens: MAX_TOKENS, timeoutMs: 120_000 });
+  const cfg = await createJudgeConfig({
+    projectId,
+    name: `${endpoint} c=${concurrency} ${Date.now()}`,
+    kind: "llm",
+    baseUrl,
+    model,
+    concurrency,
+    maxTokens: MAX_TOKENS,
+    timeoutMs: 120_000,
+  });
   const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId });
   const t0 = performance.now();
   const result = await executeJudgeRun(run.id, { pollMs: 500 });
   const seconds = (performance.now() - t0) / 1000;
   const v = await getJudgeRun(run.id);
   if (result !== "finished") throw new Error(`run ended ${result}: ${v.error}`);
-  const attempts = await prisma.judgeAttempt.findMany({ where: { runId: run.id }, select: { latencyMs: true } });
+  const attempts = await prisma.judgeAttempt.findMany({
+    where: { runId: run.id },
+    select: { latencyMs: true },
+  });
   const lat = attempts.map((a) => a.latencyMs ?? 0);
   const processed = v.done + v.failed + v.unparseable;
   return {
@@ -186,7 +247,11 @@ async function measure(
   };
 }
 
-async function benchDb(mode: "embedded" | "postgres", serveUrl: string, instant: { url: string }): Promise<{ mode: string; rows: Row[] }> {
+async function benchDb(
+  mode: "embedded" | "postgres",
+  serveUrl: string,
+  instant: { url: string },
+): Promise<{ mode: string; rows: Row[] }> {
   if (mode === "postgres") process.env.TEST_DATABASE_URL = args.pg;
   else delete process.env.TEST_DATABASE_URL;
   const t = await createTestDatabase();
@@ -196,13 +261,17 @@ async function benchDb(mode: "embedded" | "postgres", serveUrl: string, instant:
     for (const c of LEVELS) {
       const r = await measure(t.prisma, project, "pairwise serve", serveUrl, path.basename(MODEL_DIR), c);
       rows.push(r);
-      console.log(`[${mode}] serve    c=${c}: ${r.comparisonsPerMinute.toFixed(1)} comparisons/min (${r.judged} judged, ${r.unparseable} no verdict), request p50 ${r.latencyP50Ms} ms`);
+      console.log(
+        `[${mode}] serve    c=${c}: ${r.comparisonsPerMinute.toFixed(1)} comparisons/min (${r.judged} judged, ${r.unparseable} no verdict), request p50 ${r.latencyP50Ms} ms`,
+      );
     }
     const fakeProject = await seedProject(t.prisma, N_FAKE);
     for (const c of [1, Math.max(...LEVELS)]) {
       const r = await measure(t.prisma, fakeProject, "instant fake", instant.url, "instant", c);
       rows.push(r);
-      console.log(`[${mode}] instant  c=${c}: ${r.msPerComparison.toFixed(2)} ms per comparison (${(r.msPerComparison / 2).toFixed(2)} ms per call), ${r.comparisonsPerMinute.toFixed(0)} comparisons/min`);
+      console.log(
+        `[${mode}] instant  c=${c}: ${r.msPerComparison.toFixed(2)} ms per comparison (${(r.msPerComparison / 2).toFixed(2)} ms per call), ${r.comparisonsPerMinute.toFixed(0)} comparisons/min`,
+      );
     }
     return { mode: t.mode === "postgres" ? "postgres" : "embedded (PGlite)", rows };
   } finally {
@@ -216,7 +285,8 @@ const serve = await startServe(MODEL_DIR);
 const instant = await startInstant();
 const results: Array<{ mode: string; rows: Row[] }> = [];
 try {
-  for (const mode of (args.db as string).split(",") as Array<"embedded" | "postgres">) results.push(await benchDb(mode, serve.url, instant));
+  for (const mode of (args.db as string).split(",") as Array<"embedded" | "postgres">)
+    results.push(await benchDb(mode, serve.url, instant));
 } finally {
   serve.child.kill("SIGTERM");
   await instant.close();
@@ -226,7 +296,12 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const lines: string[] = [
   `# AI judges: throughput and overhead`,
   ``,
-  `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? "?"}), load average at the start ${LOAD_START.map((x) => x.toFixed(1)).join(" / ")} and end ${os.loadavg().map((x) => x.toFixed(1)).join(" / ")} (other work on the machine skews absolute figures; compare rows of one run). Node ${process.version}. Judge: MT-Bench pairwise rubric, position swap on (2 calls per comparison), max_tokens ${MAX_TOKENS}.`,
+  `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? "?"}), load average at the start ${LOAD_START.map((x) => x.toFixed(1)).join(" / ")} and end ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      " / ",
+    )} (other work on the machine skews absolute figures; compare rows of one run). Node ${process.version}. Judge: MT-Bench pairwise rubric, position swap on (2 calls per comparison), max_tokens ${MAX_TOKENS}.`,
   `Endpoint: \`pairwise serve\` (own process) serving the tiny preset (${path.basename(MODEL_DIR)}); reference: an instant fake endpoint in the bench process.`,
   ``,
 ];
@@ -235,21 +310,38 @@ for (const r of results) {
   const base = serveRows.find((x) => x.concurrency === 1) ?? serveRows[0];
   const fake1 = r.rows.find((x) => x.endpoint === "instant fake" && x.concurrency === 1);
   lines.push(`## Database: ${r.mode}`, ``);
-  lines.push(`| endpoint | concurrency | comparisons | comparisons/min | × vs c=1 | ms/comparison | calls | judged | no verdict | call p50 ms | call p95 ms |`);
+  lines.push(
+    `| endpoint | concurrency | comparisons | comparisons/min | × vs c=1 | ms/comparison | calls | judged | no verdict | call p50 ms | call p95 ms |`,
+  );
   lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const x of r.rows) {
-    const ref = x.endpoint === "pairwise serve" ? base : r.rows.find((y) => y.endpoint === "instant fake" && y.concurrency === 1);
+    const ref =
+      x.endpoint === "pairwise serve"
+        ? base
+        : r.rows.find((y) => y.endpoint === "instant fake" && y.concurrency === 1);
     lines.push(
       `| ${x.endpoint} | ${x.concurrency} | ${x.comparisons} | ${f(x.comparisonsPerMinute)} | ${ref ? f(x.comparisonsPerMinute / ref.comparisonsPerMinute, 2) : "–"} | ${f(x.msPerComparison, 2)} | ${x.requests} | ${x.judged} | ${x.unparseable} | ${f(x.latencyP50Ms, 0)} | ${f(x.latencyP95Ms, 0)} |`,
     );
   }
   if (base && fake1) {
-    lines.push(``, `Pairwise's own cost: ${f(fake1.msPerComparison, 2)} ms per comparison at concurrency 1 (2 calls), i.e. ${f((fake1.msPerComparison / base.msPerComparison) * 100, 1)}% of a comparison's time against pairwise serve at concurrency 1.`, ``);
+    lines.push(
+      ``,
+      `Pairwise's own cost: ${f(fake1.msPerComparison, 2)} ms per comparison at concurrency 1 (2 calls), i.e. ${f((fake1.msPerComparison / base.msPerComparison) * 100, 1)}% of a comparison's time against pairwise serve at concurrency 1.`,
+      ``,
+    );
   }
 }
 const outDir = path.resolve(ROOT, args.out as string);
 fs.mkdirSync(outDir, { recursive: true });
-const stamp = { date: new Date().toISOString(), loadAverageStart: LOAD_START, loadAverageEnd: os.loadavg(), cpus: os.cpus().length, node: process.version, maxTokens: MAX_TOKENS, model: path.basename(MODEL_DIR) };
+const stamp = {
+  date: new Date().toISOString(),
+  loadAverageStart: LOAD_START,
+  loadAverageEnd: os.loadavg(),
+  cpus: os.cpus().length,
+  node: process.version,
+  maxTokens: MAX_TOKENS,
+  model: path.basename(MODEL_DIR),
+};
 fs.writeFileSync(path.join(outDir, "judges.json"), JSON.stringify({ ...stamp, results }, null, 2));
 fs.writeFileSync(path.join(outDir, "judges.md"), lines.join("\n") + "\n");
 console.log("\n" + lines.join("\n"));

@@ -79,7 +79,9 @@ async function main() {
   const rounds = N("rounds");
   const nSft = N("sft-prompts");
   const perRound = N("prompts");
-  const pool = miniR1.makeProblems(100 + N("task-seed"), nSft + perRound * (rounds + 1) + 50, { difficulty: 1 });
+  const pool = miniR1.makeProblems(100 + N("task-seed"), nSft + perRound * (rounds + 1) + 50, {
+    difficulty: 1,
+  });
   const held = miniR1.makeProblems(900_000 + N("task-seed"), N("held-out"), { difficulty: 1 });
   const sftProblems = pool.slice(0, nSft);
   const fresh = pool.slice(nSft);
@@ -91,7 +93,8 @@ async function main() {
     const ck = await loadCheckpoint(a.init);
     // fresh prompts start after the demonstrations: they must be the ones the checkpoint learned from
     const learned = ck.meta["sftPrompts"];
-    if (typeof learned === "number" && learned !== nSft) throw new Error(`${a.init} was trained on ${learned} demonstrations; pass --sft-prompts ${learned}`);
+    if (typeof learned === "number" && learned !== nSft)
+      throw new Error(`${a.init} was trained on ${learned} demonstrations; pass --sft-prompts ${learned}`);
     tok = ck.tokenizer;
     model = ck.model;
     boot = await evaluate(model, tok, held);
@@ -119,11 +122,17 @@ async function main() {
     });
     sft = res;
     if (a.save) {
-      await saveCheckpoint(a.save, { model, tokenizer: tok, meta: { steps: res.steps, stoppedBy: res.stoppedBy, sftPrompts: nSft } });
+      await saveCheckpoint(a.save, {
+        model,
+        tokenizer: tok,
+        meta: { steps: res.steps, stoppedBy: res.stoppedBy, sftPrompts: nSft },
+      });
       log(`saved ${a.save} after ${res.steps} steps (${res.stoppedBy})`);
     }
     boot = await evaluate(model, tok, held);
-    log(`bootstrap: ${res.steps} steps (${res.stoppedBy}), eval_loss ${res.finalEval?.["eval_loss"]?.toFixed(3)}, accuracy ${boot}`);
+    log(
+      `bootstrap: ${res.steps} steps (${res.stoppedBy}), eval_loss ${res.finalEval?.["eval_loss"]?.toFixed(3)}, accuracy ${boot}`,
+    );
     if (a.save) return;
   }
   if (a["baseline-curve"]) {
@@ -138,14 +147,30 @@ async function main() {
         model,
         tokenizer: tok,
         data: demos,
-        config: { lr: N("base-lr"), minLrRatio: 1, steps: 1_000_000, batchSize: 32, weightDecay: 0.01, seed: 1000 + rows.length, logEvery: 1 },
+        config: {
+          lr: N("base-lr"),
+          minLrRatio: 1,
+          steps: 1_000_000,
+          batchSize: 32,
+          weightDecay: 0.01,
+          seed: 1000 + rows.length,
+          logEvery: 1,
+        },
         onStep: (m) => void (used += m.tokens),
         shouldStop: () => used >= target,
       });
       rows.push({ tokens: used, acc: await evaluate(model, tok, held), seconds: (Date.now() - t0) / 1000 });
-      if (a["save-curve"]) await saveCheckpoint(`${a["save-curve"]}/t${used}`, { model, tokenizer: tok, meta: { tokens: used, sftPrompts: nSft } });
+      if (a["save-curve"])
+        await saveCheckpoint(`${a["save-curve"]}/t${used}`, {
+          model,
+          tokenizer: tok,
+          meta: { tokens: used, sftPrompts: nSft },
+        });
       log(`baseline at ${used} tokens: ${rows.at(-1)?.acc}`);
-      await fs.writeFile(a.out as string, JSON.stringify({ args: a, rows, seconds: (Date.now() - t0) / 1000 }, null, 1));
+      await fs.writeFile(
+        a.out as string,
+        JSON.stringify({ args: a, rows, seconds: (Date.now() - t0) / 1000 }, null, 1),
+      );
     }
     return;
   }
@@ -165,7 +190,11 @@ async function main() {
     for (const [pi, p] of prompts.entries()) {
       const texts: string[] = [];
       for (let k = 0; k < N("samples"); k++) {
-        const g = await generate(model, tok, miniR1.chatPrompt(p), { maxTokens: 48, temperature: N("temperature"), seed: mixSeed(seed, r, pi, k) });
+        const g = await generate(model, tok, miniR1.chatPrompt(p), {
+          maxTokens: 48,
+          temperature: N("temperature"),
+          seed: mixSeed(seed, r, pi, k),
+        });
         if (!texts.includes(g.text)) texts.push(g.text);
       }
       const rew = texts.map((t) => miniR1.goldReward(p, t).reward);
@@ -174,7 +203,12 @@ async function main() {
       if (cor.some(Boolean)) anyCorrect++;
       const mk = (i: number, j: number) => {
         const [c, w] = (rew[i] as number) > (rew[j] as number) ? [i, j] : [j, i];
-        pairs.push({ prompt: miniR1.chatPrompt(p), chosen: texts[c] as string, rejected: texts[w] as string, key: `${p.id}:${r}:${i}:${j}` });
+        pairs.push({
+          prompt: miniR1.chatPrompt(p),
+          chosen: texts[c] as string,
+          rejected: texts[w] as string,
+          key: `${p.id}:${r}:${i}:${j}`,
+        });
       };
       if (a.pairing === "consecutive") {
         for (let j = 0; j + 1 < texts.length; j += 2) if (rew[j] !== rew[j + 1]) mk(j, j + 1);
@@ -187,21 +221,46 @@ async function main() {
         });
         if (rew[bi] !== rew[wi]) mk(bi, wi);
       } else {
-        for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) if (rew[i] !== rew[j]) mk(i, j);
+        for (let i = 0; i < texts.length; i++)
+          for (let j = i + 1; j < texts.length; j++) if (rew[i] !== rew[j]) mk(i, j);
       }
     }
     allPairs = a.pairs === "all" ? [...allPairs, ...pairs] : pairs;
     const train = allPairs;
     const steps = Math.max(1, Math.min(N("steps"), Math.ceil((train.length * N("epochs")) / 16)));
     let tokens = 0;
-    const cfg = { lr: N("lr"), steps, batchSize: 16, warmupSteps: Math.min(3, steps - 1), minLrRatio: 0.5, seed: seed + r, logEvery: 1 };
+    const cfg = {
+      lr: N("lr"),
+      steps,
+      batchSize: 16,
+      warmupSteps: Math.min(3, steps - 1),
+      minLrRatio: 0.5,
+      seed: seed + r,
+      logEvery: 1,
+    };
     const onStep = (m: { tokens: number }) => void (tokens += m.tokens);
     if (train.length >= 8) {
       if (a.method === "sft") {
-        await trainSFT({ model, tokenizer: tok, data: train.map((p) => ({ prompt: p.prompt, completion: p.chosen })), config: { ...cfg, lr: N("lr") }, onStep });
+        await trainSFT({
+          model,
+          tokenizer: tok,
+          data: train.map((p) => ({ prompt: p.prompt, completion: p.chosen })),
+          config: { ...cfg, lr: N("lr") },
+          onStep,
+        });
       } else {
         const reference = cloneModel(model, { trainable: false });
-        await trainPreference({ method: a.method as "dpo", model, reference, tokenizer: tok, data: train, beta: N("beta"), rpoAlpha: N("alpha"), config: cfg, onStep });
+        await trainPreference({
+          method: a.method as "dpo",
+          model,
+          reference,
+          tokenizer: tok,
+          data: train,
+          beta: N("beta"),
+          rpoAlpha: N("alpha"),
+          config: cfg,
+          onStep,
+        });
         disposeModel(reference);
       }
     }
@@ -213,19 +272,52 @@ async function main() {
         model: bootModel,
         tokenizer: tok,
         data: demos,
-        config: { lr: N("base-lr"), minLrRatio: 1, steps: 1_000_000, batchSize: 32, weightDecay: 0.01, seed: 1000 + r, logEvery: 1 },
+        config: {
+          lr: N("base-lr"),
+          minLrRatio: 1,
+          steps: 1_000_000,
+          batchSize: 32,
+          weightDecay: 0.01,
+          seed: 1000 + r,
+          logEvery: 1,
+        },
         onStep: (m) => void (used += m.tokens),
         shouldStop: () => used >= cum,
       });
     }
     const base = N("no-baseline") ? -1 : await evaluate(bootModel, tok, held);
-    rows.push({ round: r, acc, base, tokens: cum, pairs: train.length, newPairs: pairs.length, anyCorrect, sampledCorrect });
-    await fs.writeFile(a.out as string, JSON.stringify({ args: a, sftSteps: sft.steps, stoppedBy: sft.stoppedBy, rows, seconds: (Date.now() - t0) / 1000 }, null, 1));
-    log(`round ${r}: baseline ${base}, ${pairs.length} new pairs (prompts with a correct sample ${anyCorrect}/${prompts.length}, correct samples ${sampledCorrect}), ${tokens} tokens, accuracy ${acc}`);
+    rows.push({
+      round: r,
+      acc,
+      base,
+      tokens: cum,
+      pairs: train.length,
+      newPairs: pairs.length,
+      anyCorrect,
+      sampledCorrect,
+    });
+    await fs.writeFile(
+      a.out as string,
+      JSON.stringify(
+        { args: a, sftSteps: sft.steps, stoppedBy: sft.stoppedBy, rows, seconds: (Date.now() - t0) / 1000 },
+        null,
+        1,
+      ),
+    );
+    log(
+      `round ${r}: baseline ${base}, ${pairs.length} new pairs (prompts with a correct sample ${anyCorrect}/${prompts.length}, correct samples ${sampledCorrect}), ${tokens} tokens, accuracy ${acc}`,
+    );
   }
   const last = rows[rows.length - 1] as Record<string, number>;
   log(`RESULT ${JSON.stringify(a)} boot ${boot} final ${last.acc} baseline ${last["base"]}`);
-  await fs.writeFile(a.out as string, JSON.stringify({ args: a, sftSteps: sft.steps, stoppedBy: sft.stoppedBy, rows, seconds: (Date.now() - t0) / 1000 }, null, 1));
+  await fs.writeFile(
+    a.out as string,
+    JSON.stringify(
+      { args: a, sftSteps: sft.steps, stoppedBy: sft.stoppedBy, rows, seconds: (Date.now() - t0) / 1000 },
+      null,
+      1,
+    ),
+  );
 }
 main().then(
   () => process.exit(0),

@@ -78,14 +78,40 @@ async function main() {
   const methodDefaults = method === "sft" ? { lr: 3e-4, epochs: 4 } : { lr: 1e-4, epochs: 2 };
   const training: TrainingSettingsInput = {
     task: "miniR1",
-    taskOptions: { difficulty: 1, trainPrompts: sftPrompts * 2 + perRound * (N("rounds") + 1) + 50, heldOutPrompts: N("held-out"), seed: 1, sftShare: sftPrompts / (sftPrompts * 2 + perRound * (N("rounds") + 1) + 50) },
+    taskOptions: {
+      difficulty: 1,
+      trainPrompts: sftPrompts * 2 + perRound * (N("rounds") + 1) + 50,
+      heldOutPrompts: N("held-out"),
+      seed: 1,
+      sftShare: sftPrompts / (sftPrompts * 2 + perRound * (N("rounds") + 1) + 50),
+    },
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
     reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
-    policy: { method, beta: N("beta"), rpoAlpha: N("alpha"), reference: "previous", pairs: a.pairs === "all" ? "all" : "new", steps: N("steps"), epochs: a.epochs ? Number(a.epochs) : methodDefaults.epochs, batchSize: 16, lr: a.lr ? Number(a.lr) : methodDefaults.lr, warmupSteps: 3 },
+    policy: {
+      method,
+      beta: N("beta"),
+      rpoAlpha: N("alpha"),
+      reference: "previous",
+      pairs: a.pairs === "all" ? "all" : "new",
+      steps: N("steps"),
+      epochs: a.epochs ? Number(a.epochs) : methodDefaults.epochs,
+      batchSize: 16,
+      lr: a.lr ? Number(a.lr) : methodDefaults.lr,
+      warmupSteps: 3,
+    },
     evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
-    gate: { minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]), maxKl: 50, minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]) },
-    generation: { prompts: perRound, samplesPerPrompt: N("samples"), temperature: N("temperature"), maxTokens: 48 },
+    gate: {
+      minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]),
+      maxKl: 50,
+      minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]),
+    },
+    generation: {
+      prompts: perRound,
+      samplesPerPrompt: N("samples"),
+      temperature: N("temperature"),
+      maxTokens: 48,
+    },
     snapshot: { validationFraction: 0.15, minTrainPairs: 8 },
     labeling: { ruleJudge: a.judge === "rule", simulatedAnnotators: N("annotators"), noise: N("noise") },
     checkpointEvery: 50,
@@ -97,13 +123,23 @@ async function main() {
     data: {
       slug: "bench-loop",
       name: "mini-R1 loop benchmark",
-      labelSchema: { kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false },
+      labelSchema: {
+        kind: "pairwise",
+        strength: true,
+        allowTie: true,
+        allowBothBad: true,
+        axes: [],
+        rationale: "optional",
+        judgeReasoningSeparately: false,
+      },
       overlap: Math.max(1, annotators),
       aiCountsTowardConsensus: a.judge === "rule",
       settings: { training: settings } as object,
     },
   });
-  log(`backend ${backend.name}; method ${method}; ${N("rounds")} rounds of ${perRound} prompts x ${N("samples")} samples; SFT on ${sftPrompts} demonstrations for ${N("sft-steps")} steps`);
+  log(
+    `backend ${backend.name}; method ${method}; ${N("rounds")} rounds of ${perRound} prompts x ${N("samples")} samples; SFT on ${sftPrompts} demonstrations for ${N("sft-steps")} steps`,
+  );
 
   interface Row {
     round: number;
@@ -126,7 +162,9 @@ async function main() {
   for (let i = 0; i <= N("rounds"); i++) {
     const ts = Date.now();
     const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
-    const res = await executeRound(round.id, { log: (m) => (process.env.BENCH_VERBOSE ? console.log(m) : undefined) });
+    const res = await executeRound(round.id, {
+      log: (m) => (process.env.BENCH_VERBOSE ? console.log(m) : undefined),
+    });
     const r = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id } });
     if (res !== "succeeded") throw new Error(`round ${r.number} ${res}: ${r.error}`);
     const out = r.result as Record<string, Record<string, unknown>>;
@@ -149,16 +187,30 @@ async function main() {
       seconds: Math.round((Date.now() - ts) / 1000),
     };
     rows.push(row);
-    log(`round ${i}${i === 0 ? " (bootstrap SFT)" : ""}: gold accuracy ${row.goldAccuracy?.toFixed(3)}, RM val ${row.rmValAccuracy?.toFixed(3) ?? "-"}, KL ${row.kl?.toFixed(2) ?? "-"}, win rate ${row.winRate?.toFixed(2) ?? "-"}, ${row.promoted === null ? "" : row.promoted ? "promoted, " : "rejected, "}${row.tokens} tokens, ${row.seconds} s  [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
+    log(
+      `round ${i}${i === 0 ? " (bootstrap SFT)" : ""}: gold accuracy ${row.goldAccuracy?.toFixed(3)}, RM val ${row.rmValAccuracy?.toFixed(3) ?? "-"}, KL ${row.kl?.toFixed(2) ?? "-"}, win rate ${row.winRate?.toFixed(2) ?? "-"}, ${row.promoted === null ? "" : row.promoted ? "promoted, " : "rejected, "}${row.tokens} tokens, ${row.seconds} s  [${((Date.now() - t0) / 1000).toFixed(0)} s]`,
+    );
   }
 
   // Baseline: the same SFT checkpoint, more SFT on the same demonstrations, same token budget.
   const tb = Date.now();
   const sftRow = await db().checkpoint.findFirstOrThrow({ where: { projectId: project.id, kind: "sft" } });
   const ck = await loadCheckpoint(path.join(root, sftRow.path));
-  const demoPrompts = await db().prompt.findMany({ where: { projectId: project.id, split: "train" }, select: { id: true, metadata: true } });
-  const sftProblems = [...problemsFromMetadata(demoPrompts.filter((p) => (p.metadata as { role?: string }).role === "sft")).values()];
-  const held = await db().prompt.findMany({ where: { projectId: project.id, split: "test" }, orderBy: [{ contentHash: "asc" }, { id: "asc" }], take: N("held-out"), select: { text: true, messages: true, metadata: true } });
+  const demoPrompts = await db().prompt.findMany({
+    where: { projectId: project.id, split: "train" },
+    select: { id: true, metadata: true },
+  });
+  const sftProblems = [
+    ...problemsFromMetadata(
+      demoPrompts.filter((p) => (p.metadata as { role?: string }).role === "sft"),
+    ).values(),
+  ];
+  const held = await db().prompt.findMany({
+    where: { projectId: project.id, split: "test" },
+    orderBy: [{ contentHash: "asc" }, { id: "asc" }],
+    take: N("held-out"),
+    select: { text: true, messages: true, metadata: true },
+  });
   const evaluate = async () => {
     let correct = 0;
     let reward = 0;
@@ -179,7 +231,15 @@ async function main() {
         model: ck.model,
         tokenizer: ck.tokenizer,
         data: miniR1.sftExamples(sftProblems),
-        config: { lr: lrFloor, minLrRatio: 1, steps: 1_000_000, batchSize: 32, weightDecay: 0.01, seed: 1000 + row.round, logEvery: 1 },
+        config: {
+          lr: lrFloor,
+          minLrRatio: 1,
+          steps: 1_000_000,
+          batchSize: 32,
+          weightDecay: 0.01,
+          seed: 1000 + row.round,
+          logEvery: 1,
+        },
         onStep: (m) => void (used += m.tokens),
         shouldStop: () => used >= row.cumulativeTokens,
       });
@@ -212,7 +272,14 @@ async function main() {
   const resultsDir = path.resolve(import.meta.dirname, "../results");
   await fs.mkdir(resultsDir, { recursive: true });
   await fs.writeFile(path.join(resultsDir, `${a.out}.md`), `${header}\n\n${md}\n\n${verdict}\n`);
-  await fs.writeFile(path.join(resultsDir, `${a.out}.json`), JSON.stringify({ args: a, backend: backend.name, totalSeconds, baselineSeconds, rows, settings }, null, 2));
+  await fs.writeFile(
+    path.join(resultsDir, `${a.out}.json`),
+    JSON.stringify(
+      { args: a, backend: backend.name, totalSeconds, baselineSeconds, rows, settings },
+      null,
+      2,
+    ),
+  );
   const svg = loopFigure(rows, String(method), backend.name);
   await fs.writeFile(path.join(import.meta.dirname, `${a.out}.svg`), svg);
   await tdb.close();
@@ -230,9 +297,29 @@ interface FigureRow {
 export function loopFigure(rows: FigureRow[], method: string, backendName: string): string {
   return lineChartSvg(
     [
-      { name: "RLHF rounds", color: "#2563eb", points: rows.filter((r) => r.goldAccuracy !== null).map((r) => ({ x: r.round, y: r.goldAccuracy as number })) },
-      { name: "SFT only, same tokens", color: "#dc2626", dashed: true, points: rows.map((r) => ({ x: r.round, y: (r.round === 0 ? r.goldAccuracy : r.baselineAccuracy) ?? 0 })) },
-      { name: "RM val. accuracy", color: "#16a34a", points: rows.filter((r) => r.rmValAccuracy !== null).map((r) => ({ x: r.round, y: r.rmValAccuracy as number })) },
+      {
+        name: "RLHF rounds",
+        color: "#2563eb",
+        points: rows
+          .filter((r) => r.goldAccuracy !== null)
+          .map((r) => ({ x: r.round, y: r.goldAccuracy as number })),
+      },
+      {
+        name: "SFT only, same tokens",
+        color: "#dc2626",
+        dashed: true,
+        points: rows.map((r) => ({
+          x: r.round,
+          y: (r.round === 0 ? r.goldAccuracy : r.baselineAccuracy) ?? 0,
+        })),
+      },
+      {
+        name: "RM val. accuracy",
+        color: "#16a34a",
+        points: rows
+          .filter((r) => r.rmValAccuracy !== null)
+          .map((r) => ({ x: r.round, y: r.rmValAccuracy as number })),
+      },
     ],
     {
       title: `mini-R1: held-out gold accuracy per round (${method === "sft" ? "rejection sampling" : method}, tiny preset, ${backendName})`,
@@ -248,8 +335,15 @@ export function loopFigure(rows: FigureRow[], method: string, backendName: strin
 
 if (a["figure-from"]) {
   // Redraw the figure from a run's JSON (bench/results/<out>.json) without training again.
-  const j = JSON.parse(await fs.readFile(a["figure-from"], "utf8")) as { rows: FigureRow[]; backend: string; args: { method: string; out: string } };
-  await fs.writeFile(path.join(import.meta.dirname, `${j.args.out}.svg`), loopFigure(j.rows, j.args.method, j.backend));
+  const j = JSON.parse(await fs.readFile(a["figure-from"], "utf8")) as {
+    rows: FigureRow[];
+    backend: string;
+    args: { method: string; out: string };
+  };
+  await fs.writeFile(
+    path.join(import.meta.dirname, `${j.args.out}.svg`),
+    loopFigure(j.rows, j.args.method, j.backend),
+  );
   process.exit(0);
 }
 

@@ -39,7 +39,9 @@ async function main() {
   const held = miniR1.makeProblems(999_999, Number(args.eval), { difficulty });
   const tok = BpeTokenizer.train(miniR1.corpus(train.slice(0, 3000)), 400);
   const model = createPolicy({ ...PRESETS.tiny, vocabSize: tok.vocabSize, contextLength: 128 }, seed);
-  console.log(`backend ${be.name}; tiny preset: ${numParams(model)} params, vocab ${tok.vocabSize}; difficulty ${difficulty}`);
+  console.log(
+    `backend ${be.name}; tiny preset: ${numParams(model)} params, vocab ${tok.vocabSize}; difficulty ${difficulty}`,
+  );
   const before = await evaluateMiniR1(model, tok, held.slice(0, 20));
   console.log(`before SFT: accuracy ${before.accuracy.toFixed(3)} on 20`);
   const budgetMs = Number(args.minutes) * 60_000;
@@ -59,11 +61,20 @@ async function main() {
     },
     shouldStop: () => Date.now() - t0 > budgetMs,
     onStep: (m) =>
-      console.log(`step ${m.step} loss ${m.loss.toFixed(4)} lr ${m.learning_rate.toExponential(2)} ${Math.round(m.tokens_per_second)} tok/s ${((Date.now() - t0) / 1000).toFixed(0)}s`),
+      console.log(
+        `step ${m.step} loss ${m.loss.toFixed(4)} lr ${m.learning_rate.toExponential(2)} ${Math.round(m.tokens_per_second)} tok/s ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+      ),
   });
   const trainSec = (Date.now() - t0) / 1000;
   const ev = await evaluateMiniR1(model, tok, held);
-  console.log(ev.samples.slice(0, 3).map((s) => `  Q: ${s.question}\n  A: ${s.completion} (${s.correct ? "correct" : `wrong, ${s.answer}`})`).join("\n"));
+  console.log(
+    ev.samples
+      .slice(0, 3)
+      .map(
+        (s) => `  Q: ${s.question}\n  A: ${s.completion} (${s.correct ? "correct" : `wrong, ${s.answer}`})`,
+      )
+      .join("\n"),
+  );
   const summary = {
     backend: be.name,
     difficulty,
@@ -78,7 +89,15 @@ async function main() {
     meanReward: ev.meanReward,
   };
   console.log(JSON.stringify(summary));
-  if (args.out) writeFileSync(args.out, JSON.stringify({ ...summary, date: new Date().toISOString(), samples: ev.samples.slice(0, 20) }, null, 2));
+  if (args.out)
+    writeFileSync(
+      args.out,
+      JSON.stringify(
+        { ...summary, date: new Date().toISOString(), samples: ev.samples.slice(0, 20) },
+        null,
+        2,
+      ),
+    );
 }
 main().catch((e) => {
   console.error(e);

@@ -73,7 +73,12 @@ function randomIds(rng: Rng, n: number, V: number): Int32Array {
   return Int32Array.from({ length: n }, () => rng.int(V));
 }
 
-async function timeSteps(step: () => tf.Scalar, warmup: number, steps: number, budgetMs: number): Promise<{ ms: number; first: number; n: number }> {
+async function timeSteps(
+  step: () => tf.Scalar,
+  warmup: number,
+  steps: number,
+  budgetMs: number,
+): Promise<{ ms: number; first: number; n: number }> {
   let first = 0;
   for (let i = 0; i < warmup; i++) {
     const t0 = performance.now();
@@ -125,8 +130,25 @@ async function benchPreset(backend: string, preset: PresetName, detail: string):
   const ids = tf.tensor2d(randomIds(rng, B * T, cfg.vocabSize), [B, T], "int32");
   const tgt = tf.tensor2d(randomIds(rng, B * T, cfg.vocabSize), [B, T], "int32");
   const mask = tf.ones([B, T]) as tf.Tensor2D;
-  const sft = await timeSteps(() => trainStep(model, opt, () => lmLoss(tokenLogProbs(model, ids, tgt), mask)), warmup, steps, budget / 2);
-  rows.push({ backend, preset, params: numParams(model), B, T, step: "sft", msPerStep: sft.ms, tokensPerSecond: (B * T) / (sft.ms / 1000), firstStepMs: sft.first, ...mem(), detail });
+  const sft = await timeSteps(
+    () => trainStep(model, opt, () => lmLoss(tokenLogProbs(model, ids, tgt), mask)),
+    warmup,
+    steps,
+    budget / 2,
+  );
+  rows.push({
+    backend,
+    preset,
+    params: numParams(model),
+    B,
+    T,
+    step: "sft",
+    msPerStep: sft.ms,
+    tokensPerSecond: (B * T) / (sft.ms / 1000),
+    firstStepMs: sft.first,
+    ...mem(),
+    detail,
+  });
   console.error(`  ${backend}/${preset} sft: ${sft.ms.toFixed(1)} ms/step over ${sft.n} steps`);
 
   // DPO: B pairs = 2B sequences through the policy; reference log-probs precomputed (cached, as in training)
@@ -158,7 +180,19 @@ async function benchPreset(backend: string, preset: PresetName, detail: string):
     steps,
     budget / 2,
   );
-  rows.push({ backend, preset, params: numParams(model), B, T, step: "dpo", msPerStep: dpo.ms, tokensPerSecond: (2 * B * T) / (dpo.ms / 1000), firstStepMs: dpo.first, ...mem(), detail });
+  rows.push({
+    backend,
+    preset,
+    params: numParams(model),
+    B,
+    T,
+    step: "dpo",
+    msPerStep: dpo.ms,
+    tokensPerSecond: (2 * B * T) / (dpo.ms / 1000),
+    firstStepMs: dpo.first,
+    ...mem(),
+    detail,
+  });
   console.error(`  ${backend}/${preset} dpo: ${dpo.ms.toFixed(1)} ms/step over ${dpo.n} steps`);
   tf.dispose([ids, tgt, mask, ids2, tgt2, mask2, refLogps, refC, refR, lens]);
   opt.dispose();
@@ -175,7 +209,10 @@ async function writeCheck(dir: string, backend: string) {
   const logits = forwardLogits(model, x);
   const dirB = path.join(dir, `check-${backend}`);
   await saveCheckpoint(dirB, { model, tokenizer: tok, meta: { backend } });
-  writeFileSync(path.join(dirB, "check.json"), JSON.stringify({ backend, shape: [2, 32], ids, logits: Array.from(await logits.data()) }));
+  writeFileSync(
+    path.join(dirB, "check.json"),
+    JSON.stringify({ backend, shape: [2, 32], ids, logits: Array.from(await logits.data()) }),
+  );
   tf.dispose([x, logits]);
   disposeModel(model);
 }
@@ -228,9 +265,22 @@ async function main() {
   const md = table(rows);
   const stamp = new Date().toISOString();
   mkdirSync(args.out as string, { recursive: true });
-  const meta = { date: stamp, host: os.hostname(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs };
-  writeFileSync(path.join(args.out as string, "trainer-bench.json"), JSON.stringify({ meta, shapes: BENCH_SHAPES, rows }, null, 2));
-  writeFileSync(path.join(args.out as string, "trainer-bench.md"), `# Trainer benchmark (${stamp}, ${meta.cpus} CPUs, ${meta.cpu})\n\n${md}\n`);
+  const meta = {
+    date: stamp,
+    host: os.hostname(),
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    tfjs: tf.version.tfjs,
+  };
+  writeFileSync(
+    path.join(args.out as string, "trainer-bench.json"),
+    JSON.stringify({ meta, shapes: BENCH_SHAPES, rows }, null, 2),
+  );
+  writeFileSync(
+    path.join(args.out as string, "trainer-bench.md"),
+    `# Trainer benchmark (${stamp}, ${meta.cpus} CPUs, ${meta.cpu})\n\n${md}\n`,
+  );
   console.log(md);
 }
 

@@ -19,7 +19,12 @@ export function AcceptInvite({ token, email, role }: { token: string; email: str
         const password = String(f.get("password"));
         if (password !== String(f.get("password2"))) return setMessage("The two passwords differ.");
         try {
-          const u = await accept.mutateAsync({ token, name: String(f.get("name")), email: email ?? String(f.get("email")), password });
+          const u = await accept.mutateAsync({
+            token,
+            name: String(f.get("name")),
+            email: email ?? String(f.get("email")),
+            password,
+          });
           const res = await signIn("credentials", { email: u.email, password, redirect: false });
           window.location.assign(res?.ok ? "/" : "/login");
         } catch (err) {
@@ -39,28 +44,62 @@ export function AcceptInvite({ token, email, role }: { token: string; email: str
       </p>
       <label className="flex flex-col gap-1 text-sm">
         Your name
-        <input name="name" required autoComplete="name" className="rounded border border-slate-300 px-2 py-1.5" data-testid="invite-name" />
+        <input
+          name="name"
+          required
+          autoComplete="name"
+          className="rounded border border-slate-300 px-2 py-1.5"
+          data-testid="invite-name"
+        />
       </label>
       {!email && (
         <label className="flex flex-col gap-1 text-sm">
           Email
-          <input name="email" type="email" required autoComplete="username" className="rounded border border-slate-300 px-2 py-1.5" data-testid="invite-accept-email" />
+          <input
+            name="email"
+            type="email"
+            required
+            autoComplete="username"
+            className="rounded border border-slate-300 px-2 py-1.5"
+            data-testid="invite-accept-email"
+          />
         </label>
       )}
       <label className="flex flex-col gap-1 text-sm">
         Password (8 characters or more)
-        <input name="password" type="password" required minLength={8} autoComplete="new-password" className="rounded border border-slate-300 px-2 py-1.5" data-testid="invite-password" />
+        <input
+          name="password"
+          type="password"
+          required
+          minLength={8}
+          autoComplete="new-password"
+          className="rounded border border-slate-300 px-2 py-1.5"
+          data-testid="invite-password"
+        />
       </label>
       <label className="flex flex-col gap-1 text-sm">
         Password again
-        <input name="password2" type="password" required minLength={8} autoComplete="new-password" className="rounded border border-slate-300 px-2 py-1.5" data-testid="invite-password2" />
+        <input
+          name="password2"
+          type="password"
+          required
+          minLength={8}
+          autoComplete="new-password"
+          className="rounded border border-slate-300 px-2 py-1.5"
+          data-testid="invite-password2"
+        />
       </label>
       {message && (
         <p role="alert" className="text-sm text-red-700">
           {message}
         </p>
       )}
-      <button type="submit" disabled={accept.isPending} className="rounded bg-slate-900 px-3 py-2 text-white disabled:opacity-50" data-testid="invite-accept">
+      <button
+        type="submit"
+        disabled={accept.isPending}
+        className="rounded bg-slate-900 px-3 py-2 text-white disabled:opacity-50"
+        data-testid="invite-accept"
+      >
         Create my account
       </button>
     </form>

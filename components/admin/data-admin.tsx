@@ -14,7 +14,13 @@ function Progress({ value, label, testId }: { value: number | null; label: strin
   return (
     <div className="flex flex-col gap-1 text-sm">
       <span>{label}</span>
-      <progress className="h-3 w-full" max={1} value={value ?? undefined} aria-label={label} data-testid={testId} />
+      <progress
+        className="h-3 w-full"
+        max={1}
+        value={value ?? undefined}
+        aria-label={label}
+        data-testid={testId}
+      />
     </div>
   );
 }
@@ -39,7 +45,13 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
   const fileRef = useRef<HTMLInputElement>(null);
   const [upload, setUpload] = useState<number | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
-  const [importState, setImportState] = useState<{ status: string; fraction: number | null; rows: number; report: Report | null; error: string | null } | null>(null);
+  const [importState, setImportState] = useState<{
+    status: string;
+    fraction: number | null;
+    rows: number;
+    report: Report | null;
+    error: string | null;
+  } | null>(null);
 
   // Follow the job while it runs.
   useEffect(() => {
@@ -49,7 +61,13 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
       try {
         const j = await client.admin.importJob.query({ jobId });
         if (stop) return;
-        setImportState((s) => ({ status: j.status, fraction: j.fraction, rows: j.rowsDone, report: (j.report as Report) ?? s?.report ?? null, error: j.error }));
+        setImportState((s) => ({
+          status: j.status,
+          fraction: j.fraction,
+          rows: j.rowsDone,
+          report: (j.report as Report) ?? s?.report ?? null,
+          error: j.error,
+        }));
         if (j.status === "succeeded" || j.status === "failed") {
           void qc.invalidateQueries({ queryKey: trpc.admin.importJobs.queryKey() });
           return;
@@ -80,7 +98,11 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
         xhr.onload = () => {
           setUpload(1);
           try {
-            const body = JSON.parse(xhr.responseText) as { status?: string; report?: Report; error?: { message: string } | string };
+            const body = JSON.parse(xhr.responseText) as {
+              status?: string;
+              report?: Report;
+              error?: { message: string } | string;
+            };
             setImportState((s) => ({
               status: body.status ?? (xhr.status < 300 ? "succeeded" : "failed"),
               fraction: 1,
@@ -94,7 +116,16 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
           resolve();
         };
         xhr.onerror = () => {
-          setImportState((s) => (s ? { ...s, status: "failed", error: "The upload was interrupted; import the file again (rows already imported are skipped)." } : s));
+          setImportState((s) =>
+            s
+              ? {
+                  ...s,
+                  status: "failed",
+                  error:
+                    "The upload was interrupted; import the file again (rows already imported are skipped).",
+                }
+              : s,
+          );
           resolve();
         };
         xhr.send(file);
@@ -105,7 +136,12 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
   };
 
   const [format, setFormat] = useState<Format>("trl");
-  const [exportProgress, setExportProgress] = useState<{ rows: number; total: number; done: boolean; error: string | null } | null>(null);
+  const [exportProgress, setExportProgress] = useState<{
+    rows: number;
+    total: number;
+    done: boolean;
+    error: string | null;
+  } | null>(null);
   const startExport = async () => {
     if (!project) return;
     try {
@@ -143,7 +179,12 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
       <h1 className="text-2xl font-semibold">Import and export</h1>
       <label className="flex items-center gap-2 text-sm">
         Project
-        <select value={project} onChange={(e) => setProject(e.target.value)} className="rounded border border-slate-300 px-2 py-1" data-testid="data-project">
+        <select
+          value={project}
+          onChange={(e) => setProject(e.target.value)}
+          className="rounded border border-slate-300 px-2 py-1"
+          data-testid="data-project"
+        >
           {projects.data?.map((p) => (
             <option key={p.id} value={p.slug}>
               {p.name}
@@ -152,27 +193,50 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
         </select>
       </label>
 
-      <section aria-labelledby="imp" className="flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4">
+      <section
+        aria-labelledby="imp"
+        className="flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4"
+      >
         <h2 id="imp" className="font-semibold">
           Import
         </h2>
         <p className="text-sm text-slate-600">
-          JSON Lines or a JSON array (optionally gzip): prompts with completions, comparisons, judgments, or TRL / HH-RLHF preference rows. Rows already imported are
-          recognised and skipped, so a failed import can simply be run again.
+          JSON Lines or a JSON array (optionally gzip): prompts with completions, comparisons, judgments, or
+          TRL / HH-RLHF preference rows. Rows already imported are recognised and skipped, so a failed import
+          can simply be run again.
         </p>
         <div className="flex flex-wrap items-center gap-3 text-sm">
           <label className="flex items-center gap-2">
             File
-            <input ref={fileRef} type="file" accept=".jsonl,.json,.gz,application/json" data-testid="import-file" />
+            <input
+              ref={fileRef}
+              type="file"
+              accept=".jsonl,.json,.gz,application/json"
+              data-testid="import-file"
+            />
           </label>
-          <button type="button" onClick={() => void startImport()} disabled={queue.isPending || importState?.status === "running"} className="rounded bg-slate-900 px-3 py-1.5 text-white disabled:opacity-50" data-testid="import-start">
+          <button
+            type="button"
+            onClick={() => void startImport()}
+            disabled={queue.isPending || importState?.status === "running"}
+            className="rounded bg-slate-900 px-3 py-1.5 text-white disabled:opacity-50"
+            data-testid="import-start"
+          >
             Import
           </button>
         </div>
         {importState && (
           <div className="flex flex-col gap-2" data-testid="import-progress">
-            <Progress value={upload} label={`Upload ${upload === null ? "" : `${Math.round(upload * 100)}%`}`} testId="import-upload-bar" />
-            <Progress value={importState.fraction} label={`Processing: ${importState.status}, ${importState.rows.toLocaleString()} rows`} testId="import-job-bar" />
+            <Progress
+              value={upload}
+              label={`Upload ${upload === null ? "" : `${Math.round(upload * 100)}%`}`}
+              testId="import-upload-bar"
+            />
+            <Progress
+              value={importState.fraction}
+              label={`Processing: ${importState.status}, ${importState.rows.toLocaleString()} rows`}
+              testId="import-job-bar"
+            />
             {importState.report?.summary && (
               <p className="text-sm" role="status" data-testid="import-summary">
                 {importState.report.summary}
@@ -219,27 +283,51 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
         )}
       </section>
 
-      <section aria-labelledby="exp" className="flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4">
+      <section
+        aria-labelledby="exp"
+        className="flex flex-col gap-3 rounded-lg border border-slate-200 bg-white p-4"
+      >
         <h2 id="exp" className="font-semibold">
           Export
         </h2>
         <div className="flex flex-wrap items-center gap-3 text-sm">
           <label className="flex items-center gap-2">
             Format
-            <select value={format} onChange={(e) => setFormat(e.target.value as Format)} className="rounded border border-slate-300 px-2 py-1" data-testid="export-format">
+            <select
+              value={format}
+              onChange={(e) => setFormat(e.target.value as Format)}
+              className="rounded border border-slate-300 px-2 py-1"
+              data-testid="export-format"
+            >
               <option value="trl">TRL preference pairs (prompt, chosen, rejected)</option>
               <option value="kto">TRL KTO (prompt, completion, label)</option>
               <option value="hh">HH-RLHF transcripts</option>
               <option value="votes">Every judgment (votes)</option>
             </select>
           </label>
-          <button type="button" onClick={() => void startExport()} disabled={!!exportProgress && !exportProgress.done} className="rounded bg-slate-900 px-3 py-1.5 text-white disabled:opacity-50" data-testid="export-start">
+          <button
+            type="button"
+            onClick={() => void startExport()}
+            disabled={!!exportProgress && !exportProgress.done}
+            className="rounded bg-slate-900 px-3 py-1.5 text-white disabled:opacity-50"
+            data-testid="export-start"
+          >
             Export
           </button>
         </div>
         {exportProgress && (
           <div data-testid="export-progress">
-            <Progress value={exportProgress.total ? Math.min(1, exportProgress.rows / exportProgress.total) : exportProgress.done ? 1 : null} label={`${exportProgress.rows.toLocaleString()} of ${exportProgress.total.toLocaleString()} rows${exportProgress.done ? " — saved" : ""}`} testId="export-bar" />
+            <Progress
+              value={
+                exportProgress.total
+                  ? Math.min(1, exportProgress.rows / exportProgress.total)
+                  : exportProgress.done
+                    ? 1
+                    : null
+              }
+              label={`${exportProgress.rows.toLocaleString()} of ${exportProgress.total.toLocaleString()} rows${exportProgress.done ? " — saved" : ""}`}
+              testId="export-bar"
+            />
             {exportProgress.error && (
               <p className="text-sm text-red-700" role="alert">
                 {exportProgress.error}

@@ -54,17 +54,32 @@ export function PeopleAdmin({ meId }: { meId: string }) {
         >
           <label className="flex flex-col gap-1">
             Email (optional: leave empty for a link anyone can use once)
-            <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} className="rounded border border-slate-300 px-2 py-1" data-testid="invite-email" />
+            <input
+              type="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              className="rounded border border-slate-300 px-2 py-1"
+              data-testid="invite-email"
+            />
           </label>
           <label className="flex flex-col gap-1">
             Role
-            <select value={role} onChange={(e) => setRoleInput(e.target.value as Role)} className="rounded border border-slate-300 px-2 py-1" data-testid="invite-role">
+            <select
+              value={role}
+              onChange={(e) => setRoleInput(e.target.value as Role)}
+              className="rounded border border-slate-300 px-2 py-1"
+              data-testid="invite-role"
+            >
               {ROLES.map((r) => (
                 <option key={r}>{r}</option>
               ))}
             </select>
           </label>
-          <button type="submit" className="rounded bg-slate-900 px-3 py-1.5 text-white" data-testid="invite-create">
+          <button
+            type="submit"
+            className="rounded bg-slate-900 px-3 py-1.5 text-white"
+            data-testid="invite-create"
+          >
             Create invite link
           </button>
         </form>
@@ -97,7 +112,11 @@ export function PeopleAdmin({ meId }: { meId: string }) {
                   <td className="p-1">{new Date(i.expiresAt).toLocaleDateString()}</td>
                   <td className="p-1">
                     {i.state === "open" && (
-                      <button type="button" className="text-red-700 underline" onClick={() => void run(() => revoke.mutateAsync({ inviteId: i.id }))}>
+                      <button
+                        type="button"
+                        className="text-red-700 underline"
+                        onClick={() => void run(() => revoke.mutateAsync({ inviteId: i.id }))}
+                      >
                         Revoke
                       </button>
                     )}
@@ -127,14 +146,21 @@ export function PeopleAdmin({ meId }: { meId: string }) {
         </thead>
         <tbody>
           {people.data?.map((u) => (
-            <tr key={u.id} className={`border-b ${u.active ? "" : "opacity-60"}`} data-testid="person-row" data-email={u.email}>
+            <tr
+              key={u.id}
+              className={`border-b ${u.active ? "" : "opacity-60"}`}
+              data-testid="person-row"
+              data-email={u.email}
+            >
               <td className="p-2">{u.name}</td>
               <td className="p-2">{u.email}</td>
               <td className="p-2">
                 <select
                   aria-label={`Role of ${u.name}`}
                   value={u.role}
-                  onChange={(e) => void run(() => setRole.mutateAsync({ userId: u.id, role: e.target.value as Role }))}
+                  onChange={(e) =>
+                    void run(() => setRole.mutateAsync({ userId: u.id, role: e.target.value as Role }))
+                  }
                   className="rounded border border-slate-300 px-1 py-0.5"
                   data-testid="person-role"
                 >

@@ -9,7 +9,15 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { Markdown } from "@/components/markdown/markdown";
 import { CompletionCard, PromptView } from "./content";
-import { dropDraft, draftHasContent, emptyDraft, loadDraft, saveDraft, type Choice, type Draft } from "./draft";
+import {
+  dropDraft,
+  draftHasContent,
+  emptyDraft,
+  loadDraft,
+  saveDraft,
+  type Choice,
+  type Draft,
+} from "./draft";
 import { domainCode, errorMessage, isNetworkError } from "./errors";
 import { HelpDialog, type KeyHelp } from "./help-dialog";
 import { PairwiseControls, choicesFor, type PairwiseSchema } from "./pairwise-controls";
@@ -54,7 +62,10 @@ const FLAG_KINDS = [
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
-  return !!el && (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.tagName === "SELECT" || el.isContentEditable);
+  return (
+    !!el &&
+    (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.tagName === "SELECT" || el.isContentEditable)
+  );
 }
 
 export function AnnotateSession({ project }: { project: SessionProject }) {
@@ -62,7 +73,9 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
   const queryClient = useQueryClient();
   const schema = project.labelSchema;
   const tzOffsetMinutes = useMemo(() => new Date().getTimezoneOffset(), []);
-  const progress = useQuery(trpc.annotation.progress.queryOptions({ projectId: project.id, tzOffsetMinutes }));
+  const progress = useQuery(
+    trpc.annotation.progress.queryOptions({ projectId: project.id, tzOffsetMinutes }),
+  );
 
   const nextM = useMutation(trpc.annotation.next.mutationOptions());
   const submitM = useMutation(trpc.annotation.submit.mutationOptions());
@@ -91,7 +104,8 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     visibleMs.current = 0;
     visibleSince.current = document.visibilityState === "visible" ? performance.now() : null;
   };
-  const elapsed = () => visibleMs.current + (visibleSince.current === null ? 0 : performance.now() - visibleSince.current);
+  const elapsed = () =>
+    visibleMs.current + (visibleSince.current === null ? 0 : performance.now() - visibleSince.current);
   useEffect(() => {
     const onVis = () => {
       if (document.visibilityState === "visible") visibleSince.current ??= performance.now();
@@ -169,15 +183,26 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [phase, assignment, project.leaseSeconds]);
 
-  const hasReasoning = useMemo(() => !!assignment?.completions.some((c) => splitReasoning(c.text).reasoning !== null), [assignment]);
+  const hasReasoning = useMemo(
+    () => !!assignment?.completions.some((c) => splitReasoning(c.text).reasoning !== null),
+    [assignment],
+  );
 
   /** What is missing before this draft can be submitted, or null. */
   const missing = (): string | null => {
     if (schema.kind === "pairwise") {
-      if (schema.judgeReasoningSeparately && hasReasoning && !draft.reasoningChoice) return "Judge the reasoning first (Shift+A, Shift+B…).";
-      if (!draft.choice) return "Choose first: A, B" + (schema.allowTie ? ", T (tie)" : "") + (schema.allowBothBad ? ", X (both bad)" : "") + ".";
+      if (schema.judgeReasoningSeparately && hasReasoning && !draft.reasoningChoice)
+        return "Judge the reasoning first (Shift+A, Shift+B…).";
+      if (!draft.choice)
+        return (
+          "Choose first: A, B" +
+          (schema.allowTie ? ", T (tie)" : "") +
+          (schema.allowBothBad ? ", X (both bad)" : "") +
+          "."
+        );
     } else if (toGroups(draft.ranking ?? []).flat().length < 2) return "Rank at least two completions.";
-    if (schema.rationale === "required" && !draft.rationale.trim()) return "This project asks for a rationale: press R and say briefly why.";
+    if (schema.rationale === "required" && !draft.rationale.trim())
+      return "This project asks for a rationale: press R and say briefly why.";
     return null;
   };
 
@@ -195,7 +220,11 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     setMessage(null);
     const answer =
       schema.kind === "pairwise"
-        ? { kind: "pairwise" as const, choice: draft.choice!, strength: draft.choice === "A" || draft.choice === "B" ? (draft.strength ?? 1) : undefined }
+        ? {
+            kind: "pairwise" as const,
+            choice: draft.choice!,
+            strength: draft.choice === "A" || draft.choice === "B" ? (draft.strength ?? 1) : undefined,
+          }
         : { kind: "ranking" as const, ranking: toGroups(draft.ranking ?? []) };
     const input = {
       assignmentId: assignment.assignmentId,
@@ -203,7 +232,14 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
       answer,
       reasoningAnswer:
         schema.kind === "pairwise" && schema.judgeReasoningSeparately && hasReasoning && draft.reasoningChoice
-          ? { kind: "pairwise" as const, choice: draft.reasoningChoice, strength: draft.reasoningChoice === "A" || draft.reasoningChoice === "B" ? (draft.reasoningStrength ?? 1) : undefined }
+          ? {
+              kind: "pairwise" as const,
+              choice: draft.reasoningChoice,
+              strength:
+                draft.reasoningChoice === "A" || draft.reasoningChoice === "B"
+                  ? (draft.reasoningStrength ?? 1)
+                  : undefined,
+            }
           : undefined,
       rationale: schema.rationale === "off" ? undefined : draft.rationale.trim() || undefined,
       ratings: Object.keys(draft.ratings).length ? draft.ratings : undefined,
@@ -263,7 +299,10 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     if (!assignment) return;
     setDialogError(null);
     try {
-      await skipM.mutateAsync({ assignmentId: assignment.assignmentId, reason: text ? `${reason}: ${text}` : reason });
+      await skipM.mutateAsync({
+        assignmentId: assignment.assignmentId,
+        reason: text ? `${reason}: ${text}` : reason,
+      });
       dropDraft(assignment.assignmentId);
       setDialog(null);
       await loadNext();
@@ -279,7 +318,11 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     if (!assignment) return;
     setDialogError(null);
     try {
-      await flagM.mutateAsync({ assignmentId: assignment.assignmentId, flag: flag as "unsafe" | "private" | "broken", reason: text });
+      await flagM.mutateAsync({
+        assignmentId: assignment.assignmentId,
+        flag: flag as "unsafe" | "private" | "broken",
+        reason: text,
+      });
       dropDraft(assignment.assignmentId);
       setDialog(null);
       await loadNext();
@@ -368,7 +411,8 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
         e.preventDefault();
         if (draft.choice === "A" || draft.choice === "B") setDraft({ ...draft, strength: k === "1" ? 1 : 2 });
       } else if (k === "!" || k === "@") {
-        if (draft.reasoningChoice === "A" || draft.reasoningChoice === "B") setDraft({ ...draft, reasoningStrength: k === "!" ? 1 : 2 });
+        if (draft.reasoningChoice === "A" || draft.reasoningChoice === "B")
+          setDraft({ ...draft, reasoningStrength: k === "!" ? 1 : 2 });
       }
     } else {
       const items = draft.ranking ?? [];
@@ -409,7 +453,14 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
           ...(schema.allowTie ? [{ keys: "T", action: "Tie" }] : []),
           ...(schema.allowBothBad ? [{ keys: "X", action: "Both bad" }] : []),
           ...(schema.strength ? [{ keys: "1 / 2", action: "Slightly / much better" }] : []),
-          ...(schema.judgeReasoningSeparately ? [{ keys: "Shift+A / B / T / X", action: "Judge the reasoning (Shift+1 / Shift+2 for strength)" }] : []),
+          ...(schema.judgeReasoningSeparately
+            ? [
+                {
+                  keys: "Shift+A / B / T / X",
+                  action: "Judge the reasoning (Shift+1 / Shift+2 for strength)",
+                },
+              ]
+            : []),
         ]
       : [
           { keys: "↑ / ↓ (K / J)", action: "Pick a completion in the ranking" },
@@ -418,7 +469,9 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
           ...(schema.allowTies ? [{ keys: "=", action: "Tie with the one above (again to untie)" }] : []),
           ...(schema.allowPartial ? [{ keys: "U", action: "Leave unranked (again to rank)" }] : []),
         ]),
-    ...(schema.rationale !== "off" ? [{ keys: "R", action: "Type a rationale (Esc leaves the text box)" }] : []),
+    ...(schema.rationale !== "off"
+      ? [{ keys: "R", action: "Type a rationale (Esc leaves the text box)" }]
+      : []),
     { keys: "Enter / Ctrl+Enter", action: "Submit" },
     { keys: "S", action: "Skip, with a reason" },
     { keys: "F", action: "Flag: unsafe, private data, broken" },
@@ -430,13 +483,29 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
   ];
 
   return (
-    <div className="flex flex-col gap-4" data-testid="annotate-session" data-phase={phase} data-assignment-id={assignment?.assignmentId ?? ""}>
+    <div
+      className="flex flex-col gap-4"
+      data-testid="annotate-session"
+      data-phase={phase}
+      data-assignment-id={assignment?.assignmentId ?? ""}
+    >
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-xl font-semibold">{project.name}</h1>
-        <button type="button" onClick={() => setShowInstructions((v) => !v)} aria-expanded={showInstructions} className="text-sm text-blue-700 underline" data-testid="toggle-instructions">
+        <button
+          type="button"
+          onClick={() => setShowInstructions((v) => !v)}
+          aria-expanded={showInstructions}
+          className="text-sm text-blue-700 underline"
+          data-testid="toggle-instructions"
+        >
           Instructions (I)
         </button>
-        <button type="button" onClick={() => setDialog("help")} className="text-sm text-blue-700 underline" data-testid="show-help">
+        <button
+          type="button"
+          onClick={() => setDialog("help")}
+          className="text-sm text-blue-700 underline"
+          data-testid="show-help"
+        >
           Keys (?)
         </button>
         <div className="ml-auto">
@@ -444,23 +513,50 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
         </div>
       </div>
       {showInstructions && (
-        <section aria-label="Instructions" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="instructions">
-          {project.instructions ? <Markdown>{project.instructions}</Markdown> : <p className="text-sm text-slate-600">This project has no written instructions.</p>}
+        <section
+          aria-label="Instructions"
+          className="rounded-lg border border-slate-200 bg-white p-4"
+          data-testid="instructions"
+        >
+          {project.instructions ? (
+            <Markdown>{project.instructions}</Markdown>
+          ) : (
+            <p className="text-sm text-slate-600">This project has no written instructions.</p>
+          )}
         </section>
       )}
 
       {phase === "loading" && <p className="text-slate-600">Loading the next comparison…</p>}
       {phase === "error" && (
-        <div role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-red-800" data-testid="session-error">
-          {message} <button type="button" className="ml-2 underline" onClick={() => void loadNext()}>Try again (N)</button>
+        <div
+          role="alert"
+          className="rounded border border-red-300 bg-red-50 p-3 text-red-800"
+          data-testid="session-error"
+        >
+          {message}{" "}
+          <button type="button" className="ml-2 underline" onClick={() => void loadNext()}>
+            Try again (N)
+          </button>
         </div>
       )}
       {phase === "empty" && (
-        <div className="rounded-lg border border-slate-200 bg-white p-6 text-center" data-testid="empty-state">
-          <p className="text-lg font-medium">{emptyReason === "all_done" ? "You have judged everything available to you here. Thank you!" : "Nothing to judge in this project right now."}</p>
+        <div
+          className="rounded-lg border border-slate-200 bg-white p-6 text-center"
+          data-testid="empty-state"
+        >
+          <p className="text-lg font-medium">
+            {emptyReason === "all_done"
+              ? "You have judged everything available to you here. Thank you!"
+              : "Nothing to judge in this project right now."}
+          </p>
           <p className="mt-1 text-sm text-slate-600">New items may arrive later.</p>
           <div className="mt-3 flex justify-center gap-3 text-sm">
-            <button type="button" className="rounded border border-slate-300 px-3 py-1.5" onClick={() => void loadNext()} data-testid="check-again">
+            <button
+              type="button"
+              className="rounded border border-slate-300 px-3 py-1.5"
+              onClick={() => void loadNext()}
+              data-testid="check-again"
+            >
               Check again (N)
             </button>
             <Link href="/annotate" className="rounded border border-slate-300 px-3 py-1.5">
@@ -470,16 +566,40 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
         </div>
       )}
       {phase === "expired" && (
-        <div role="alert" className="rounded border border-amber-300 bg-amber-50 p-4 text-amber-900" data-testid="expired-banner">
+        <div
+          role="alert"
+          className="rounded border border-amber-300 bg-amber-50 p-4 text-amber-900"
+          data-testid="expired-banner"
+        >
           <p className="font-medium">Your time on this comparison ran out, and it went back to the queue.</p>
-          <p className="text-sm">What you entered is kept on this device.{draft.rationale.trim() ? " Your rationale:" : ""}</p>
-          {draft.rationale.trim() && <blockquote className="my-2 whitespace-pre-wrap border-l-4 border-amber-400 pl-2 text-sm" data-testid="expired-draft">{draft.rationale}</blockquote>}
+          <p className="text-sm">
+            What you entered is kept on this device.{draft.rationale.trim() ? " Your rationale:" : ""}
+          </p>
+          {draft.rationale.trim() && (
+            <blockquote
+              className="my-2 whitespace-pre-wrap border-l-4 border-amber-400 pl-2 text-sm"
+              data-testid="expired-draft"
+            >
+              {draft.rationale}
+            </blockquote>
+          )}
           {message && <p className="text-sm text-red-800">{message}</p>}
           <div className="mt-2 flex gap-2 text-sm">
-            <button type="button" disabled={busy} onClick={() => void resume()} className="rounded bg-amber-700 px-3 py-1.5 text-white" data-testid="resume">
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => void resume()}
+              className="rounded bg-amber-700 px-3 py-1.5 text-white"
+              data-testid="resume"
+            >
               Take it back and finish (Enter)
             </button>
-            <button type="button" onClick={() => void moveOn()} className="rounded border border-amber-700 px-3 py-1.5" data-testid="move-on">
+            <button
+              type="button"
+              onClick={() => void moveOn()}
+              className="rounded border border-amber-700 px-3 py-1.5"
+              data-testid="move-on"
+            >
               Next item (N)
             </button>
           </div>
@@ -489,28 +609,51 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
       {assignment && (phase === "item" || phase === "revealed" || phase === "expired") && (
         <div className="flex flex-col gap-4" data-testid="assignment">
           <PromptView prompt={assignment.prompt} />
-          <div className={`grid gap-4 ${assignment.completions.length === 2 ? "md:grid-cols-2" : "md:grid-cols-2 xl:grid-cols-3"}`}>
+          <div
+            className={`grid gap-4 ${assignment.completions.length === 2 ? "md:grid-cols-2" : "md:grid-cols-2 xl:grid-cols-3"}`}
+          >
             {assignment.completions.map((c, i) => (
               <CompletionCard
                 key={c.id}
                 label={c.label}
                 text={c.text}
-                highlighted={schema.kind === "pairwise" ? draft.choice === c.label : (draft.ranking ?? [])[selected]?.id === c.id && i >= 0}
+                highlighted={
+                  schema.kind === "pairwise"
+                    ? draft.choice === c.label
+                    : (draft.ranking ?? [])[selected]?.id === c.id && i >= 0
+                }
                 modelName={revealed?.find((r) => r.label === c.label)?.modelName}
               />
             ))}
           </div>
           {phase === "item" && (
-            <section aria-label="Your judgment" className="sticky bottom-0 flex flex-col gap-3 rounded-lg border border-slate-300 bg-white p-4 shadow-lg" data-testid="judgment-panel">
+            <section
+              aria-label="Your judgment"
+              className="sticky bottom-0 flex flex-col gap-3 rounded-lg border border-slate-300 bg-white p-4 shadow-lg"
+              data-testid="judgment-panel"
+            >
               {restored && (
                 <p className="text-sm text-blue-800" data-testid="draft-restored">
                   Restored what you had entered for this item.
                 </p>
               )}
               {schema.kind === "pairwise" ? (
-                <PairwiseControls schema={schema} draft={draft} onChange={setDraft} completions={assignment.completions} hasReasoning={hasReasoning} />
+                <PairwiseControls
+                  schema={schema}
+                  draft={draft}
+                  onChange={setDraft}
+                  completions={assignment.completions}
+                  hasReasoning={hasReasoning}
+                />
               ) : (
-                <RankingControls schema={schema} draft={draft} onChange={setDraft} completions={assignment.completions} selected={selected} onSelect={setSelected} />
+                <RankingControls
+                  schema={schema}
+                  draft={draft}
+                  onChange={setDraft}
+                  completions={assignment.completions}
+                  selected={selected}
+                  onSelect={setSelected}
+                />
               )}
               {message && (
                 <p role="alert" className="text-sm text-red-700" data-testid="submit-message">
@@ -518,20 +661,46 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
                 </p>
               )}
               <div className="flex flex-wrap gap-2">
-                <button type="button" onClick={() => void submit()} disabled={busy} className="rounded bg-slate-900 px-4 py-1.5 text-white disabled:opacity-50" data-testid="submit">
+                <button
+                  type="button"
+                  onClick={() => void submit()}
+                  disabled={busy}
+                  className="rounded bg-slate-900 px-4 py-1.5 text-white disabled:opacity-50"
+                  data-testid="submit"
+                >
                   {busy ? "Submitting…" : "Submit (Enter)"}
                 </button>
-                <button type="button" onClick={() => { setDialogError(null); setDialog("skip"); }} className="rounded border border-slate-300 px-3 py-1.5" data-testid="skip">
+                <button
+                  type="button"
+                  onClick={() => {
+                    setDialogError(null);
+                    setDialog("skip");
+                  }}
+                  className="rounded border border-slate-300 px-3 py-1.5"
+                  data-testid="skip"
+                >
                   Skip (S)
                 </button>
-                <button type="button" onClick={() => { setDialogError(null); setDialog("flag"); }} className="rounded border border-red-300 px-3 py-1.5 text-red-800" data-testid="flag">
+                <button
+                  type="button"
+                  onClick={() => {
+                    setDialogError(null);
+                    setDialog("flag");
+                  }}
+                  className="rounded border border-red-300 px-3 py-1.5 text-red-800"
+                  data-testid="flag"
+                >
                   Flag (F)
                 </button>
               </div>
             </section>
           )}
           {phase === "revealed" && (
-            <section aria-label="Models" className="rounded-lg border border-amber-200 bg-amber-50 p-4" data-testid="revealed-models">
+            <section
+              aria-label="Models"
+              className="rounded-lg border border-amber-200 bg-amber-50 p-4"
+              data-testid="revealed-models"
+            >
               <p className="text-sm">
                 Recorded. The completions came from:{" "}
                 {revealed?.map((r) => (
@@ -540,7 +709,12 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
                   </span>
                 ))}
               </p>
-              <button type="button" onClick={() => void loadNext()} className="mt-2 rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid="next">
+              <button
+                type="button"
+                onClick={() => void loadNext()}
+                className="mt-2 rounded bg-slate-900 px-3 py-1.5 text-sm text-white"
+                data-testid="next"
+              >
                 Next (N)
               </button>
             </section>

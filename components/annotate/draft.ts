@@ -68,5 +68,12 @@ export function dropDraft(assignmentId: string): void {
 
 /** Whether the draft holds anything the annotator would mind losing. */
 export function draftHasContent(d: Draft | null): boolean {
-  return !!d && (!!d.choice || !!d.reasoningChoice || d.rationale.trim().length > 0 || Object.keys(d.ratings).length > 0 || !!d.ranking);
+  return (
+    !!d &&
+    (!!d.choice ||
+      !!d.reasoningChoice ||
+      d.rationale.trim().length > 0 ||
+      Object.keys(d.ratings).length > 0 ||
+      !!d.ranking)
+  );
 }

@@ -5,7 +5,12 @@ export function domainCode(e: unknown): string | null {
 }
 
 export function errorMessage(e: unknown): string {
-  if (e && typeof e === "object" && "message" in e && typeof (e as { message: unknown }).message === "string") {
+  if (
+    e &&
+    typeof e === "object" &&
+    "message" in e &&
+    typeof (e as { message: unknown }).message === "string"
+  ) {
     return (e as { message: string }).message;
   }
   return "Something went wrong; try again.";

@@ -28,14 +28,22 @@ export function HelpDialog({ items, onClose }: { items: KeyHelp[]; onClose: () =
             {items.map((i) => (
               <tr key={i.keys} className="border-b border-slate-100">
                 <td className="py-1 pr-4">
-                  <kbd className="rounded border border-slate-300 bg-slate-50 px-1.5 py-0.5 font-mono text-xs">{i.keys}</kbd>
+                  <kbd className="rounded border border-slate-300 bg-slate-50 px-1.5 py-0.5 font-mono text-xs">
+                    {i.keys}
+                  </kbd>
                 </td>
                 <td className="py-1">{i.action}</td>
               </tr>
             ))}
           </tbody>
         </table>
-        <button ref={ref} type="button" onClick={onClose} className="mt-4 rounded bg-slate-900 px-3 py-1.5 text-sm text-white" data-testid="help-close">
+        <button
+          ref={ref}
+          type="button"
+          onClick={onClose}
+          className="mt-4 rounded bg-slate-900 px-3 py-1.5 text-sm text-white"
+          data-testid="help-close"
+        >
           Close (Esc)
         </button>
       </div>

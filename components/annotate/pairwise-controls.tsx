@@ -21,7 +21,9 @@ const CHOICES: Array<{ value: Choice; label: string; key: string }> = [
 ];
 
 export function choicesFor(schema: { allowTie: boolean; allowBothBad: boolean }) {
-  return CHOICES.filter((c) => (c.value !== "tie" || schema.allowTie) && (c.value !== "both_bad" || schema.allowBothBad));
+  return CHOICES.filter(
+    (c) => (c.value !== "tie" || schema.allowTie) && (c.value !== "both_bad" || schema.allowBothBad),
+  );
 }
 
 function ChoiceRow({
@@ -57,11 +59,18 @@ function ChoiceRow({
           className={`rounded border px-3 py-1.5 text-sm ${choice === c.value ? "border-blue-700 bg-blue-700 text-white" : "border-slate-300 bg-white hover:bg-slate-100"}`}
           data-testid={`${testPrefix}choice-${c.value}`}
         >
-          {c.label} <kbd className="ml-1 font-mono text-xs opacity-70">{(keyPrefix ? "⇧" : "") + c.key.toUpperCase()}</kbd>
+          {c.label}{" "}
+          <kbd className="ml-1 font-mono text-xs opacity-70">
+            {(keyPrefix ? "⇧" : "") + c.key.toUpperCase()}
+          </kbd>
         </button>
       ))}
       {schema.strength && (
-        <span role="group" aria-label={`${name}: how much better`} className={`ml-2 flex gap-1 ${decisive ? "" : "opacity-50"}`}>
+        <span
+          role="group"
+          aria-label={`${name}: how much better`}
+          className={`ml-2 flex gap-1 ${decisive ? "" : "opacity-50"}`}
+        >
           {([1, 2] as const).map((s) => (
             <button
               key={s}
@@ -72,7 +81,8 @@ function ChoiceRow({
               className={`rounded border px-2 py-1.5 text-sm ${decisive && (strength ?? 1) === s ? "border-slate-900 bg-slate-900 text-white" : "border-slate-300 bg-white"}`}
               data-testid={`${testPrefix}strength-${s}`}
             >
-              {s === 1 ? "Slightly" : "Much"} <kbd className="ml-1 font-mono text-xs opacity-70">{keyPrefix ? "" : s}</kbd>
+              {s === 1 ? "Slightly" : "Much"}{" "}
+              <kbd className="ml-1 font-mono text-xs opacity-70">{keyPrefix ? "" : s}</kbd>
             </button>
           ))}
         </span>
@@ -109,7 +119,11 @@ export function PairwiseControls({
         />
       )}
       <ChoiceRow
-        name={schema.judgeReasoningSeparately && hasReasoning ? "Which final answer is better?" : "Which completion is better?"}
+        name={
+          schema.judgeReasoningSeparately && hasReasoning
+            ? "Which final answer is better?"
+            : "Which completion is better?"
+        }
         schema={schema}
         choice={draft.choice}
         strength={draft.strength}
@@ -173,7 +187,15 @@ export function AxisRatings({
   );
 }
 
-export function Rationale({ mode, draft, onChange }: { mode: "off" | "optional" | "required"; draft: Draft; onChange: (d: Draft) => void }) {
+export function Rationale({
+  mode,
+  draft,
+  onChange,
+}: {
+  mode: "off" | "optional" | "required";
+  draft: Draft;
+  onChange: (d: Draft) => void;
+}) {
   if (mode === "off") return null;
   return (
     <label className="flex flex-col gap-1 text-sm">

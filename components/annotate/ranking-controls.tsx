@@ -40,7 +40,11 @@ export function RankingControls({
         <h3 className="text-sm font-medium" id="ranking-title">
           Your ranking, best first
         </h3>
-        <p className="text-xs text-slate-600">Drag, or use ↑/↓ to pick and Shift+↑/↓ to move.{schema.allowTies ? " = ties with the one above." : ""}{schema.allowPartial ? " U leaves one unranked." : ""}</p>
+        <p className="text-xs text-slate-600">
+          Drag, or use ↑/↓ to pick and Shift+↑/↓ to move.
+          {schema.allowTies ? " = ties with the one above." : ""}
+          {schema.allowPartial ? " U leaves one unranked." : ""}
+        </p>
       </div>
       <ol aria-labelledby="ranking-title" className="flex flex-col gap-1" data-testid="ranking-list">
         {items.map((it, i) => {
@@ -73,22 +77,67 @@ export function RankingControls({
               data-place={place ?? "unranked"}
               aria-current={i === selected ? "true" : undefined}
             >
-              <span className="w-16 font-mono text-xs text-slate-600">{place === null ? "unranked" : `#${place}${it.tied ? " (tie)" : ""}`}</span>
-              <span className="inline-flex h-6 w-6 items-center justify-center rounded bg-slate-900 text-white">{label}</span>
+              <span className="w-16 font-mono text-xs text-slate-600">
+                {place === null ? "unranked" : `#${place}${it.tied ? " (tie)" : ""}`}
+              </span>
+              <span className="inline-flex h-6 w-6 items-center justify-center rounded bg-slate-900 text-white">
+                {label}
+              </span>
               <span className="min-w-0 flex-1 truncate text-slate-700">{c?.text.slice(0, 120)}</span>
-              <button type="button" aria-label={`Move ${label} up`} onClick={(e) => { e.stopPropagation(); const r = moveItem(items, i, -1); set(r.items); onSelect(r.index); }} className="rounded border border-slate-300 px-1.5">
+              <button
+                type="button"
+                aria-label={`Move ${label} up`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  const r = moveItem(items, i, -1);
+                  set(r.items);
+                  onSelect(r.index);
+                }}
+                className="rounded border border-slate-300 px-1.5"
+              >
                 ↑
               </button>
-              <button type="button" aria-label={`Move ${label} down`} onClick={(e) => { e.stopPropagation(); const r = moveItem(items, i, 1); set(r.items); onSelect(r.index); }} className="rounded border border-slate-300 px-1.5">
+              <button
+                type="button"
+                aria-label={`Move ${label} down`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  const r = moveItem(items, i, 1);
+                  set(r.items);
+                  onSelect(r.index);
+                }}
+                className="rounded border border-slate-300 px-1.5"
+              >
                 ↓
               </button>
               {schema.allowTies && (
-                <button type="button" aria-pressed={it.tied} aria-label={`Tie ${label} with the one above`} disabled={i === 0 || it.unranked} onClick={(e) => { e.stopPropagation(); set(toggleTie(items, i)); }} className="rounded border border-slate-300 px-1.5 disabled:opacity-40">
+                <button
+                  type="button"
+                  aria-pressed={it.tied}
+                  aria-label={`Tie ${label} with the one above`}
+                  disabled={i === 0 || it.unranked}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    set(toggleTie(items, i));
+                  }}
+                  className="rounded border border-slate-300 px-1.5 disabled:opacity-40"
+                >
                   =
                 </button>
               )}
               {schema.allowPartial && (
-                <button type="button" aria-pressed={it.unranked} aria-label={`Leave ${label} unranked`} onClick={(e) => { e.stopPropagation(); const r = toggleUnranked(items, i); set(r.items); onSelect(r.index); }} className="rounded border border-slate-300 px-1.5">
+                <button
+                  type="button"
+                  aria-pressed={it.unranked}
+                  aria-label={`Leave ${label} unranked`}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    const r = toggleUnranked(items, i);
+                    set(r.items);
+                    onSelect(r.index);
+                  }}
+                  className="rounded border border-slate-300 px-1.5"
+                >
                   U
                 </button>
               )}

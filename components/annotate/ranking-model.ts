@@ -30,9 +30,14 @@ function normalise(items: RankItem[]): RankItem[] {
 }
 
 /** Moves item `index` by `delta` places (−1 up, +1 down); returns the new list and index. */
-export function moveItem(items: readonly RankItem[], index: number, delta: number): { items: RankItem[]; index: number } {
+export function moveItem(
+  items: readonly RankItem[],
+  index: number,
+  delta: number,
+): { items: RankItem[]; index: number } {
   const target = index + delta;
-  if (index < 0 || index >= items.length || target < 0 || target >= items.length) return { items: items.slice(), index };
+  if (index < 0 || index >= items.length || target < 0 || target >= items.length)
+    return { items: items.slice(), index };
   const out = items.slice();
   const [it] = out.splice(index, 1);
   out.splice(target, 0, { ...it!, tied: false });
@@ -54,10 +59,15 @@ export function toggleTie(items: readonly RankItem[], index: number): RankItem[]
   return normalise(items.map((x, k) => (k === index ? { ...x, tied: !x.tied } : x)));
 }
 
-export function toggleUnranked(items: readonly RankItem[], index: number): { items: RankItem[]; index: number } {
+export function toggleUnranked(
+  items: readonly RankItem[],
+  index: number,
+): { items: RankItem[]; index: number } {
   const it = items[index];
   if (!it) return { items: items.slice(), index };
-  const norm = normalise(items.map((x, k) => (k === index ? { ...x, unranked: !x.unranked, tied: false } : x)));
+  const norm = normalise(
+    items.map((x, k) => (k === index ? { ...x, unranked: !x.unranked, tied: false } : x)),
+  );
   return { items: norm, index: norm.findIndex((x) => x.id === it.id) };
 }
 

@@ -58,7 +58,10 @@ export function ReasonDialog({
               e.preventDefault();
               setValue(o.value);
             }
-          } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey || (e.target as HTMLElement).tagName === "INPUT")) {
+          } else if (
+            e.key === "Enter" &&
+            (e.ctrlKey || e.metaKey || (e.target as HTMLElement).tagName === "INPUT")
+          ) {
             // Enter on a reason (radio) submits, as it would from a text field
             e.preventDefault();
             if (!missing && !busy) onSubmit(value, text.trim());
@@ -109,10 +112,19 @@ export function ReasonDialog({
           </p>
         )}
         <div className="mt-4 flex gap-2">
-          <button type="submit" disabled={missing || busy} className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white disabled:opacity-50" data-testid={`${testId}-submit`}>
+          <button
+            type="submit"
+            disabled={missing || busy}
+            className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+            data-testid={`${testId}-submit`}
+          >
             {submitLabel} (Enter)
           </button>
-          <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1.5 text-sm">
+          <button
+            type="button"
+            onClick={onClose}
+            className="rounded border border-slate-300 px-3 py-1.5 text-sm"
+          >
             Cancel (Esc)
           </button>
         </div>

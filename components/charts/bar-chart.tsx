@@ -22,7 +22,14 @@ export function BarChart({
   const step = Math.max(1, Math.ceil(data.length / 8)); // x labels: every step-th day, and the last
   return (
     <figure className="overflow-x-auto" data-testid={testId}>
-      <svg role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`} className="text-slate-700">
+      <svg
+        role="img"
+        aria-label={label}
+        width={width}
+        height={height}
+        viewBox={`0 0 ${width} ${height}`}
+        className="text-slate-700"
+      >
         <title>{label}</title>
         {ticks.map((t) => (
           <g key={t}>
@@ -34,13 +41,27 @@ export function BarChart({
         ))}
         {data.map((d, i) => (
           <g key={d.x}>
-            <rect x={pad.left + i * bw + 1} y={yOf(d.y)} width={Math.max(1, bw - 2)} height={pad.top + innerH - yOf(d.y)} fill="#2563eb">
+            <rect
+              x={pad.left + i * bw + 1}
+              y={yOf(d.y)}
+              width={Math.max(1, bw - 2)}
+              height={pad.top + innerH - yOf(d.y)}
+              fill="#2563eb"
+            >
               <title>
                 {d.x}: {d.y}
               </title>
             </rect>
-            {(i % step === 0 ? data.length - 1 - i >= step / 2 || i === data.length - 1 : i === data.length - 1) && (
-              <text x={pad.left + i * bw + bw / 2} y={height - 10} textAnchor="middle" fontSize="10" fill="currentColor">
+            {(i % step === 0
+              ? data.length - 1 - i >= step / 2 || i === data.length - 1
+              : i === data.length - 1) && (
+              <text
+                x={pad.left + i * bw + bw / 2}
+                y={height - 10}
+                textAnchor="middle"
+                fontSize="10"
+                fill="currentColor"
+              >
                 {d.x.slice(5)}
               </text>
             )}
@@ -78,10 +99,18 @@ export function IntervalChart({
   const lo = Math.min(...rows.map((r) => r.lower));
   const hi = Math.max(...rows.map((r) => r.upper));
   const span = Math.max(1, hi - lo);
-  const xOf = (v: number) => pad.left + ((v - lo + span * 0.05) / (span * 1.1)) * (width - pad.left - pad.right);
+  const xOf = (v: number) =>
+    pad.left + ((v - lo + span * 0.05) / (span * 1.1)) * (width - pad.left - pad.right);
   return (
     <figure className="overflow-x-auto" data-testid={testId}>
-      <svg role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`} className="text-slate-700">
+      <svg
+        role="img"
+        aria-label={label}
+        width={width}
+        height={height}
+        viewBox={`0 0 ${width} ${height}`}
+        className="text-slate-700"
+      >
         <title>{label}</title>
         {rows.map((r, i) => {
           const y = pad.top + i * rowH + rowH / 2;

@@ -56,10 +56,24 @@ const components: Components = {
     ),
 };
 
-export function Markdown({ children, className, testId }: { children: string; className?: string; testId?: string }) {
+export function Markdown({
+  children,
+  className,
+  testId,
+}: {
+  children: string;
+  className?: string;
+  testId?: string;
+}) {
   return (
     <div className={`pw-markdown ${className ?? ""}`} data-testid={testId}>
-      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} urlTransform={safeUrl} components={components} skipHtml>
+      <ReactMarkdown
+        remarkPlugins={remarkPlugins}
+        rehypePlugins={rehypePlugins}
+        urlTransform={safeUrl}
+        components={components}
+        skipHtml
+      >
         {children}
       </ReactMarkdown>
     </div>

@@ -14,10 +14,25 @@ interface Item {
   agreement: number | null;
   isGold: boolean;
   goldAnswer: string | null;
-  project: { name: string; labelSchema: { kind: "pairwise" | "ranking"; allowTie?: boolean; allowBothBad?: boolean } };
+  project: {
+    name: string;
+    labelSchema: { kind: "pairwise" | "ranking"; allowTie?: boolean; allowBothBad?: boolean };
+  };
   prompt: { text: string | null; messages: Array<{ role: string; content: string }> | null };
   completions: Array<{ id: string; label: string; text: string }>;
-  judgments: Array<{ id: string; source: string; by: string; verdict: string; shownFirst: string | null; rationale: string | null; flag: string | null; flagReason: string | null; timeSpentMs: number | null; goldCorrect: boolean | null; superseded: boolean }>;
+  judgments: Array<{
+    id: string;
+    source: string;
+    by: string;
+    verdict: string;
+    shownFirst: string | null;
+    rationale: string | null;
+    flag: string | null;
+    flagReason: string | null;
+    timeSpentMs: number | null;
+    goldCorrect: boolean | null;
+    superseded: boolean;
+  }>;
   flags: Array<{ by: string; flag: string; reason: string }>;
 }
 
@@ -34,7 +49,11 @@ export function ReviewPanel({ item }: { item: Item }) {
   const [rationale, setRationale] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const key = useRef(typeof crypto !== "undefined" && "randomUUID" in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+  const key = useRef(
+    typeof crypto !== "undefined" && "randomUUID" in crypto
+      ? crypto.randomUUID()
+      : `${Date.now()}-${Math.random()}`,
+  );
   const pairwise = item.project.labelSchema.kind === "pairwise";
 
   const rule = async () => {
@@ -42,7 +61,11 @@ export function ReviewPanel({ item }: { item: Item }) {
     let answer;
     if (pairwise) {
       if (!choice) return setMessage("Choose A, B, tie or both bad first.");
-      answer = { kind: "pairwise" as const, choice, strength: choice === "A" || choice === "B" ? strength : undefined };
+      answer = {
+        kind: "pairwise" as const,
+        choice,
+        strength: choice === "A" || choice === "B" ? strength : undefined,
+      };
     } else {
       // "AB=C" or "A>B=C": letters best-first; "=" joins a tie
       const groups = order
@@ -60,7 +83,12 @@ export function ReviewPanel({ item }: { item: Item }) {
       answer = { kind: "ranking" as const, ranking: groups };
     }
     try {
-      const r = await adjudicate.mutateAsync({ comparisonId: item.id, idempotencyKey: key.current, answer, rationale: rationale.trim() || undefined });
+      const r = await adjudicate.mutateAsync({
+        comparisonId: item.id,
+        idempotencyKey: key.current,
+        answer,
+        rationale: rationale.trim() || undefined,
+      });
       setDone(`Ruling recorded; the comparison is now ${r.status}.`);
       router.refresh();
     } catch (e) {
@@ -78,7 +106,8 @@ export function ReviewPanel({ item }: { item: Item }) {
     }
     if (e.ctrlKey || e.metaKey || e.altKey || done) return;
     const k = e.key.toLowerCase();
-    if (pairwise && ({ a: "A", b: "B", t: "tie", x: "both_bad" } as Record<string, Choice>)[k]) setChoice(({ a: "A", b: "B", t: "tie", x: "both_bad" } as Record<string, Choice>)[k]!);
+    if (pairwise && ({ a: "A", b: "B", t: "tie", x: "both_bad" } as Record<string, Choice>)[k])
+      setChoice(({ a: "A", b: "B", t: "tie", x: "both_bad" } as Record<string, Choice>)[k]!);
     else if (k === "1" || k === "2") setStrength(k === "1" ? 1 : 2);
     else if (k === "r") {
       e.preventDefault();
@@ -101,8 +130,12 @@ export function ReviewPanel({ item }: { item: Item }) {
         <span className="rounded bg-slate-200 px-2 py-0.5 text-sm" data-testid="review-status">
           {item.status}
         </span>
-        {item.agreement !== null && <span className="text-sm text-slate-600">agreement {Math.round(item.agreement * 100)}%</span>}
-        {item.isGold && <span className="text-sm text-amber-800">check item; known answer: {item.goldAnswer}</span>}
+        {item.agreement !== null && (
+          <span className="text-sm text-slate-600">agreement {Math.round(item.agreement * 100)}%</span>
+        )}
+        {item.isGold && (
+          <span className="text-sm text-amber-800">check item; known answer: {item.goldAnswer}</span>
+        )}
       </div>
       <PromptView prompt={item.prompt} />
       <div className={`grid gap-4 ${item.completions.length === 2 ? "md:grid-cols-2" : "md:grid-cols-3"}`}>
@@ -116,14 +149,24 @@ export function ReviewPanel({ item }: { item: Item }) {
         </h2>
         <ul className="flex flex-col gap-2 text-sm" data-testid="review-votes">
           {item.judgments.map((j) => (
-            <li key={j.id} className={`rounded border border-slate-200 p-2 ${j.superseded ? "opacity-50" : ""}`} data-testid="review-vote">
+            <li
+              key={j.id}
+              className={`rounded border border-slate-200 p-2 ${j.superseded ? "opacity-50" : ""}`}
+              data-testid="review-vote"
+            >
               <div className="flex flex-wrap gap-3">
                 <strong>{j.by}</strong>
                 <span className="text-slate-600">{j.source}</span>
                 <span>{j.verdict}</span>
                 {j.shownFirst && <span className="text-slate-500">saw {j.shownFirst} first</span>}
-                {j.timeSpentMs !== null && <span className="text-slate-500">{Math.round(j.timeSpentMs / 1000)} s</span>}
-                {j.goldCorrect !== null && <span className={j.goldCorrect ? "text-green-700" : "text-red-700"}>{j.goldCorrect ? "check passed" : "check failed"}</span>}
+                {j.timeSpentMs !== null && (
+                  <span className="text-slate-500">{Math.round(j.timeSpentMs / 1000)} s</span>
+                )}
+                {j.goldCorrect !== null && (
+                  <span className={j.goldCorrect ? "text-green-700" : "text-red-700"}>
+                    {j.goldCorrect ? "check passed" : "check failed"}
+                  </span>
+                )}
                 {j.superseded && <span>superseded</span>}
               </div>
               {j.rationale && (
@@ -150,26 +193,56 @@ export function ReviewPanel({ item }: { item: Item }) {
         )}
       </section>
       {done ? (
-        <p role="status" className="rounded border border-green-300 bg-green-50 p-3 text-green-900" data-testid="review-done">
+        <p
+          role="status"
+          className="rounded border border-green-300 bg-green-50 p-3 text-green-900"
+          data-testid="review-done"
+        >
           {done}{" "}
           <a href="/review" className="underline">
             Back to the queue
           </a>
         </p>
       ) : (
-        <section aria-label="Your ruling" className="flex flex-col gap-3 rounded-lg border border-slate-300 bg-white p-4">
+        <section
+          aria-label="Your ruling"
+          className="flex flex-col gap-3 rounded-lg border border-slate-300 bg-white p-4"
+        >
           {pairwise ? (
             <div role="group" aria-label="Ruling" className="flex flex-wrap gap-2">
               {(["A", "B", "tie", "both_bad"] as const)
-                .filter((c) => (c !== "tie" || item.project.labelSchema.allowTie !== false) && (c !== "both_bad" || item.project.labelSchema.allowBothBad !== false))
+                .filter(
+                  (c) =>
+                    (c !== "tie" || item.project.labelSchema.allowTie !== false) &&
+                    (c !== "both_bad" || item.project.labelSchema.allowBothBad !== false),
+                )
                 .map((c) => (
-                  <button key={c} type="button" aria-pressed={choice === c} onClick={() => setChoice(c)} className={`rounded border px-3 py-1.5 text-sm ${choice === c ? "border-blue-700 bg-blue-700 text-white" : "border-slate-300"}`} data-testid={`rule-${c}`}>
-                    {c === "A" ? "A is better (A)" : c === "B" ? "B is better (B)" : c === "tie" ? "Tie (T)" : "Both bad (X)"}
+                  <button
+                    key={c}
+                    type="button"
+                    aria-pressed={choice === c}
+                    onClick={() => setChoice(c)}
+                    className={`rounded border px-3 py-1.5 text-sm ${choice === c ? "border-blue-700 bg-blue-700 text-white" : "border-slate-300"}`}
+                    data-testid={`rule-${c}`}
+                  >
+                    {c === "A"
+                      ? "A is better (A)"
+                      : c === "B"
+                        ? "B is better (B)"
+                        : c === "tie"
+                          ? "Tie (T)"
+                          : "Both bad (X)"}
                   </button>
                 ))}
               {(choice === "A" || choice === "B") &&
                 ([1, 2] as const).map((s) => (
-                  <button key={s} type="button" aria-pressed={strength === s} onClick={() => setStrength(s)} className={`rounded border px-2 py-1.5 text-sm ${strength === s ? "border-slate-900 bg-slate-900 text-white" : "border-slate-300"}`}>
+                  <button
+                    key={s}
+                    type="button"
+                    aria-pressed={strength === s}
+                    onClick={() => setStrength(s)}
+                    className={`rounded border px-2 py-1.5 text-sm ${strength === s ? "border-slate-900 bg-slate-900 text-white" : "border-slate-300"}`}
+                  >
                     {s === 1 ? "Slightly (1)" : "Much (2)"}
                   </button>
                 ))}
@@ -177,12 +250,23 @@ export function ReviewPanel({ item }: { item: Item }) {
           ) : (
             <label className="flex flex-col gap-1 text-sm">
               Ranking, best first (letters; = joins a tie, e.g. A&gt;B=C)
-              <input value={order} onChange={(e) => setOrder(e.target.value)} className="rounded border border-slate-300 px-2 py-1 font-mono" data-testid="rule-ranking" />
+              <input
+                value={order}
+                onChange={(e) => setOrder(e.target.value)}
+                className="rounded border border-slate-300 px-2 py-1 font-mono"
+                data-testid="rule-ranking"
+              />
             </label>
           )}
           <label className="flex flex-col gap-1 text-sm">
             Note for the record (optional; R to type)
-            <textarea id="review-rationale" value={rationale} onChange={(e) => setRationale(e.target.value)} rows={2} className="rounded border border-slate-300 p-2" />
+            <textarea
+              id="review-rationale"
+              value={rationale}
+              onChange={(e) => setRationale(e.target.value)}
+              rows={2}
+              className="rounded border border-slate-300 p-2"
+            />
           </label>
           {message && (
             <p role="alert" className="text-sm text-red-700">
@@ -190,7 +274,13 @@ export function ReviewPanel({ item }: { item: Item }) {
             </p>
           )}
           <div className="flex gap-2">
-            <button type="button" onClick={() => void rule()} disabled={adjudicate.isPending} className="rounded bg-slate-900 px-4 py-1.5 text-white disabled:opacity-50" data-testid="rule-submit">
+            <button
+              type="button"
+              onClick={() => void rule()}
+              disabled={adjudicate.isPending}
+              className="rounded bg-slate-900 px-4 py-1.5 text-white disabled:opacity-50"
+              data-testid="rule-submit"
+            >
               Record ruling (Enter)
             </button>
             {item.status === "flagged" && (

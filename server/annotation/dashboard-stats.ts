@@ -40,7 +40,10 @@ export interface VoteRow {
 export type Rating = -1 | 0 | 1;
 
 /** Ratings of each pair (i < j, canonical positions) a verdict speaks about. */
-export function pairRatings(verdict: Verdict, completionIds: readonly string[]): Array<{ i: number; j: number; rating: Rating }> {
+export function pairRatings(
+  verdict: Verdict,
+  completionIds: readonly string[],
+): Array<{ i: number; j: number; rating: Rating }> {
   const pos = new Map(completionIds.map((id, k) => [id, k] as const));
   const out: Array<{ i: number; j: number; rating: Rating }> = [];
   if (verdict.kind === "pairwise") {
@@ -50,7 +53,8 @@ export function pairRatings(verdict: Verdict, completionIds: readonly string[]):
       if (w === undefined || l === undefined) return out;
       out.push(w < l ? { i: w, j: l, rating: 1 } : { i: l, j: w, rating: -1 });
     } else {
-      for (let i = 0; i < completionIds.length; i++) for (let j = i + 1; j < completionIds.length; j++) out.push({ i, j, rating: 0 });
+      for (let i = 0; i < completionIds.length; i++)
+        for (let j = i + 1; j < completionIds.length; j++) out.push({ i, j, rating: 0 });
     }
     return out;
   }
@@ -151,7 +155,10 @@ function twoWayWinner(v: Verdict, completionIds: readonly string[]): "a" | "b" |
   return v.winnerId === completionIds[0] ? "a" : "b";
 }
 
-export function annotatorStats(rows: readonly VoteRow[], lengths: ReadonlyMap<string, number>): AnnotatorStats[] {
+export function annotatorStats(
+  rows: readonly VoteRow[],
+  lengths: ReadonlyMap<string, number>,
+): AnnotatorStats[] {
   const units = ratingUnits(rows);
   const byUser = new Map<string, VoteRow[]>();
   for (const r of rows) {
@@ -183,7 +190,8 @@ export function annotatorStats(rows: readonly VoteRow[], lengths: ReadonlyMap<st
       const winner = twoWayWinner(r.verdict, r.completionIds);
       if (winner === null) continue;
       const [a, b] = r.completionIds as [string, string];
-      if (r.displayOrder.length === 2) positions.push({ winner, shownFirst: r.displayOrder[0] === a ? "a" : "b" });
+      if (r.displayOrder.length === 2)
+        positions.push({ winner, shownFirst: r.displayOrder[0] === a ? "a" : "b" });
       const la = lengths.get(a);
       const lb = lengths.get(b);
       if (la !== undefined && lb !== undefined) lengthVotes.push({ winner, lengthA: la, lengthB: lb });
@@ -196,15 +204,28 @@ export function annotatorStats(rows: readonly VoteRow[], lengths: ReadonlyMap<st
       medianSeconds: times.length ? median(times) / 1000 : null,
       gold: { done: gold.length, correct, accuracy: gold.length ? correct / gold.length : null },
       agreement: { rate: compared ? agree / compared : null, comparisons: compared },
-      positionBias: { rate: pb.considered ? pb.hits / pb.considered : null, considered: pb.considered, lower: pb.considered ? pb.lower : null, upper: pb.considered ? pb.upper : null },
-      lengthBias: { rate: lb.considered ? lb.hits / lb.considered : null, considered: lb.considered, lower: lb.considered ? lb.lower : null, upper: lb.considered ? lb.upper : null },
+      positionBias: {
+        rate: pb.considered ? pb.hits / pb.considered : null,
+        considered: pb.considered,
+        lower: pb.considered ? pb.lower : null,
+        upper: pb.considered ? pb.upper : null,
+      },
+      lengthBias: {
+        rate: lb.considered ? lb.hits / lb.considered : null,
+        considered: lb.considered,
+        lower: lb.considered ? lb.lower : null,
+        upper: lb.considered ? lb.upper : null,
+      },
     });
   }
   return out.sort((x, y) => y.items - x.items || (x.userId < y.userId ? -1 : 1));
 }
 
 /** Judgments per local day over the last `days` days (oldest first, zero-filled). */
-export function throughput(dates: readonly Date[], opts: { now: Date; days: number; tzOffsetMinutes?: number }): Array<{ day: string; count: number }> {
+export function throughput(
+  dates: readonly Date[],
+  opts: { now: Date; days: number; tzOffsetMinutes?: number },
+): Array<{ day: string; count: number }> {
   const tz = opts.tzOffsetMinutes ?? 0;
   const dayOf = (d: Date) => new Date(d.getTime() - tz * 60_000).toISOString().slice(0, 10);
   const counts = new Map<string, number>();

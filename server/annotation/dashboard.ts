@@ -9,7 +9,10 @@ import { bradleyTerryLeaderboard } from "@/server/stats";
 import { annotatorStats, battles, projectAgreement, throughput, type VoteRow } from "./dashboard-stats";
 
 async function projectOrThrow(db: Db, idOrSlug: string) {
-  const p = await db.project.findFirst({ where: { OR: [{ id: idOrSlug }, { slug: idOrSlug }] }, select: { id: true, slug: true, name: true, overlap: true } });
+  const p = await db.project.findFirst({
+    where: { OR: [{ id: idOrSlug }, { slug: idOrSlug }] },
+    select: { id: true, slug: true, name: true, overlap: true },
+  });
   if (!p) throw new DomainError("not_found", `No project "${idOrSlug}".`);
   return p;
 }
@@ -63,14 +66,32 @@ export interface ProjectSummary {
 
 export async function projectSummaries(db: Db): Promise<ProjectSummary[]> {
   const [projects, byStatus, bySource, leases, pairs] = await Promise.all([
-    db.project.findMany({ where: { archived: false }, orderBy: { createdAt: "asc" }, select: { id: true, slug: true, name: true } }),
+    db.project.findMany({
+      where: { archived: false },
+      orderBy: { createdAt: "asc" },
+      select: { id: true, slug: true, name: true },
+    }),
     db.comparison.groupBy({ by: ["projectId", "status"], _count: { _all: true } }),
-    db.judgment.groupBy({ by: ["projectId", "source"], where: { supersededAt: null }, _count: { _all: true } }),
-    db.assignment.groupBy({ by: ["projectId"], where: { status: "active", expiresAt: { gt: new Date() } }, _count: { _all: true } }),
+    db.judgment.groupBy({
+      by: ["projectId", "source"],
+      where: { supersededAt: null },
+      _count: { _all: true },
+    }),
+    db.assignment.groupBy({
+      by: ["projectId"],
+      where: { status: "active", expiresAt: { gt: new Date() } },
+      _count: { _all: true },
+    }),
     db.preferencePair.groupBy({ by: ["projectId"], where: { active: true }, _count: { _all: true } }),
   ]);
   return projects.map((p) => {
-    const comparisons: Record<string, number> = { open: 0, complete: 0, review: 0, adjudicated: 0, flagged: 0 };
+    const comparisons: Record<string, number> = {
+      open: 0,
+      complete: 0,
+      review: 0,
+      adjudicated: 0,
+      flagged: 0,
+    };
     for (const s of byStatus) if (s.projectId === p.id) comparisons[s.status] = s._count._all;
     const judgments = { human: 0, ai: 0, import: 0, adjudication: 0 };
     for (const s of bySource) if (s.projectId === p.id) judgments[s.source] = s._count._all;
@@ -84,14 +105,21 @@ export async function projectSummaries(db: Db): Promise<ProjectSummary[]> {
   });
 }
 
-export async function projectDashboard(db: Db, idOrSlug: string, opts: { now?: Date; days?: number; tzOffsetMinutes?: number } = {}) {
+export async function projectDashboard(
+  db: Db,
+  idOrSlug: string,
+  opts: { now?: Date; days?: number; tzOffsetMinutes?: number } = {},
+) {
   const now = opts.now ?? new Date();
   const project = await projectOrThrow(db, idOrSlug);
   const votes = await loadVotes(db, project.id);
   const lengthRows = await db.$queryRaw<Array<{ id: string; n: number }>>`
     SELECT id, length(text)::int AS n FROM "Completion" WHERE "projectId" = ${project.id}`;
   const lengths = new Map(lengthRows.map((r) => [r.id, r.n]));
-  const users = await db.user.findMany({ where: { id: { in: [...new Set(votes.map((v) => v.userId))] } }, select: { id: true, name: true, email: true } });
+  const users = await db.user.findMany({
+    where: { id: { in: [...new Set(votes.map((v) => v.userId))] } },
+    select: { id: true, name: true, email: true },
+  });
   const names = new Map(users.map((u) => [u.id, u]));
   const summary = (await projectSummaries(db)).find((s) => s.id === project.id);
   return {
@@ -102,7 +130,11 @@ export async function projectDashboard(db: Db, idOrSlug: string, opts: { now?: D
       { now, days: opts.days ?? 30, tzOffsetMinutes: opts.tzOffsetMinutes },
     ),
     agreement: projectAgreement(votes, project.overlap),
-    annotators: annotatorStats(votes, lengths).map((s) => ({ ...s, name: names.get(s.userId)?.name ?? "?", email: names.get(s.userId)?.email ?? "" })),
+    annotators: annotatorStats(votes, lengths).map((s) => ({
+      ...s,
+      name: names.get(s.userId)?.name ?? "?",
+      email: names.get(s.userId)?.email ?? "",
+    })),
   };
 }
 
@@ -114,10 +146,19 @@ export type LeaderboardOrigin = "human" | "ai" | "all";
  * 100 bootstrap resamples, rank = 1 + the number of sources whose lower bound exceeds this one's
  * upper bound. Every standing judgment is a battle (adjudications count with the humans).
  */
-export async function leaderboard(db: Db, idOrSlug: string, opts: { origin?: LeaderboardOrigin; rounds?: number; seed?: number } = {}) {
+export async function leaderboard(
+  db: Db,
+  idOrSlug: string,
+  opts: { origin?: LeaderboardOrigin; rounds?: number; seed?: number } = {},
+) {
   const project = await projectOrThrow(db, idOrSlug);
   const origin = opts.origin ?? "human";
-  const sources = origin === "human" ? (["human", "adjudication"] as const) : origin === "ai" ? (["ai"] as const) : (["human", "adjudication", "ai", "import"] as const);
+  const sources =
+    origin === "human"
+      ? (["human", "adjudication"] as const)
+      : origin === "ai"
+        ? (["ai"] as const)
+        : (["human", "adjudication", "ai", "import"] as const);
   const rows = await db.judgment.findMany({
     where: { projectId: project.id, supersededAt: null, source: { in: [...sources] } },
     select: { verdict: true, comparison: { select: { completionIds: true, isGold: true } } },
@@ -126,7 +167,9 @@ export async function leaderboard(db: Db, idOrSlug: string, opts: { origin?: Lea
     where: { projectId: project.id },
     select: { id: true, modelName: true, checkpoint: { select: { name: true } } },
   });
-  const sourceOf = new Map(completions.map((c) => [c.id, c.checkpoint ? `checkpoint:${c.checkpoint.name}` : c.modelName]));
+  const sourceOf = new Map(
+    completions.map((c) => [c.id, c.checkpoint ? `checkpoint:${c.checkpoint.name}` : c.modelName]),
+  );
   const parsed = rows.flatMap((r) => {
     if (r.comparison.isGold) return []; // checks on annotators, not evidence about models
     const v = Verdict.safeParse(r.verdict);
@@ -139,19 +182,17 @@ export async function leaderboard(db: Db, idOrSlug: string, opts: { origin?: Lea
     project,
     origin,
     battles: list.length,
-    rows: board.rows.map(
-      (r): LeaderboardRowView => ({
-        source: r.source,
-        rating: r.rating,
-        lower: r.lower,
-        upper: r.upper,
-        rank: r.rank,
-        battles: r.battles,
-        wins: r.wins,
-        losses: r.losses,
-        ties: r.ties,
-      }),
-    ),
+    rows: board.rows.map((r): LeaderboardRowView => ({
+      source: r.source,
+      rating: r.rating,
+      lower: r.lower,
+      upper: r.upper,
+      rank: r.rank,
+      battles: r.battles,
+      wins: r.wins,
+      losses: r.losses,
+      ties: r.ties,
+    })),
   };
 }
 

@@ -8,20 +8,39 @@ import { getImportJob, importStream, listImportJobs } from "@/server/data/import
 import { exportStream, ExportFormat } from "@/server/data/export";
 import { DomainError } from "@/server/errors";
 
-export async function queueImport(db: Db, input: { project: string; fileName: string; bytesTotal?: number; userId: string }) {
+export async function queueImport(
+  db: Db,
+  input: { project: string; fileName: string; bytesTotal?: number; userId: string },
+) {
   const p = await getProjectOrThrow(db, input.project);
   const job = await db.importJob.create({
-    data: { projectId: p.id, kind: "import", fileName: input.fileName.slice(0, 300), format: "jsonl", status: "queued", bytesTotal: input.bytesTotal ?? null, createdById: input.userId },
+    data: {
+      projectId: p.id,
+      kind: "import",
+      fileName: input.fileName.slice(0, 300),
+      format: "jsonl",
+      status: "queued",
+      bytesTotal: input.bytesTotal ?? null,
+      createdById: input.userId,
+    },
     select: { id: true },
   });
   return { jobId: job.id };
 }
 
 /** Streams a request body into the queued job (the upload's own request). */
-export async function runQueuedImport(db: Db, input: { jobId: string; body: ReadableStream<Uint8Array>; userId: string; signal?: AbortSignal }) {
-  const job = await db.importJob.findUnique({ where: { id: input.jobId }, select: { projectId: true, status: true, fileName: true, bytesTotal: true, createdById: true } });
-  if (!job || job.createdById !== input.userId) throw new DomainError("not_found", `No import job ${input.jobId}.`);
-  if (job.status !== "queued") throw new DomainError("conflict", `Import job ${input.jobId} is already ${job.status}.`);
+export async function runQueuedImport(
+  db: Db,
+  input: { jobId: string; body: ReadableStream<Uint8Array>; userId: string; signal?: AbortSignal },
+) {
+  const job = await db.importJob.findUnique({
+    where: { id: input.jobId },
+    select: { projectId: true, status: true, fileName: true, bytesTotal: true, createdById: true },
+  });
+  if (!job || job.createdById !== input.userId)
+    throw new DomainError("not_found", `No import job ${input.jobId}.`);
+  if (job.status !== "queued")
+    throw new DomainError("conflict", `Import job ${input.jobId} is already ${job.status}.`);
   return importStream(input.body, {
     jobId: input.jobId,
     project: job.projectId ?? undefined,
@@ -46,6 +65,10 @@ export async function exportResponse(input: { project: string; format: ExportFor
   const stream = await exportStream({ project: input.project, format: input.format });
   const name = `${input.project}-${input.format}.jsonl`.replace(/[^\w.-]/g, "_");
   return new Response(stream, {
-    headers: { "content-type": "application/x-ndjson; charset=utf-8", "content-disposition": `attachment; filename="${name}"`, "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "content-disposition": `attachment; filename="${name}"`,
+      "cache-control": "no-store",
+    },
   });
 }

@@ -56,7 +56,8 @@ export function computeProgress(input: ProgressInput): Progress {
   const correct = input.gold.filter(Boolean).length;
   const recent = input.gold.slice(0, RECENT_GOLD_WINDOW);
   const accuracy = done >= MIN_GOLD_FOR_ACCURACY ? correct / done : null;
-  const recentAccuracy = recent.length >= MIN_GOLD_FOR_ACCURACY ? recent.filter(Boolean).length / recent.length : null;
+  const recentAccuracy =
+    recent.length >= MIN_GOLD_FOR_ACCURACY ? recent.filter(Boolean).length / recent.length : null;
   let warning: string | null = null;
   if (recentAccuracy !== null && recentAccuracy < GOLD_WARNING_BELOW) {
     warning = `Your accuracy on check items has dropped to ${Math.round(recentAccuracy * 100)}% over your last ${recent.length}. Slow down and re-read the instructions.`;
@@ -91,13 +92,24 @@ export async function myProgress(
     WHERE "userId" = ${input.userId} AND source = 'human' AND (${projectId}::text IS NULL OR "projectId" = ${projectId})
     GROUP BY 1`;
   const recent = await db.judgment.findMany({
-    where: { userId: input.userId, source: "human", ...(projectId ? { projectId } : {}), timeSpentMs: { not: null } },
+    where: {
+      userId: input.userId,
+      source: "human",
+      ...(projectId ? { projectId } : {}),
+      timeSpentMs: { not: null },
+    },
     orderBy: { createdAt: "desc" },
     take: 50,
     select: { timeSpentMs: true },
   });
   const gold = await db.judgment.findMany({
-    where: { userId: input.userId, source: "human", isGoldCheck: true, goldCorrect: { not: null }, ...(projectId ? { projectId } : {}) },
+    where: {
+      userId: input.userId,
+      source: "human",
+      isGoldCheck: true,
+      goldCorrect: { not: null },
+      ...(projectId ? { projectId } : {}),
+    },
     orderBy: { createdAt: "desc" },
     take: 500,
     select: { goldCorrect: true },

@@ -86,7 +86,10 @@ interface ProjectRow {
 }
 
 async function projectOrThrow(db: SqlSource, projectId: string): Promise<ProjectRow> {
-  const rows = await toSql(db).query<ProjectRow>(`SELECT id, overlap, "goldRatio", "labelSchema", settings, archived FROM "Project" WHERE id = $1::text`, [projectId]);
+  const rows = await toSql(db).query<ProjectRow>(
+    `SELECT id, overlap, "goldRatio", "labelSchema", settings, archived FROM "Project" WHERE id = $1::text`,
+    [projectId],
+  );
   const p = rows[0];
   if (!p) throw new DomainError("not_found", `Project ${projectId} does not exist.`);
   return p;
@@ -120,7 +123,10 @@ const lastSweep = new Map<string, number>();
  * comparisons' leaseCount drops. One statement; rows another transaction holds are skipped (the
  * next sweep gets them), so it never waits. Returns how many leases it reclaimed.
  */
-export async function sweepExpiredLeases(db: SqlSource, opts: { projectId?: string; now?: Date } = {}): Promise<number> {
+export async function sweepExpiredLeases(
+  db: SqlSource,
+  opts: { projectId?: string; now?: Date } = {},
+): Promise<number> {
   const now = opts.now ?? new Date();
   const rows = await toSql(db).query<{ n: number }>(
     `WITH stale AS (
@@ -193,7 +199,10 @@ function parseMessages(json: unknown): Array<{ role: string; content: string }> 
   if (!Array.isArray(json)) return null;
   return json
     .filter((m): m is { role: unknown; content: unknown } => typeof m === "object" && m !== null)
-    .map((m) => ({ role: String(m.role ?? "user"), content: typeof m.content === "string" ? m.content : JSON.stringify(m.content) }));
+    .map((m) => ({
+      role: String(m.role ?? "user"),
+      content: typeof m.content === "string" ? m.content : JSON.stringify(m.content),
+    }));
 }
 
 /** Random sort keys for the display order, from the given random source (max K = 16). */
@@ -215,7 +224,8 @@ export async function leaseNext(
   const now = opts.now ?? new Date();
   const random = opts.random ?? cryptoRandom;
   const project = await cachedProject(sql, input.projectId);
-  if (project.archived) throw new DomainError("gone", "This project is archived; it no longer takes judgments.");
+  if (project.archived)
+    throw new DomainError("gone", "This project is archived; it no longer takes judgments.");
   const settings = parseProjectSettings(project.settings);
 
   // With gold in play the held lease is looked up first (the gold draw needs counts); otherwise
@@ -253,7 +263,14 @@ export async function leaseNext(
   for (let attempt = 0; attempt < 4; attempt++) {
     for (const gold of goldFirst ? [true, false] : [false, true]) {
       if (gold && !(project.goldRatio > 0)) continue;
-      const leased = await leaseOne(sql, { ...input, gold, now, expiresAt, keys: orderKeys(random), resumeHeld: !separateHeldLookup });
+      const leased = await leaseOne(sql, {
+        ...input,
+        gold,
+        now,
+        expiresAt,
+        keys: orderKeys(random),
+        resumeHeld: !separateHeldLookup,
+      });
       if (leased) return { kind: "assignment", assignment: toView(leased, project), resumed: leased.resumed };
     }
     // Nothing leased. Either nothing is left for this annotator, or every candidate was locked
@@ -261,7 +278,10 @@ export async function leaseNext(
     if (!(await anyCandidate(sql, input.projectId, input.userId, project.goldRatio > 0))) break;
     await new Promise((r) => setTimeout(r, 5 + attempt * 10));
   }
-  const [any] = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Assignment" WHERE "userId" = $1::text AND "projectId" = $2::text`, [input.userId, input.projectId]);
+  const [any] = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "Assignment" WHERE "userId" = $1::text AND "projectId" = $2::text`,
+    [input.userId, input.projectId],
+  );
   return { kind: "empty", reason: (any?.n ?? 0) > 0 ? "all_done" : "no_items" };
 }
 
@@ -274,7 +294,15 @@ export async function leaseNext(
  */
 async function leaseOne(
   sql: Sql,
-  q: { projectId: string; userId: string; gold: boolean; now: Date; expiresAt: Date; keys: number[]; resumeHeld: boolean },
+  q: {
+    projectId: string;
+    userId: string;
+    gold: boolean;
+    now: Date;
+    expiresAt: Date;
+    keys: number[];
+    resumeHeld: boolean;
+  },
 ): Promise<(ViewRow & { resumed: boolean }) | null> {
   const rows = await sql.query<ViewRow & { resumed: boolean }>(
     `SELECT * FROM pw_lease_one($1::text, $2::text, $3::boolean, $4::text, $5::timestamp(3), $6::timestamp(3), $7::float8[], $8::boolean)`,
@@ -283,7 +311,12 @@ async function leaseOne(
   return rows[0] ?? null;
 }
 
-async function anyCandidate(sql: Sql, projectId: string, userId: string, includeGold: boolean): Promise<boolean> {
+async function anyCandidate(
+  sql: Sql,
+  projectId: string,
+  userId: string,
+  includeGold: boolean,
+): Promise<boolean> {
   const rows = await sql.query<{ ok: boolean }>(
     `SELECT EXISTS (
       SELECT 1 FROM "Comparison" c
@@ -312,7 +345,8 @@ export async function lockOwnAssignment(tx: Tx, assignmentId: string, userId: st
   >`SELECT id, "projectId", "comparisonId", "userId", "displayOrder", status, "leasedAt", "expiresAt"
     FROM "Assignment" WHERE id = ${assignmentId} FOR UPDATE`;
   const a = rows[0];
-  if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
+  if (!a || a.userId !== userId)
+    throw new DomainError("not_found", "This assignment does not exist or is not yours.");
   return a;
 }
 
@@ -330,8 +364,13 @@ export async function heartbeat(
     where: { id: input.assignmentId },
     select: { userId: true, status: true, projectId: true, expiresAt: true },
   });
-  if (!a || a.userId !== input.userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
-  if (a.status !== "active") throw new DomainError("gone", a.status === "expired" ? LEASE_EXPIRED_MESSAGE : `This assignment is already ${a.status}.`);
+  if (!a || a.userId !== input.userId)
+    throw new DomainError("not_found", "This assignment does not exist or is not yours.");
+  if (a.status !== "active")
+    throw new DomainError(
+      "gone",
+      a.status === "expired" ? LEASE_EXPIRED_MESSAGE : `This assignment is already ${a.status}.`,
+    );
   const project = await projectOrThrow(db, a.projectId);
   const expiresAt = new Date(now.getTime() + parseProjectSettings(project.settings).leaseSeconds * 1000);
   // Conditional on still being active: a concurrent sweep that expired it wins.
@@ -358,18 +397,26 @@ export async function resumeExpired(
     const a = await lockOwnAssignment(tx, input.assignmentId, input.userId);
     const project = await projectOrThrow(tx, a.projectId);
     if (a.status === "active") return { a, project };
-    if (a.status !== "expired") throw new DomainError("conflict", `This assignment was ${a.status}; it cannot be resumed.`);
+    if (a.status !== "expired")
+      throw new DomainError("conflict", `This assignment was ${a.status}; it cannot be resumed.`);
     const other = await tx.assignment.findFirst({
       where: { userId: input.userId, projectId: a.projectId, status: "active", expiresAt: { gt: now } },
       select: { id: true },
     });
-    if (other) throw new DomainError("conflict", "You already hold another comparison in this project; finish or skip it first.");
+    if (other)
+      throw new DomainError(
+        "conflict",
+        "You already hold another comparison in this project; finish or skip it first.",
+      );
     const bumped = await tx.$executeRaw`
       UPDATE "Comparison" SET "leaseCount" = "leaseCount" + 1
       WHERE id = ${a.comparisonId} AND status = 'open'
         AND ("isGold" OR "judgmentCount" + "leaseCount" < ${project.overlap})`;
     if (bumped !== 1) {
-      throw new DomainError("gone", "Someone else has taken this comparison in the meantime, so it cannot be resumed. Your draft is discarded when you move on.");
+      throw new DomainError(
+        "gone",
+        "Someone else has taken this comparison in the meantime, so it cannot be resumed. Your draft is discarded when you move on.",
+      );
     }
     const expiresAt = new Date(now.getTime() + parseProjectSettings(project.settings).leaseSeconds * 1000);
     await tx.assignment.update({
@@ -402,7 +449,10 @@ export async function skipAssignment(
     const a = await lockOwnAssignment(tx, input.assignmentId, input.userId);
     if (a.status === "skipped") return; // a retried skip
     if (a.status !== "active") throw new DomainError("conflict", `This assignment is already ${a.status}.`);
-    await tx.assignment.update({ where: { id: a.id }, data: { status: "skipped", endedAt: now, skipReason: input.reason.slice(0, 500) } });
+    await tx.assignment.update({
+      where: { id: a.id },
+      data: { status: "skipped", endedAt: now, skipReason: input.reason.slice(0, 500) },
+    });
     await tx.$executeRaw`UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0) WHERE id = ${a.comparisonId}`;
   });
   return { status: "skipped" };
@@ -419,14 +469,19 @@ export async function flagAssignment(
   opts: { now?: Date } = {},
 ): Promise<{ status: "flagged" }> {
   const now = opts.now ?? new Date();
-  if (!input.reason.trim()) throw new DomainError("bad_request", "Say briefly why you flag this item (the reason is required).");
+  if (!input.reason.trim())
+    throw new DomainError("bad_request", "Say briefly why you flag this item (the reason is required).");
   await db.$transaction(async (tx) => {
     const a = await lockOwnAssignment(tx, input.assignmentId, input.userId);
     if (a.status === "skipped") return;
     if (a.status !== "active") throw new DomainError("conflict", `This assignment is already ${a.status}.`);
     await tx.assignment.update({
       where: { id: a.id },
-      data: { status: "skipped", endedAt: now, skipReason: `flag:${input.flag}: ${input.reason.slice(0, 500)}` },
+      data: {
+        status: "skipped",
+        endedAt: now,
+        skipReason: `flag:${input.flag}: ${input.reason.slice(0, 500)}`,
+      },
     });
     await tx.$executeRaw`
       UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0),
@@ -471,7 +526,15 @@ export async function listAnnotatorProjects(db: Db, userId: string) {
 export async function annotatorProject(db: Db, projectIdOrSlug: string) {
   const p = await db.project.findFirst({
     where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] },
-    select: { id: true, slug: true, name: true, instructions: true, labelSchema: true, settings: true, archived: true },
+    select: {
+      id: true,
+      slug: true,
+      name: true,
+      instructions: true,
+      labelSchema: true,
+      settings: true,
+      archived: true,
+    },
   });
   if (!p) throw new DomainError("not_found", `Project ${projectIdOrSlug} does not exist.`);
   const settings = parseProjectSettings(p.settings);

@@ -17,7 +17,10 @@ const REVIEWABLE: ComparisonStatus[] = ["review", "flagged"];
 /** A gold item is listed for review once this many checks failed, and at least half of them. */
 export const GOLD_FAILURES_MIN = 2;
 
-export async function reviewQueue(db: Db, input: { projectId?: string; status?: "review" | "flagged"; take?: number }) {
+export async function reviewQueue(
+  db: Db,
+  input: { projectId?: string; status?: "review" | "flagged"; take?: number },
+) {
   const where = {
     status: input.status ? { equals: input.status } : { in: REVIEWABLE },
     ...(input.projectId ? { projectId: input.projectId } : {}),
@@ -38,10 +41,16 @@ export async function reviewQueue(db: Db, input: { projectId?: string; status?: 
         prompt: { select: { text: true, messages: true } },
       },
     }),
-    db.comparison.groupBy({ by: ["status"], where: { status: { in: REVIEWABLE }, ...(input.projectId ? { projectId: input.projectId } : {}) }, _count: { _all: true } }),
+    db.comparison.groupBy({
+      by: ["status"],
+      where: { status: { in: REVIEWABLE }, ...(input.projectId ? { projectId: input.projectId } : {}) },
+      _count: { _all: true },
+    }),
   ]);
   // Gold items many annotators fail: perhaps the gold answer itself is wrong.
-  const goldFailures = await db.$queryRaw<Array<{ id: string; failed: number; checks: number; projectName: string }>>`
+  const goldFailures = await db.$queryRaw<
+    Array<{ id: string; failed: number; checks: number; projectName: string }>
+  >`
     SELECT c.id, count(*) FILTER (WHERE j."goldCorrect" = false)::int AS failed, count(*)::int AS checks, p.name AS "projectName"
     FROM "Comparison" c JOIN "Judgment" j ON j."comparisonId" = c.id AND j."isGoldCheck" AND j."supersededAt" IS NULL
     JOIN "Project" p ON p.id = c."projectId"
@@ -52,7 +61,9 @@ export async function reviewQueue(db: Db, input: { projectId?: string; status?: 
     ORDER BY 2 DESC LIMIT 50`;
   return {
     goldFailures,
-    counts: Object.fromEntries(counts.map((c) => [c.status, c._count._all])) as Partial<Record<ComparisonStatus, number>>,
+    counts: Object.fromEntries(counts.map((c) => [c.status, c._count._all])) as Partial<
+      Record<ComparisonStatus, number>
+    >,
     items: items.map((c) => ({
       id: c.id,
       status: c.status,
@@ -69,7 +80,8 @@ export async function reviewQueue(db: Db, input: { projectId?: string; status?: 
 function promptPreview(text: string | null, messages: unknown): string {
   if (text) return text.slice(0, 200);
   if (Array.isArray(messages)) {
-    const last = [...messages].reverse().find((m) => (m as { role?: string }).role === "user") as { content?: unknown } | undefined;
+    const last = [...messages].reverse().find((m) => (m as { role?: string }).role === "user") as
+      { content?: unknown } | undefined;
     return String(last?.content ?? "").slice(0, 200);
   }
   return "";
@@ -128,10 +140,16 @@ export async function reviewItem(db: Db, comparisonId: string) {
         user: { select: { id: true, name: true } },
       },
     }),
-    db.auditLog.findMany({ where: { action: "comparison.flag", target: comparisonId }, orderBy: { createdAt: "asc" } }),
+    db.auditLog.findMany({
+      where: { action: "comparison.flag", target: comparisonId },
+      orderBy: { createdAt: "asc" },
+    }),
   ]);
   const text = new Map(completions.map((x) => [x.id, x.text]));
-  const flaggers = await db.user.findMany({ where: { id: { in: flags.flatMap((f) => (f.actorId ? [f.actorId] : [])) } }, select: { id: true, name: true } });
+  const flaggers = await db.user.findMany({
+    where: { id: { in: flags.flatMap((f) => (f.actorId ? [f.actorId] : [])) } },
+    select: { id: true, name: true },
+  });
   const flaggerName = new Map(flaggers.map((u) => [u.id, u.name]));
   const gold = c.goldAnswer ? Verdict.safeParse(c.goldAnswer) : null;
   return {
@@ -141,8 +159,19 @@ export async function reviewItem(db: Db, comparisonId: string) {
     judgmentCount: c.judgmentCount,
     isGold: c.isGold,
     goldAnswer: gold?.success ? describeVerdict(gold.data, c.completionIds) : null,
-    project: { id: c.project.id, slug: c.project.slug, name: c.project.name, instructions: c.project.instructions, labelSchema: parseLabelSchema(c.project.labelSchema) },
-    prompt: { text: c.prompt.text, messages: Array.isArray(c.prompt.messages) ? (c.prompt.messages as Array<{ role: string; content: string }>) : null },
+    project: {
+      id: c.project.id,
+      slug: c.project.slug,
+      name: c.project.name,
+      instructions: c.project.instructions,
+      labelSchema: parseLabelSchema(c.project.labelSchema),
+    },
+    prompt: {
+      text: c.prompt.text,
+      messages: Array.isArray(c.prompt.messages)
+        ? (c.prompt.messages as Array<{ role: string; content: string }>)
+        : null,
+    },
     completions: c.completionIds.map((id, i) => ({ id, label: positionLabel(i), text: text.get(id) ?? "" })),
     judgments: judgments.map((j) => {
       const v = Verdict.safeParse(j.verdict);
@@ -164,7 +193,12 @@ export async function reviewItem(db: Db, comparisonId: string) {
     }),
     flags: flags.map((f) => {
       const d = f.data as { flag?: string; reason?: string };
-      return { by: (f.actorId && flaggerName.get(f.actorId)) ?? "unknown", flag: d.flag ?? "", reason: d.reason ?? "", at: f.createdAt };
+      return {
+        by: (f.actorId && flaggerName.get(f.actorId)) ?? "unknown",
+        flag: d.flag ?? "",
+        reason: d.reason ?? "",
+        at: f.createdAt,
+      };
     }),
   };
 }
@@ -197,24 +231,47 @@ export async function adjudicate(db: Db, reviewerId: string, input: AdjudicateIn
   });
   if (recorded.created) {
     // On a gold item the ruling corrects the gold answer for the checks still to come.
-    if (c.isGold) await db.comparison.update({ where: { id: input.comparisonId }, data: { goldAnswer: verdict as object } });
+    if (c.isGold)
+      await db.comparison.update({
+        where: { id: input.comparisonId },
+        data: { goldAnswer: verdict as object },
+      });
     await db.auditLog.create({
-      data: { actorId: reviewerId, action: "comparison.adjudicate", target: input.comparisonId, data: { judgmentId: recorded.judgment.id, previousStatus: c.status, goldUpdated: c.isGold } },
+      data: {
+        actorId: reviewerId,
+        action: "comparison.adjudicate",
+        target: input.comparisonId,
+        data: { judgmentId: recorded.judgment.id, previousStatus: c.status, goldUpdated: c.isGold },
+      },
     });
   }
   return { judgmentId: recorded.judgment.id, created: recorded.created, status: recorded.comparison.status };
 }
 
 /** A flag that was wrong: the comparison goes back to the queue (its votes are re-aggregated). */
-export async function reopenFlagged(db: Db, reviewerId: string, input: { comparisonId: string; note?: string }) {
+export async function reopenFlagged(
+  db: Db,
+  reviewerId: string,
+  input: { comparisonId: string; note?: string },
+) {
   return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<Array<{ status: ComparisonStatus }>>`SELECT status FROM "Comparison" WHERE id = ${input.comparisonId} FOR UPDATE`;
+    const rows = await tx.$queryRaw<
+      Array<{ status: ComparisonStatus }>
+    >`SELECT status FROM "Comparison" WHERE id = ${input.comparisonId} FOR UPDATE`;
     const row = rows[0];
     if (!row) throw new DomainError("not_found", `No comparison ${input.comparisonId}.`);
-    if (row.status !== "flagged") throw new DomainError("conflict", `This comparison is ${row.status}, not flagged.`);
+    if (row.status !== "flagged")
+      throw new DomainError("conflict", `This comparison is ${row.status}, not flagged.`);
     await tx.comparison.update({ where: { id: input.comparisonId }, data: { status: "open" } });
     const r = await recomputeComparison(tx, input.comparisonId);
-    await tx.auditLog.create({ data: { actorId: reviewerId, action: "comparison.unflag", target: input.comparisonId, data: { note: input.note ?? "" } } });
+    await tx.auditLog.create({
+      data: {
+        actorId: reviewerId,
+        action: "comparison.unflag",
+        target: input.comparisonId,
+        data: { note: input.note ?? "" },
+      },
+    });
     return { status: r.status };
   });
 }

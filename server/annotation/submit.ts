@@ -21,7 +21,12 @@ export const SubmitInput = z.object({
   rationale: z.string().max(20_000).optional(),
   ratings: Ratings.optional(),
   /** Time the item was on screen, measured by the client (hidden-tab time excluded). */
-  timeSpentMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  timeSpentMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400_000)
+    .optional(),
 });
 export type SubmitInput = z.infer<typeof SubmitInput>;
 
@@ -51,8 +56,10 @@ function judgmentInput(a: Assignment, userId: string, input: SubmitInput, now: D
   const verdict = toVerdict(input.answer, a.displayOrder, schema);
   const ratings = checkRatings(input.ratings, a.displayOrder, schema);
   const rationale = input.rationale?.trim() || undefined;
-  if (schema.rationale === "required" && !rationale) throw new DomainError("bad_request", "This project asks for a rationale: say briefly why.");
-  if (schema.rationale === "off" && rationale) throw new DomainError("bad_request", "This project does not take rationales.");
+  if (schema.rationale === "required" && !rationale)
+    throw new DomainError("bad_request", "This project asks for a rationale: say briefly why.");
+  if (schema.rationale === "off" && rationale)
+    throw new DomainError("bad_request", "This project does not take rationales.");
   let reasoningVerdict: z.infer<typeof Verdict> | undefined;
   if (input.reasoningAnswer) {
     if (schema.kind !== "pairwise" || !schema.judgeReasoningSeparately) {
@@ -87,15 +94,23 @@ async function notActive(sql: Sql, a: Assignment): Promise<Outcome> {
   if (a.status === "submitted") {
     // The same request again (a double click, a retry), or the same assignment from a second tab
     // with another key: the first submission stands.
-    const prior = (await sql.query<{ id: string }>(`SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`, [a.id]))[0]?.id;
-    if (prior) return { judgmentId: prior, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
+    const prior = (
+      await sql.query<{ id: string }>(
+        `SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`,
+        [a.id],
+      )
+    )[0]?.id;
+    if (prior)
+      return { judgmentId: prior, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
   }
   if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
-  if (a.status === "skipped") throw new DomainError("conflict", "You skipped (or flagged) this comparison; it cannot be judged now.");
+  if (a.status === "skipped")
+    throw new DomainError("conflict", "You skipped (or flagged) this comparison; it cannot be judged now.");
   throw new DomainError("conflict", `This assignment is ${a.status}; ask for the next comparison.`);
 }
 
-const KEY_TAKEN = "This idempotency key was already used for another submission; generate a new key per assignment.";
+const KEY_TAKEN =
+  "This idempotency key was already used for another submission; generate a new key per assignment.";
 
 interface Outcome {
   judgmentId: string;
@@ -112,7 +127,12 @@ interface Outcome {
  * a retry waits for the first request's lock, then finds the assignment submitted and answers
  * with the same judgment.
  */
-export async function submitJudgment(db: SqlSource, userId: string, input: SubmitInput, opts: { now?: Date } = {}): Promise<SubmitResult> {
+export async function submitJudgment(
+  db: SqlSource,
+  userId: string,
+  input: SubmitInput,
+  opts: { now?: Date } = {},
+): Promise<SubmitResult> {
   const now = opts.now ?? new Date();
   const sql = toSql(db);
   const o = await sql.transaction(async (tx): Promise<Outcome> => {
@@ -125,20 +145,45 @@ export async function submitJudgment(db: SqlSource, userId: string, input: Submi
       [input.assignmentId],
     );
     const a = rows[0];
-    if (!a || a.userId !== userId) throw new DomainError("not_found", "This assignment does not exist or is not yours.");
+    if (!a || a.userId !== userId)
+      throw new DomainError("not_found", "This assignment does not exist or is not yours.");
     if (a.status !== "active") return notActive(tx, a);
     // The lease ends and its slot becomes the judgment, in the statement that records it.
-    const recorded = await recordJudgment(tx, judgmentInput(a, userId, input, now), { skipPriorLookup: true, endAssignment: a.id, comparisonLocked: true });
+    const recorded = await recordJudgment(tx, judgmentInput(a, userId, input, now), {
+      skipPriorLookup: true,
+      endAssignment: a.id,
+      comparisonLocked: true,
+    });
     // The assignment was active, so an existing judgment with this key is someone else's: roll back.
     if (!recorded.created) throw new DomainError("conflict", KEY_TAKEN);
-    return { judgmentId: recorded.judgment.id, duplicate: false, projectId: a.projectId, displayOrder: a.displayOrder };
+    return {
+      judgmentId: recorded.judgment.id,
+      duplicate: false,
+      projectId: a.projectId,
+      displayOrder: a.displayOrder,
+    };
   });
-  return { judgmentId: o.judgmentId, duplicate: o.duplicate, revealed: await reveal(sql, o.projectId, o.displayOrder) };
+  return {
+    judgmentId: o.judgmentId,
+    duplicate: o.duplicate,
+    revealed: await reveal(sql, o.projectId, o.displayOrder),
+  };
 }
 
-async function reveal(sql: Sql, projectId: string, displayOrder: string[]): Promise<SubmitResult["revealed"]> {
+async function reveal(
+  sql: Sql,
+  projectId: string,
+  displayOrder: string[],
+): Promise<SubmitResult["revealed"]> {
   if (!(await revealModelsAfterVote(sql, projectId))) return null;
-  const completions = await sql.query<{ id: string; modelName: string | null }>(`SELECT id, "modelName" FROM "Completion" WHERE id = ANY($1::text[])`, [displayOrder]);
+  const completions = await sql.query<{ id: string; modelName: string | null }>(
+    `SELECT id, "modelName" FROM "Completion" WHERE id = ANY($1::text[])`,
+    [displayOrder],
+  );
   const names = new Map(completions.map((c) => [c.id, c.modelName]));
-  return displayOrder.map((id, i) => ({ label: positionLabel(i), completionId: id, modelName: names.get(id) ?? "unknown" }));
+  return displayOrder.map((id, i) => ({
+    label: positionLabel(i),
+    completionId: id,
+    modelName: names.get(id) ?? "unknown",
+  }));
 }

@@ -21,8 +21,17 @@ const AssignmentOut = z.object({
   assignmentId: z.string(),
   comparisonId: z.string(),
   projectId: z.string(),
-  prompt: z.object({ text: z.string().nullable(), messages: z.array(z.object({ role: z.string(), content: z.string() })).nullable() }),
-  completions: z.array(z.object({ id: z.string(), label: z.string().describe("A, B, ... in the order shown"), text: z.string() })),
+  prompt: z.object({
+    text: z.string().nullable(),
+    messages: z.array(z.object({ role: z.string(), content: z.string() })).nullable(),
+  }),
+  completions: z.array(
+    z.object({
+      id: z.string(),
+      label: z.string().describe("A, B, ... in the order shown"),
+      text: z.string(),
+    }),
+  ),
   labelSchema: LabelSchema,
   leasedAt: z.string(),
   expiresAt: z.string(),
@@ -30,14 +39,22 @@ const AssignmentOut = z.object({
 });
 
 const LeaseOut = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("assignment"), assignment: AssignmentOut, resumed: z.boolean().describe("true: the lease you already held") }),
+  z.object({
+    kind: z.literal("assignment"),
+    assignment: AssignmentOut,
+    resumed: z.boolean().describe("true: the lease you already held"),
+  }),
   z.object({ kind: z.literal("empty"), reason: z.enum(["no_items", "all_done"]) }),
 ]);
 
 const SubmitOut = z.object({
   judgmentId: z.string(),
-  duplicate: z.boolean().describe("true: this request repeated one already recorded; nothing new was written"),
-  revealed: z.array(z.object({ label: z.string(), completionId: z.string(), modelName: z.string() })).nullable(),
+  duplicate: z
+    .boolean()
+    .describe("true: this request repeated one already recorded; nothing new was written"),
+  revealed: z
+    .array(z.object({ label: z.string(), completionId: z.string(), modelName: z.string() }))
+    .nullable(),
 });
 
 const AssignmentRef = z.object({ assignmentId: Id });
@@ -95,8 +112,15 @@ const projectRefs = new Map<string, { id: string; at: number }>();
 async function projectId(ref: string): Promise<string> {
   const hit = projectRefs.get(ref);
   if (hit && Date.now() - hit.at < PROJECT_REF_TTL_MS) return hit.id;
-  const rows = await appSql().query<{ id: string }>(`SELECT id FROM "Project" WHERE id = $1::text OR slug = $1::text ORDER BY (id = $1::text) DESC LIMIT 1`, [ref]);
-  if (!rows[0]) throw new DomainError("not_found", `Project ${ref} does not exist; list projects with GET /api/v1/projects.`);
+  const rows = await appSql().query<{ id: string }>(
+    `SELECT id FROM "Project" WHERE id = $1::text OR slug = $1::text ORDER BY (id = $1::text) DESC LIMIT 1`,
+    [ref],
+  );
+  if (!rows[0])
+    throw new DomainError(
+      "not_found",
+      `Project ${ref} does not exist; list projects with GET /api/v1/projects.`,
+    );
   projectRefs.set(ref, { id: rows[0].id, at: Date.now() });
   return rows[0].id;
 }
@@ -105,10 +129,13 @@ export const annotationNextHandler = handler(annotationRoutes.annotationNext, as
   leaseNext(appSql(), { projectId: await projectId(params.project), userId: auth!.user.id }),
 );
 
-export const annotationSubmitHandler = handler(annotationRoutes.annotationSubmit, async ({ auth, body }) => submitJudgment(appSql(), auth!.user.id, body));
+export const annotationSubmitHandler = handler(annotationRoutes.annotationSubmit, async ({ auth, body }) =>
+  submitJudgment(appSql(), auth!.user.id, body),
+);
 
-export const annotationHeartbeatHandler = handler(annotationRoutes.annotationHeartbeat, async ({ auth, body }) =>
-  heartbeat(db(), { assignmentId: body.assignmentId, userId: auth!.user.id }),
+export const annotationHeartbeatHandler = handler(
+  annotationRoutes.annotationHeartbeat,
+  async ({ auth, body }) => heartbeat(db(), { assignmentId: body.assignmentId, userId: auth!.user.id }),
 );
 
 export const annotationSkipHandler = handler(annotationRoutes.annotationSkip, async ({ auth, body }) =>
@@ -116,7 +143,11 @@ export const annotationSkipHandler = handler(annotationRoutes.annotationSkip, as
 );
 
 /** The routes the web process answers before Next.js (server/processes/web.ts). */
-export const annotationFastLane: Array<{ method: string; pattern: RegExp; handle: (req: Request) => Promise<Response> }> = (
+export const annotationFastLane: Array<{
+  method: string;
+  pattern: RegExp;
+  handle: (req: Request) => Promise<Response>;
+}> = (
   [
     [annotationRoutes.annotationNext, annotationNextHandler],
     [annotationRoutes.annotationSubmit, annotationSubmitHandler],

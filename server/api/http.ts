@@ -37,7 +37,11 @@ export interface Ctx<R extends RouteDef> {
   body: R["body"] extends z.ZodType ? z.output<R["body"]> : undefined;
 }
 
-export function errorResponse(code: DomainError["code"], message: string, extra: Record<string, unknown> = {}): Response {
+export function errorResponse(
+  code: DomainError["code"],
+  message: string,
+  extra: Record<string, unknown> = {},
+): Response {
   return Response.json({ error: { code, message, ...extra } }, { status: httpStatus[code] });
 }
 
@@ -47,14 +51,19 @@ export function pathPattern(path: string): RegExp {
 }
 
 function issues(e: ZodError, where: string): string {
-  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`).join("; ");
+  return e.issues
+    .map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`)
+    .join("; ");
 }
 
 /** Keys of a query schema that take a list (given as repeated keys or a comma list). */
 function arrayKeys(schema?: z.ZodObject): Set<string> {
   const keys = new Set<string>();
   for (const [key, def] of Object.entries((schema?.shape ?? {}) as Record<string, z.ZodType>)) {
-    if (JSON.stringify(z.toJSONSchema(def, { io: "input", unrepresentable: "any" })).includes('"type":"array"')) keys.add(key);
+    if (
+      JSON.stringify(z.toJSONSchema(def, { io: "input", unrepresentable: "any" })).includes('"type":"array"')
+    )
+      keys.add(key);
   }
   return keys;
 }
@@ -68,7 +77,10 @@ function queryObject(url: URL, lists: Set<string>): Record<string, unknown> {
   return out;
 }
 
-export function handler<R extends RouteDef>(route: R, fn: (ctx: Ctx<R>) => Promise<Response | unknown>): (req: Request) => Promise<Response> {
+export function handler<R extends RouteDef>(
+  route: R,
+  fn: (ctx: Ctx<R>) => Promise<Response | unknown>,
+): (req: Request) => Promise<Response> {
   const pattern = pathPattern(route.path);
   const lists = arrayKeys(route.query);
   return async (req: Request) => {
@@ -77,14 +89,24 @@ export function handler<R extends RouteDef>(route: R, fn: (ctx: Ctx<R>) => Promi
       if (route.scope) {
         auth = await authenticateBearer(req);
         if (!auth) {
-          return errorResponse("unauthorized", "Send an API token: `Authorization: Bearer pw_...` (create one with `pairwise tokens create` or on your account page).");
+          return errorResponse(
+            "unauthorized",
+            "Send an API token: `Authorization: Bearer pw_...` (create one with `pairwise tokens create` or on your account page).",
+          );
         }
-        if (!hasScope(auth, route.scope)) return errorResponse("forbidden", `This token lacks the "${route.scope}" scope; create a token with it.`);
-        if (route.role && !hasRole(auth.user, route.role)) return errorResponse("forbidden", `This needs the ${route.role} role; ask an admin for access.`);
+        if (!hasScope(auth, route.scope))
+          return errorResponse(
+            "forbidden",
+            `This token lacks the "${route.scope}" scope; create a token with it.`,
+          );
+        if (route.role && !hasRole(auth.user, route.role))
+          return errorResponse("forbidden", `This needs the ${route.role} role; ask an admin for access.`);
       }
       const url = new URL(req.url);
       const m = pattern.exec(url.pathname);
-      const rawParams = Object.fromEntries(Object.entries(m?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+      const rawParams = Object.fromEntries(
+        Object.entries(m?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
+      );
       let params: unknown = rawParams;
       if (route.params) {
         const r = route.params.safeParse(rawParams);
@@ -103,7 +125,10 @@ export function handler<R extends RouteDef>(route: R, fn: (ctx: Ctx<R>) => Promi
         try {
           raw = await req.json();
         } catch {
-          return errorResponse("bad_request", "The request body is not valid JSON; send Content-Type: application/json with a JSON object.");
+          return errorResponse(
+            "bad_request",
+            "The request body is not valid JSON; send Content-Type: application/json with a JSON object.",
+          );
         }
         const r = route.body.safeParse(raw);
         if (!r.success) return errorResponse("bad_request", issues(r.error, "body"));

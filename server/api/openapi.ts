@@ -30,7 +30,13 @@ function parameters(obj: z.ZodObject | undefined, where: "path" | "query"): Json
   }));
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: "Invalid request", 401: "No valid API token", 403: "Missing scope or role", 404: "Not found", 409: "Conflict" };
+const STATUS_TEXT: Record<number, string> = {
+  400: "Invalid request",
+  401: "No valid API token",
+  403: "Missing scope or role",
+  404: "Not found",
+  409: "Conflict",
+};
 
 export function openApiDocument(serverUrl?: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -52,17 +58,40 @@ export function openApiDocument(serverUrl?: string): Json {
       op.requestBody =
         route.body instanceof z.ZodType
           ? { required: true, content: { "application/json": { schema: schema(route.body, "input") } } }
-          : { required: true, description: route.body.description, content: Object.fromEntries(route.body.stream.map((t) => [t, { schema: { type: "string", format: "binary" } }])) };
+          : {
+              required: true,
+              description: route.body.description,
+              content: Object.fromEntries(
+                route.body.stream.map((t) => [t, { schema: { type: "string", format: "binary" } }]),
+              ),
+            };
     }
-    const ok = route.response instanceof z.ZodType ? { "application/json": { schema: schema(route.response, "output") } } : { [route.response.stream]: { schema: { type: "string" } } };
+    const ok =
+      route.response instanceof z.ZodType
+        ? { "application/json": { schema: schema(route.response, "output") } }
+        : { [route.response.stream]: { schema: { type: "string" } } };
     const responses: Json = {
-      [String(route.status ?? 200)]: { description: route.response instanceof z.ZodType ? "OK" : route.response.description, content: ok },
+      [String(route.status ?? 200)]: {
+        description: route.response instanceof z.ZodType ? "OK" : route.response.description,
+        content: ok,
+      },
     };
     for (const code of route.scope ? [400, 401, 403, 404] : [400]) {
-      responses[String(code)] = { description: STATUS_TEXT[code], content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+      responses[String(code)] = {
+        description: STATUS_TEXT[code],
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
     }
-    if (route.operationId === "recordJudgment") responses["409"] = { description: STATUS_TEXT[409], content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
-    if (route.operationId === "importData") responses["422"] = { description: "The file could not be read as JSON (the body holds the report)", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    if (route.operationId === "recordJudgment")
+      responses["409"] = {
+        description: STATUS_TEXT[409],
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    if (route.operationId === "importData")
+      responses["422"] = {
+        description: "The file could not be read as JSON (the body holds the report)",
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
     (paths[`${API_PREFIX}${route.path}`] ??= {})[route.method.toLowerCase()] = op;
   }
   return {
@@ -77,7 +106,13 @@ export function openApiDocument(serverUrl?: string): Json {
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API token (pw_...) with read, write or admin scope" } },
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "An API token (pw_...) with read, write or admin scope",
+        },
+      },
       schemas: { Error: schema(ErrorOut, "output") },
     },
   };

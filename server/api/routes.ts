@@ -15,7 +15,21 @@ const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date()).describe("ISO 
 const Limit = z.coerce.number().int().min(1).max(1000).optional();
 const Cursor = z.string().optional().describe("nextCursor of the previous page");
 
-export const ErrorOut = z.object({ error: z.object({ code: z.enum(["not_found", "forbidden", "unauthorized", "bad_request", "conflict", "gone", "rate_limited", "internal"]), message: z.string() }) });
+export const ErrorOut = z.object({
+  error: z.object({
+    code: z.enum([
+      "not_found",
+      "forbidden",
+      "unauthorized",
+      "bad_request",
+      "conflict",
+      "gone",
+      "rate_limited",
+      "internal",
+    ]),
+    message: z.string(),
+  }),
+});
 
 export const ProjectOut = z.object({
   id: z.string(),
@@ -38,7 +52,13 @@ const ImportReportOut = z.object({
   valid: z.number().int(),
   invalid: z.number().int(),
   duplicates: z.number().int(),
-  added: z.object({ prompts: z.number().int(), completions: z.number().int(), comparisons: z.number().int(), judgments: z.number().int(), pairs: z.number().int() }),
+  added: z.object({
+    prompts: z.number().int(),
+    completions: z.number().int(),
+    comparisons: z.number().int(),
+    judgments: z.number().int(),
+    pairs: z.number().int(),
+  }),
   byFormat: z.record(z.string(), z.number().int()),
   errors: z.array(z.object({ line: z.number().int(), reason: z.string() })),
   fatal: z.string().optional(),
@@ -63,14 +83,23 @@ const ImportJobOut = z.object({
   finishedAt: DateTime.nullable(),
 });
 
-const ImportResultOut = z.object({ jobId: z.string(), status: z.enum(["succeeded", "failed"]), report: ImportReportOut, error: z.string().optional() });
+const ImportResultOut = z.object({
+  jobId: z.string(),
+  status: z.enum(["succeeded", "failed"]),
+  report: ImportReportOut,
+  error: z.string().optional(),
+});
 
 const Status = z.enum(["open", "complete", "review", "adjudicated", "flagged"]);
 export const ComparisonOut = z.object({
   id: z.string(),
   projectId: z.string(),
   status: Status,
-  prompt: z.object({ id: z.string(), text: z.string().nullable(), messages: z.array(ChatMessageSchema).nullable() }),
+  prompt: z.object({
+    id: z.string(),
+    text: z.string().nullable(),
+    messages: z.array(ChatMessageSchema).nullable(),
+  }),
   completions: z.array(z.object({ id: z.string(), text: z.string(), model: z.string() })),
   isGold: z.boolean(),
   goldAnswer: Verdict.nullable(),
@@ -124,7 +153,8 @@ export const JudgmentOut = z.object({
   createdAt: DateTime,
 });
 
-const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const JudgmentInput = z.object({
   /** Chosen by the client, unique per submission: a retry with the same key returns the first result. */
@@ -148,14 +178,23 @@ export const JudgmentInput = z.object({
 const JudgmentResultOut = z.object({
   judgment: JudgmentOut,
   created: z.boolean(),
-  comparison: z.object({ id: z.string(), status: Status, judgmentCount: z.number().int(), agreement: z.number().nullable(), completedAt: DateTime.nullable() }),
+  comparison: z.object({
+    id: z.string(),
+    status: Status,
+    judgmentCount: z.number().int(),
+    agreement: z.number().nullable(),
+    completedAt: DateTime.nullable(),
+  }),
 });
 
 export const SnapshotInput = z.object({
   from: isoDate.optional(),
   to: isoDate.optional(),
   minAgreement: z.number().min(0).max(1).optional(),
-  origins: z.array(z.enum(["human", "ai", "mixed", "import"])).min(1).optional(),
+  origins: z
+    .array(z.enum(["human", "ai", "mixed", "import"]))
+    .min(1)
+    .optional(),
   validationFraction: z.number().min(0).max(1).optional(),
   seed: z.string().max(200).optional(),
 });
@@ -179,7 +218,10 @@ export const ExportQuery = z.object({
   snapshotId: z.string().optional(),
   split: z.enum(["train", "validation", "test"]).optional(),
   minAgreement: z.coerce.number().min(0).max(1).optional(),
-  origin: z.array(z.enum(["human", "ai", "mixed", "import", "adjudication"])).optional().describe("comma list or repeated: human, ai, mixed, import"),
+  origin: z
+    .array(z.enum(["human", "ai", "mixed", "import", "adjudication"]))
+    .optional()
+    .describe("comma list or repeated: human, ai, mixed, import"),
   conversational: z.enum(["true", "false", "1", "0"]).optional(),
 });
 
@@ -217,7 +259,16 @@ export const routes = {
     response: ProjectOut,
     status: 201,
   },
-  getProject: { operationId: "getProject", method: "GET", path: "/projects/{project}", summary: "Get a project", tag: "projects", scope: "read", params: ProjectRef, response: ProjectOut },
+  getProject: {
+    operationId: "getProject",
+    method: "GET",
+    path: "/projects/{project}",
+    summary: "Get a project",
+    tag: "projects",
+    scope: "read",
+    params: ProjectRef,
+    response: ProjectOut,
+  },
   updateProject: {
     operationId: "updateProject",
     method: "PATCH",
@@ -238,10 +289,14 @@ export const routes = {
     description:
       "Send the file as the request body: JSON Lines (application/x-ndjson) or a JSON array (application/json), optionally gzip-compressed. Rows are detected per line: {prompt}, {prompt, completions[, ranking]}, TRL {prompt, chosen, rejected} (strings or conversations), HH-RLHF {chosen, rejected} transcripts, OpenAI {messages} and {input, preferred_output, non_preferred_output}. Re-importing adds nothing. Responds when the import is done, with the report (counts, and bad lines with their line number and reason); meanwhile its progress shows in GET /projects/{project}/imports (newest first).",
     tag: "data",
-    scope: "write", role: "admin",
+    scope: "write",
+    role: "admin",
     params: ProjectRef,
     query: ImportQuery,
-    body: { stream: ["application/x-ndjson", "application/jsonl", "application/json", "application/gzip"], description: "JSON Lines or a JSON array, optionally gzip-compressed" },
+    body: {
+      stream: ["application/x-ndjson", "application/jsonl", "application/json", "application/gzip"],
+      description: "JSON Lines or a JSON array, optionally gzip-compressed",
+    },
     response: ImportResultOut,
   },
   listImports: {
@@ -250,11 +305,22 @@ export const routes = {
     path: "/projects/{project}/imports",
     summary: "Recent import jobs of a project, newest first",
     tag: "data",
-    scope: "read", role: "reviewer",
+    scope: "read",
+    role: "reviewer",
     params: ProjectRef,
     response: z.object({ items: z.array(ImportJobOut) }),
   },
-  getImport: { operationId: "getImport", method: "GET", path: "/imports/{id}", summary: "An import job's progress and report", tag: "data", scope: "read", role: "reviewer", params: IdParam, response: ImportJobOut },
+  getImport: {
+    operationId: "getImport",
+    method: "GET",
+    path: "/imports/{id}",
+    summary: "An import job's progress and report",
+    tag: "data",
+    scope: "read",
+    role: "reviewer",
+    params: IdParam,
+    response: ImportJobOut,
+  },
   exportData: {
     operationId: "exportData",
     method: "GET",
@@ -263,7 +329,8 @@ export const routes = {
     description:
       "format=trl: TRL {prompt, chosen, rejected} (+ margin, weight, agreement, chosen_model, rejected_model, comparison_id, pair_id, judgment_ids, source, created_at, split); kto: TRL unpaired {prompt, completion, label}; hh: HH-RLHF {chosen, rejected} transcripts; votes: every judgment. The rows are one consistent read (a snapshot id reads frozen rows).",
     tag: "data",
-    scope: "read", role: "reviewer",
+    scope: "read",
+    role: "reviewer",
     params: ProjectRef,
     query: ExportQuery,
     response: { stream: "application/x-ndjson", description: "one JSON object per line" },
@@ -285,12 +352,22 @@ export const routes = {
     path: "/projects/{project}/comparisons",
     summary: "Create a comparison of 2..K completions of a prompt (idempotent by content)",
     tag: "comparisons",
-    scope: "write", role: "admin",
+    scope: "write",
+    role: "admin",
     params: ProjectRef,
     body: ComparisonInput,
     response: z.object({ comparison: ComparisonOut, created: z.boolean() }),
   },
-  getComparison: { operationId: "getComparison", method: "GET", path: "/comparisons/{id}", summary: "Get a comparison with its prompt and completions", tag: "comparisons", scope: "read", params: IdParam, response: ComparisonOut },
+  getComparison: {
+    operationId: "getComparison",
+    method: "GET",
+    path: "/comparisons/{id}",
+    summary: "Get a comparison with its prompt and completions",
+    tag: "comparisons",
+    scope: "read",
+    params: IdParam,
+    response: ComparisonOut,
+  },
   listJudgments: {
     operationId: "listJudgments",
     method: "GET",
@@ -299,7 +376,11 @@ export const routes = {
     tag: "judgments",
     scope: "read",
     params: IdParam,
-    query: z.object({ includeSuperseded: z.enum(["true", "false"]).optional(), limit: Limit, cursor: Cursor }),
+    query: z.object({
+      includeSuperseded: z.enum(["true", "false"]).optional(),
+      limit: Limit,
+      cursor: Cursor,
+    }),
     response: page(JudgmentOut),
   },
   recordJudgment: {
@@ -319,9 +400,15 @@ export const routes = {
     path: "/projects/{project}/pairs",
     summary: "A project's preference pairs (active ones by default)",
     tag: "pairs",
-    scope: "read", role: "reviewer",
+    scope: "read",
+    role: "reviewer",
     params: ProjectRef,
-    query: z.object({ active: z.enum(["true", "false", "all"]).optional(), comparisonId: z.string().optional(), limit: Limit, cursor: Cursor }),
+    query: z.object({
+      active: z.enum(["true", "false", "all"]).optional(),
+      comparisonId: z.string().optional(),
+      limit: Limit,
+      cursor: Cursor,
+    }),
     response: page(PairOut),
   },
   createSnapshot: {
@@ -330,12 +417,22 @@ export const routes = {
     path: "/projects/{project}/snapshots",
     summary: "Freeze the active pairs into a hashed snapshot, split by prompt",
     tag: "pairs",
-    scope: "write", role: "admin",
+    scope: "write",
+    role: "admin",
     params: ProjectRef,
     body: SnapshotInput,
     response: SnapshotOut,
     status: 201,
   },
-  getSnapshot: { operationId: "getSnapshot", method: "GET", path: "/snapshots/{id}", summary: "A snapshot's hash and counts", tag: "pairs", scope: "read", role: "reviewer", params: IdParam, response: SnapshotOut },
+  getSnapshot: {
+    operationId: "getSnapshot",
+    method: "GET",
+    path: "/snapshots/{id}",
+    summary: "A snapshot's hash and counts",
+    tag: "pairs",
+    scope: "read",
+    role: "reviewer",
+    params: IdParam,
+    response: SnapshotOut,
+  },
 } as const satisfies Record<string, RouteDef>;
-

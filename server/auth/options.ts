@@ -15,14 +15,18 @@ function providers(): Provider[] {
   const list: Provider[] = [
     CredentialsProvider({
       name: "Email and password",
-      credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+      credentials: {
+        email: { label: "Email", type: "email" },
+        password: { label: "Password", type: "password" },
+      },
       async authorize(credentials) {
         if (!credentials?.email || !credentials.password) return null;
         return checkCredentials(credentials.email, credentials.password);
       },
     }),
   ];
-  if (e.GITHUB_ID && e.GITHUB_SECRET) list.push(GitHubProvider({ clientId: e.GITHUB_ID, clientSecret: e.GITHUB_SECRET }));
+  if (e.GITHUB_ID && e.GITHUB_SECRET)
+    list.push(GitHubProvider({ clientId: e.GITHUB_ID, clientSecret: e.GITHUB_SECRET }));
   if (e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET) {
     list.push({
       id: "oidc",
@@ -56,13 +60,20 @@ export function authOptions(): NextAuthOptions {
         if (!email) return "/login?error=NoEmail";
         const existing = await db().user.findUnique({ where: { email } });
         if (existing) return existing.active ? true : "/login?error=Deactivated";
-        await db().user.create({ data: { email, name: user.name ?? email, role: env().PAIRWISE_OAUTH_DEFAULT_ROLE } });
+        await db().user.create({
+          data: { email, name: user.name ?? email, role: env().PAIRWISE_OAUTH_DEFAULT_ROLE },
+        });
         return true;
       },
       async jwt({ token, user, account }) {
         if (user) {
           const email = user.email?.toLowerCase();
-          const row = account?.type === "credentials" ? { id: user.id } : email ? await db().user.findUnique({ where: { email }, select: { id: true } }) : null;
+          const row =
+            account?.type === "credentials"
+              ? { id: user.id }
+              : email
+                ? await db().user.findUnique({ where: { email }, select: { id: true } })
+                : null;
           if (row) token.uid = row.id;
         }
         return token;

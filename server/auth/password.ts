@@ -4,7 +4,8 @@ import bcrypt from "bcryptjs";
 export const MIN_PASSWORD_LENGTH = 8;
 
 export async function hashPassword(password: string): Promise<string> {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`);
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new Error(`Passwords need at least ${MIN_PASSWORD_LENGTH} characters.`);
   return bcrypt.hash(password, 10);
 }
 

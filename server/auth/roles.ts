@@ -15,8 +15,12 @@ export function hasRole(user: Pick<SessionUser, "role">, needed: Role): boolean 
   return ROLES.indexOf(user.role) >= ROLES.indexOf(needed);
 }
 
-export function requireRole<U extends Pick<SessionUser, "role">>(user: U | null | undefined, needed: Role): U {
+export function requireRole<U extends Pick<SessionUser, "role">>(
+  user: U | null | undefined,
+  needed: Role,
+): U {
   if (!user) throw new DomainError("unauthorized", "Sign in first.");
-  if (!hasRole(user, needed)) throw new DomainError("forbidden", `This needs the ${needed} role; ask an admin for access.`);
+  if (!hasRole(user, needed))
+    throw new DomainError("forbidden", `This needs the ${needed} role; ask an admin for access.`);
   return user;
 }

@@ -12,12 +12,25 @@ export function hashToken(token: string): string {
   return crypto.createHash("sha256").update(token).digest("hex");
 }
 
-export async function createApiToken(input: { userId: string; name: string; scopes: Scope[]; expiresAt?: Date }) {
-  if (!input.scopes.length) throw new DomainError("bad_request", "Give the token at least one scope: read, write or admin.");
+export async function createApiToken(input: {
+  userId: string;
+  name: string;
+  scopes: Scope[];
+  expiresAt?: Date;
+}) {
+  if (!input.scopes.length)
+    throw new DomainError("bad_request", "Give the token at least one scope: read, write or admin.");
   const prefix = crypto.randomBytes(4).toString("hex");
   const token = `pw_${prefix}_${crypto.randomBytes(24).toString("base64url")}`;
   const record = await db().apiToken.create({
-    data: { userId: input.userId, name: input.name, prefix, tokenHash: hashToken(token), scopes: input.scopes, expiresAt: input.expiresAt },
+    data: {
+      userId: input.userId,
+      name: input.name,
+      prefix,
+      tokenHash: hashToken(token),
+      scopes: input.scopes,
+      expiresAt: input.expiresAt,
+    },
   });
   return { token, record };
 }
@@ -49,13 +62,16 @@ export function forgetCachedTokens(tokenId?: string): void {
 }
 
 /** Resolve `Authorization: Bearer ...` to its user and scopes; null when absent or invalid. */
-export async function authenticateBearer(req: Request | { headers: Headers } | string | null | undefined): Promise<BearerAuth | null> {
+export async function authenticateBearer(
+  req: Request | { headers: Headers } | string | null | undefined,
+): Promise<BearerAuth | null> {
   const header = typeof req === "string" ? req : req?.headers.get("authorization");
   const m = header?.match(/^Bearer\s+(\S+)$/i);
   if (!m) return null;
   const hash = hashToken(m[1]!);
   const hit = tokenCache.get(hash);
-  if (hit && Date.now() - hit.at < TOKEN_CACHE_MS && !(hit.expiresAt && hit.expiresAt < new Date())) return hit.auth;
+  if (hit && Date.now() - hit.at < TOKEN_CACHE_MS && !(hit.expiresAt && hit.expiresAt < new Date()))
+    return hit.auth;
   tokenCache.delete(hash);
   const t = await db().apiToken.findUnique({ where: { tokenHash: hash }, include: { user: true } });
   if (!t || t.revokedAt || (t.expiresAt && t.expiresAt < new Date()) || !t.user.active) return null;
@@ -64,7 +80,11 @@ export async function authenticateBearer(req: Request | { headers: Headers } | s
     await db().apiToken.update({ where: { id: t.id }, data: { lastUsedAt: new Date() } });
   }
   const { id, email, name, role } = t.user;
-  const auth: BearerAuth = { user: { id, email, name, role }, scopes: t.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)), tokenId: t.id };
+  const auth: BearerAuth = {
+    user: { id, email, name, role },
+    scopes: t.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+    tokenId: t.id,
+  };
   if (tokenCache.size > 10_000) tokenCache.clear();
   tokenCache.set(hash, { auth, expiresAt: t.expiresAt, at: Date.now() });
   return auth;

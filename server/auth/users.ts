@@ -5,11 +5,17 @@ import type { Role, SessionUser } from "./roles";
 
 export async function createUser(input: { email: string; name: string; password?: string; role: Role }) {
   const email = input.email.trim().toLowerCase();
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new DomainError("bad_request", `"${input.email}" is not an email address.`);
+  if (!/^[^@\s]+@[^@\s]+$/.test(email))
+    throw new DomainError("bad_request", `"${input.email}" is not an email address.`);
   const existing = await db().user.findUnique({ where: { email } });
   if (existing) throw new DomainError("conflict", `A user with email ${email} already exists.`);
   return db().user.create({
-    data: { email, name: input.name, role: input.role, passwordHash: input.password ? await hashPassword(input.password) : null },
+    data: {
+      email,
+      name: input.name,
+      role: input.role,
+      passwordHash: input.password ? await hashPassword(input.password) : null,
+    },
   });
 }
 
@@ -19,7 +25,10 @@ export async function checkCredentials(email: string, password: string): Promise
     where: { email: email.trim().toLowerCase() },
     select: { id: true, email: true, name: true, role: true, active: true, passwordHash: true },
   });
-  const ok = await verifyPassword(password, u?.passwordHash ?? "$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinva");
+  const ok = await verifyPassword(
+    password,
+    u?.passwordHash ?? "$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinva",
+  );
   if (!u || !ok || !u.active) return null;
   await db().user.update({ where: { id: u.id }, data: { lastLoginAt: new Date() } });
   return { id: u.id, email: u.email, name: u.name, role: u.role };
@@ -35,7 +44,10 @@ export async function setUserActive(userId: string, active: boolean) {
 
 /** The current state of a signed-in user; null when deleted or deactivated since sign-in. */
 export async function loadSessionUser(id: string): Promise<SessionUser | null> {
-  const u = await db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true, role: true, active: true } });
+  const u = await db().user.findUnique({
+    where: { id },
+    select: { id: true, email: true, name: true, role: true, active: true },
+  });
   if (!u || !u.active) return null;
   return { id: u.id, email: u.email, name: u.name, role: u.role };
 }

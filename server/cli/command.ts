@@ -30,20 +30,37 @@ export class UsageError extends Error {}
 
 export function parse(cmd: Command, argv: string[]): Parsed {
   try {
-    const r = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...(cmd.options ?? {}) }, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args: argv,
+      options: { help: { type: "boolean", short: "h" }, ...(cmd.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
   }
 }
 
-export const str = (v: Parsed["values"][string]): string | undefined => (typeof v === "string" ? v : undefined);
+export const str = (v: Parsed["values"][string]): string | undefined =>
+  typeof v === "string" ? v : undefined;
 
-export function num(v: Parsed["values"][string], name: string, range: { min?: number; max?: number } = {}): number | undefined {
+export function num(
+  v: Parsed["values"][string],
+  name: string,
+  range: { min?: number; max?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== "string" || !Number.isFinite(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
-    throw new UsageError(`--${name} must be a number${range.min !== undefined ? ` from ${range.min}` : ""}${range.max !== undefined ? ` to ${range.max}` : ""}, got ${JSON.stringify(v)}`);
+  if (
+    typeof v !== "string" ||
+    !Number.isFinite(n) ||
+    (range.min !== undefined && n < range.min) ||
+    (range.max !== undefined && n > range.max)
+  ) {
+    throw new UsageError(
+      `--${name} must be a number${range.min !== undefined ? ` from ${range.min}` : ""}${range.max !== undefined ? ` to ${range.max}` : ""}, got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -59,5 +76,12 @@ export const println = (s: NodeJS.WritableStream, line = "") => s.write(line + "
 export function table(rows: string[][]): string {
   if (!rows.length) return "";
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

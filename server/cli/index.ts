@@ -11,7 +11,8 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 function version(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string })
+      .version;
   } catch {
     return "unknown";
   }
@@ -47,7 +48,9 @@ export async function main(argv: string[], io: Io = defaultIo, list: Command[] =
   const cmd = list.find((c) => c.name === name);
   if (!cmd) {
     const close = list.filter((c) => c.name.startsWith(name.slice(0, 2))).map((c) => c.name);
-    io.stderr.write(`error: unknown command "${name}"${close.length ? ` (did you mean ${close.join(" or ")}?)` : ""}\nRun \`pairwise --help\` for the list of commands.\n`);
+    io.stderr.write(
+      `error: unknown command "${name}"${close.length ? ` (did you mean ${close.join(" or ")}?)` : ""}\nRun \`pairwise --help\` for the list of commands.\n`,
+    );
     return 2;
   }
   try {
@@ -68,7 +71,8 @@ export async function main(argv: string[], io: Io = defaultIo, list: Command[] =
     }
     const err = e as Error;
     // Errors written for people (database unreachable, data folder locked, schema too new) say what to do.
-    if (/Error$/.test(err.name) && err.name !== "Error" && err.name !== "TypeError") io.stderr.write(`error: ${err.message}\n`);
+    if (/Error$/.test(err.name) && err.name !== "Error" && err.name !== "TypeError")
+      io.stderr.write(`error: ${err.message}\n`);
     else io.stderr.write(`error: ${err.message}\n${err.stack?.split("\n").slice(1, 4).join("\n") ?? ""}\n`);
     return 1;
   }

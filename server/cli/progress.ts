@@ -3,7 +3,10 @@ import type { Io } from "./command";
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
-export function progressBar(io: Io, label: string): { update(p: { bytesDone: number; bytesTotal: number | null; rows: number }): void; done(): void } {
+export function progressBar(
+  io: Io,
+  label: string,
+): { update(p: { bytesDone: number; bytesTotal: number | null; rows: number }): void; done(): void } {
   const tty = Boolean(io.stderr.isTTY);
   const t0 = Date.now();
   let last = 0;

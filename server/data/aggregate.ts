@@ -95,13 +95,17 @@ export function verdictVotes(verdict: Verdict, completionIds: readonly string[])
       const gb = group.get(b);
       if (ga === undefined || gb === undefined) return null;
       if (ga === gb) return { first: a, second: b, category: "tie", margin: 0 };
-      return ga < gb ? { first: a, second: b, category: "first", margin: gb - ga } : { first: a, second: b, category: "second", margin: ga - gb };
+      return ga < gb
+        ? { first: a, second: b, category: "first", margin: gb - ga }
+        : { first: a, second: b, category: "second", margin: ga - gb };
     });
   } else if (verdict.outcome === "win") {
     const margin = verdict.margin ?? verdict.strength;
     pairs((a, b) => {
-      if (a === verdict.winnerId && b === verdict.loserId) return { first: a, second: b, category: "first", margin };
-      if (b === verdict.winnerId && a === verdict.loserId) return { first: a, second: b, category: "second", margin };
+      if (a === verdict.winnerId && b === verdict.loserId)
+        return { first: a, second: b, category: "first", margin };
+      if (b === verdict.winnerId && a === verdict.loserId)
+        return { first: a, second: b, category: "second", margin };
       return null;
     });
   } else {
@@ -113,7 +117,9 @@ export function verdictVotes(verdict: Verdict, completionIds: readonly string[])
 
 /** Does a judgment agree with a known (gold) answer on every pair the answer decides? */
 export function matchesGold(verdict: Verdict, gold: Verdict, completionIds: readonly string[]): boolean {
-  const mine = new Map(verdictVotes(verdict, completionIds).map((v) => [`${v.first}|${v.second}`, v.category]));
+  const mine = new Map(
+    verdictVotes(verdict, completionIds).map((v) => [`${v.first}|${v.second}`, v.category]),
+  );
   const want = verdictVotes(gold, completionIds);
   return want.length > 0 && want.every((v) => mine.get(`${v.first}|${v.second}`) === v.category);
 }
@@ -125,12 +131,16 @@ function originOf(sources: Iterable<JudgmentSource>): PairOrigin {
 }
 
 function latest(votes: JudgmentVote[]): JudgmentVote | undefined {
-  return [...votes].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))[0];
+  return [...votes].sort(
+    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1),
+  )[0];
 }
 
 /** Pairs from one judgment that decides the comparison by itself (adjudication, import). */
 function decide(j: JudgmentVote, completionIds: readonly string[]): AggregatedPair[] {
-  const wins = verdictVotes(j.verdict, completionIds).filter((v) => v.category === "first" || v.category === "second");
+  const wins = verdictVotes(j.verdict, completionIds).filter(
+    (v) => v.category === "first" || v.category === "second",
+  );
   return wins.map((v) => ({
     chosenId: v.category === "first" ? v.first : v.second,
     rejectedId: v.category === "first" ? v.second : v.first,
@@ -142,19 +152,40 @@ function decide(j: JudgmentVote, completionIds: readonly string[]): AggregatedPa
   }));
 }
 
-export function aggregate(completionIds: readonly string[], judgments: readonly JudgmentVote[], settings: AggregationSettings): Aggregation {
-  const counts = (j: JudgmentVote) => j.source === "human" || j.source === "import" || (j.source === "ai" && settings.aiCountsTowardConsensus);
+export function aggregate(
+  completionIds: readonly string[],
+  judgments: readonly JudgmentVote[],
+  settings: AggregationSettings,
+): Aggregation {
+  const counts = (j: JudgmentVote) =>
+    j.source === "human" || j.source === "import" || (j.source === "ai" && settings.aiCountsTowardConsensus);
   const counted = judgments.filter(counts);
   const judgmentCount = counted.length;
 
   const adjudication = latest(judgments.filter((j) => j.source === "adjudication"));
-  if (adjudication) return { status: "adjudicated", agreement: 1, judgmentCount, decidedBy: "adjudication", pairs: decide(adjudication, completionIds) };
+  if (adjudication)
+    return {
+      status: "adjudicated",
+      agreement: 1,
+      judgmentCount,
+      decidedBy: "adjudication",
+      pairs: decide(adjudication, completionIds),
+    };
 
   const imported = latest(counted.filter((j) => j.source === "import"));
-  if (imported) return { status: "complete", agreement: 1, judgmentCount, decidedBy: "import", pairs: decide(imported, completionIds) };
+  if (imported)
+    return {
+      status: "complete",
+      agreement: 1,
+      judgmentCount,
+      decidedBy: "import",
+      pairs: decide(imported, completionIds),
+    };
 
-  if (counted.some((j) => j.flag)) return { status: "flagged", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
-  if (judgmentCount < Math.max(1, settings.overlap)) return { status: "open", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
+  if (counted.some((j) => j.flag))
+    return { status: "flagged", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
+  if (judgmentCount < Math.max(1, settings.overlap))
+    return { status: "open", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
 
   // Votes per unordered pair, in canonical order.
   interface Ballot extends PairVote {
@@ -167,7 +198,8 @@ export function aggregate(completionIds: readonly string[], judgments: readonly 
       let weight = 1;
       if (settings.consensusRule === "weighted") {
         weight = Math.max(0, j.voterWeight ?? 1);
-        if (settings.weightByStrength && (v.category === "first" || v.category === "second")) weight *= Math.max(1, v.margin);
+        if (settings.weightByStrength && (v.category === "first" || v.category === "second"))
+          weight *= Math.max(1, v.margin);
       }
       const key = `${v.first}|${v.second}`;
       const list = byPair.get(key) ?? [];
@@ -175,7 +207,8 @@ export function aggregate(completionIds: readonly string[], judgments: readonly 
       byPair.set(key, list);
     }
   }
-  if (byPair.size === 0) return { status: "review", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
+  if (byPair.size === 0)
+    return { status: "review", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
 
   const winners: Array<Omit<AggregatedPair, "weight">> = [];
   let agreementSum = 0;
@@ -210,5 +243,11 @@ export function aggregate(completionIds: readonly string[], judgments: readonly 
   if (!everyPairDecided || agreement < settings.reviewAgreementBelow) {
     return { status: "review", agreement, judgmentCount, decidedBy: null, pairs: [] };
   }
-  return { status: "complete", agreement, judgmentCount, decidedBy: "votes", pairs: winners.map((p) => ({ ...p, weight: 1 / winners.length })) };
+  return {
+    status: "complete",
+    agreement,
+    judgmentCount,
+    decidedBy: "votes",
+    pairs: winners.map((p) => ({ ...p, weight: 1 / winners.length })),
+  };
 }

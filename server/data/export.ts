@@ -39,7 +39,10 @@ export const ExportFilter = z.object({
   split: z.enum(["train", "validation", "test"]).optional(),
   minAgreement: z.coerce.number().min(0).max(1).optional(),
   /** Pair origins (votes: judgment sources) to keep: ["human"] is human-only, ["ai"] AI-only. */
-  origins: z.array(z.enum(["human", "ai", "mixed", "import", "adjudication"])).min(1).optional(),
+  origins: z
+    .array(z.enum(["human", "ai", "mixed", "import", "adjudication"]))
+    .min(1)
+    .optional(),
   /** trl/kto: write text prompts as conversations too. */
   conversational: z.boolean().default(false),
 });
@@ -70,7 +73,10 @@ function params() {
   return { values, p: (v: unknown) => (values.push(v), `$${values.length}`) };
 }
 
-function pairsQuery(projectId: string, f: z.output<typeof ExportFilter>): { text: string; values: unknown[] } {
+function pairsQuery(
+  projectId: string,
+  f: z.output<typeof ExportFilter>,
+): { text: string; values: unknown[] } {
   const { values, p } = params();
   const where = [`pp."projectId" = ${p(projectId)}`];
   let join = "";
@@ -83,7 +89,8 @@ function pairsQuery(projectId: string, f: z.output<typeof ExportFilter>): { text
   if (f.from) where.push(`pp."createdAt" >= ${p(f.from)}`);
   if (f.to) where.push(`pp."createdAt" < ${p(f.to)}`);
   if (f.minAgreement !== undefined) where.push(`pp.agreement >= ${p(f.minAgreement)}`);
-  if (f.origins) where.push(`pp.origin = ANY(${p(f.origins.map((o) => (o === "adjudication" ? "human" : o)))})`);
+  if (f.origins)
+    where.push(`pp.origin = ANY(${p(f.origins.map((o) => (o === "adjudication" ? "human" : o)))})`);
   return {
     text: `SELECT pp.id AS pair_id, pp."comparisonId" AS comparison_id, pp.margin, pp.weight, pp.agreement, pp."judgmentIds" AS judgment_ids, pp.origin,
              pp."createdAt" AS created_at, pr.text AS prompt_text, pr.messages AS prompt_messages,
@@ -98,14 +105,20 @@ function pairsQuery(projectId: string, f: z.output<typeof ExportFilter>): { text
   };
 }
 
-function votesQuery(projectId: string, f: z.output<typeof ExportFilter>): { text: string; values: unknown[] } {
+function votesQuery(
+  projectId: string,
+  f: z.output<typeof ExportFilter>,
+): { text: string; values: unknown[] } {
   const { values, p } = params();
   const where = [`j."projectId" = ${p(projectId)}`];
   if (f.from) where.push(`j."createdAt" >= ${p(f.from)}`);
   if (f.to) where.push(`j."createdAt" < ${p(f.to)}`);
   if (f.minAgreement !== undefined) where.push(`c.agreement >= ${p(f.minAgreement)}`);
   if (f.origins) where.push(`j.source::text = ANY(${p(f.origins.filter((o) => o !== "mixed"))})`);
-  if (f.snapshotId) where.push(`c.id IN (SELECT pp."comparisonId" FROM "SnapshotPair" sp JOIN "PreferencePair" pp ON pp.id = sp."pairId" WHERE sp."snapshotId" = ${p(f.snapshotId)})`);
+  if (f.snapshotId)
+    where.push(
+      `c.id IN (SELECT pp."comparisonId" FROM "SnapshotPair" sp JOIN "PreferencePair" pp ON pp.id = sp."pairId" WHERE sp."snapshotId" = ${p(f.snapshotId)})`,
+    );
   return {
     text: `SELECT j.id AS judgment_id, j."comparisonId" AS comparison_id, j.source::text AS source, j."userId" AS annotator_id, u.name AS annotator_name,
              j."judgeConfigId" AS judge_config_id, j."judgeRunId" AS judge_run_id, j."assignmentId" AS assignment_id, j.verdict, j.rationale, j.ratings,
@@ -125,7 +138,10 @@ function votesQuery(projectId: string, f: z.output<typeof ExportFilter>): { text
   };
 }
 
-const asMessages = (r: { prompt_text: string | null; prompt_messages: ChatMessage[] | null }): ChatMessage[] => r.prompt_messages ?? [{ role: "user", content: r.prompt_text ?? "" }];
+const asMessages = (r: {
+  prompt_text: string | null;
+  prompt_messages: ChatMessage[] | null;
+}): ChatMessage[] => r.prompt_messages ?? [{ role: "user", content: r.prompt_text ?? "" }];
 const assistant = (content: string): ChatMessage[] => [{ role: "assistant", content }];
 
 function provenance(r: PairRow) {
@@ -145,24 +161,56 @@ function provenance(r: PairRow) {
 }
 
 /** One pair row -> the JSON objects of a format (kto gives two). */
-export function formatPair(r: PairRow, format: Exclude<ExportFormat, "votes">, conversational: boolean): object[] {
+export function formatPair(
+  r: PairRow,
+  format: Exclude<ExportFormat, "votes">,
+  conversational: boolean,
+): object[] {
   const conv = conversational || r.prompt_messages !== null;
   if (format === "trl") {
     return [
       conv
-        ? { prompt: asMessages(r), chosen: assistant(r.chosen), rejected: assistant(r.rejected), ...provenance(r) }
+        ? {
+            prompt: asMessages(r),
+            chosen: assistant(r.chosen),
+            rejected: assistant(r.rejected),
+            ...provenance(r),
+          }
         : { prompt: r.prompt_text, chosen: r.chosen, rejected: r.rejected, ...provenance(r) },
     ];
   }
   if (format === "hh") {
     const prompt = asMessages(r);
-    return [{ chosen: renderHHTranscript([...prompt, ...assistant(r.chosen)]), rejected: renderHHTranscript([...prompt, ...assistant(r.rejected)]), ...provenance(r) }];
+    return [
+      {
+        chosen: renderHHTranscript([...prompt, ...assistant(r.chosen)]),
+        rejected: renderHHTranscript([...prompt, ...assistant(r.rejected)]),
+        ...provenance(r),
+      },
+    ];
   }
   const prompt = conv ? asMessages(r) : r.prompt_text;
-  const common = { comparison_id: r.comparison_id, pair_id: r.pair_id, source: r.origin, ...(r.split ? { split: r.split } : {}) };
+  const common = {
+    comparison_id: r.comparison_id,
+    pair_id: r.pair_id,
+    source: r.origin,
+    ...(r.split ? { split: r.split } : {}),
+  };
   return [
-    { prompt, completion: conv ? assistant(r.chosen) : r.chosen, label: true, model: r.chosen_model, ...common },
-    { prompt, completion: conv ? assistant(r.rejected) : r.rejected, label: false, model: r.rejected_model, ...common },
+    {
+      prompt,
+      completion: conv ? assistant(r.chosen) : r.chosen,
+      label: true,
+      model: r.chosen_model,
+      ...common,
+    },
+    {
+      prompt,
+      completion: conv ? assistant(r.rejected) : r.rejected,
+      label: false,
+      model: r.rejected_model,
+      ...common,
+    },
   ];
 }
 
@@ -183,21 +231,42 @@ export interface ExportOptions {
 }
 
 /** Resolve the filter and open the read: throws DomainError before any row is produced. */
-async function open(filter: ExportFilter, opts: ExportOptions): Promise<{ client: pg.Client; f: z.output<typeof ExportFilter> }> {
+async function open(
+  filter: ExportFilter,
+  opts: ExportOptions,
+): Promise<{ client: pg.Client; f: z.output<typeof ExportFilter> }> {
   const parsed = ExportFilter.safeParse(filter);
-  if (!parsed.success) throw new DomainError("bad_request", `Invalid export filter: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      `Invalid export filter: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   const f = parsed.data;
-  if (f.split && !f.snapshotId) throw new DomainError("bad_request", "split needs a snapshot: pass snapshotId too (splits are made when a snapshot is frozen).");
-  const client = new pg.Client({ connectionString: databaseUrl(opts.url), application_name: "pairwise-export" });
+  if (f.split && !f.snapshotId)
+    throw new DomainError(
+      "bad_request",
+      "split needs a snapshot: pass snapshotId too (splits are made when a snapshot is frozen).",
+    );
+  const client = new pg.Client({
+    connectionString: databaseUrl(opts.url),
+    application_name: "pairwise-export",
+  });
   client.on("error", () => {});
   await client.connect();
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const { rows } = await client.query<{ id: string }>(`SELECT id FROM "Project" WHERE id = $1 OR slug = $1 LIMIT 1`, [f.project]);
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM "Project" WHERE id = $1 OR slug = $1 LIMIT 1`,
+      [f.project],
+    );
     if (!rows[0]) throw new DomainError("not_found", `No project "${f.project}" (by id or slug).`);
     if (f.snapshotId) {
-      const s = await client.query(`SELECT 1 FROM "DatasetSnapshot" WHERE id = $1 AND "projectId" = $2`, [f.snapshotId, rows[0].id]);
-      if (!s.rowCount) throw new DomainError("not_found", `No snapshot ${f.snapshotId} in project "${f.project}".`);
+      const s = await client.query(`SELECT 1 FROM "DatasetSnapshot" WHERE id = $1 AND "projectId" = $2`, [
+        f.snapshotId,
+        rows[0].id,
+      ]);
+      if (!s.rowCount)
+        throw new DomainError("not_found", `No snapshot ${f.snapshotId} in project "${f.project}".`);
     }
     const q = f.format === "votes" ? votesQuery(rows[0].id, f) : pairsQuery(rows[0].id, f);
     await client.query(`DECLARE export_rows NO SCROLL CURSOR FOR ${q.text}`, q.values);
@@ -222,7 +291,9 @@ export async function* exportLines(filter: ExportFilter, opts: ExportOptions = {
       let out = "";
       for (const r of rows) {
         if (f.format === "votes") out += JSON.stringify(formatVote(r)) + "\n";
-        else for (const o of formatPair(r as PairRow, f.format, f.conversational)) out += JSON.stringify(o) + "\n";
+        else
+          for (const o of formatPair(r as PairRow, f.format, f.conversational))
+            out += JSON.stringify(o) + "\n";
       }
       if (out) yield out;
       if (rows.length < fetch) break;
@@ -234,33 +305,43 @@ export async function* exportLines(filter: ExportFilter, opts: ExportOptions = {
 }
 
 /** The export as a web ReadableStream of UTF-8 bytes (a REST response body). */
-export async function exportStream(filter: ExportFilter, opts: ExportOptions = {}): Promise<ReadableStream<Uint8Array>> {
+export async function exportStream(
+  filter: ExportFilter,
+  opts: ExportOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
   const it = exportLines(filter, opts);
   const encoder = new TextEncoder();
   // Pull the first chunk now, so a bad filter or an unknown project is an error response, not a broken stream.
   const first = await it.next();
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (first.done) controller.close();
-      else controller.enqueue(encoder.encode(first.value));
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        if (first.done) controller.close();
+        else controller.enqueue(encoder.encode(first.value));
+      },
+      async pull(controller) {
+        try {
+          const next = await it.next();
+          if (next.done) controller.close();
+          else controller.enqueue(encoder.encode(next.value));
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+      async cancel() {
+        await it.return(undefined);
+      },
     },
-    async pull(controller) {
-      try {
-        const next = await it.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
-      } catch (e) {
-        controller.error(e);
-      }
-    },
-    async cancel() {
-      await it.return(undefined);
-    },
-  }, { highWaterMark: 1 });
+    { highWaterMark: 1 },
+  );
 }
 
 /** Write an export to a Node writable (a file, stdout), respecting backpressure; returns lines written. */
-export async function writeExport(filter: ExportFilter, out: NodeJS.WritableStream, opts: ExportOptions = {}): Promise<{ lines: number; bytes: number }> {
+export async function writeExport(
+  filter: ExportFilter,
+  out: NodeJS.WritableStream,
+  opts: ExportOptions = {},
+): Promise<{ lines: number; bytes: number }> {
   let lines = 0;
   let bytes = 0;
   for await (const chunk of exportLines(filter, opts)) {

@@ -13,7 +13,8 @@ export interface ChatMessage {
 }
 
 /** A prompt is either plain text or a conversation. */
-export type PromptContent = { text: string; messages?: undefined } | { text?: undefined; messages: ChatMessage[] };
+export type PromptContent =
+  { text: string; messages?: undefined } | { text?: undefined; messages: ChatMessage[] };
 
 export function sha256(s: string): string {
   return crypto.createHash("sha256").update(s).digest("hex");
@@ -31,6 +32,9 @@ export function completionHash(text: string): string {
   return sha256(text);
 }
 
-export function comparisonHash(promptContentHash: string, completionContentHashes: readonly string[]): string {
+export function comparisonHash(
+  promptContentHash: string,
+  completionContentHashes: readonly string[],
+): string {
   return sha256(`${promptContentHash}:${[...completionContentHashes].sort().join(",")}`);
 }

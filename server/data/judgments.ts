@@ -19,7 +19,13 @@ import type { Judgment, JudgmentSource, ComparisonStatus, Prisma } from "@prisma
 import { isUniqueViolation, toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
-import { aggregate, matchesGold, type AggregatedPair, type AggregationSettings, type JudgmentVote } from "./aggregate";
+import {
+  aggregate,
+  matchesGold,
+  type AggregatedPair,
+  type AggregationSettings,
+  type JudgmentVote,
+} from "./aggregate";
 import { newId } from "./ids";
 import { Verdict, type JudgmentOrigin } from "./verdict";
 
@@ -69,19 +75,29 @@ export interface RecordJudgmentResult {
   comparison: ComparisonState;
 }
 
-const SOURCE: Record<JudgmentOrigin["kind"], JudgmentSource> = { human: "human", ai: "ai", import: "import", adjudication: "adjudication" };
+const SOURCE: Record<JudgmentOrigin["kind"], JudgmentSource> = {
+  human: "human",
+  ai: "ai",
+  import: "import",
+  adjudication: "adjudication",
+};
 
 /** Check a verdict against the comparison it judges; throws bad_request naming the problem. */
 export function checkVerdict(verdict: Verdict, completionIds: readonly string[]): void {
   const known = new Set(completionIds);
   const unknown = (id: string) => {
-    if (!known.has(id)) throw new DomainError("bad_request", `The verdict names completion ${id}, which is not part of this comparison (${completionIds.join(", ")}).`);
+    if (!known.has(id))
+      throw new DomainError(
+        "bad_request",
+        `The verdict names completion ${id}, which is not part of this comparison (${completionIds.join(", ")}).`,
+      );
   };
   if (verdict.kind === "pairwise") {
     if (verdict.outcome !== "win") return;
     unknown(verdict.winnerId);
     unknown(verdict.loserId);
-    if (verdict.winnerId === verdict.loserId) throw new DomainError("bad_request", "The winner and the loser are the same completion.");
+    if (verdict.winnerId === verdict.loserId)
+      throw new DomainError("bad_request", "The winner and the loser are the same completion.");
     return;
   }
   const seen = new Set<string>();
@@ -98,25 +114,44 @@ export function checkVerdict(verdict: Verdict, completionIds: readonly string[])
  * ties and partial rankings. The annotation UI checks its answers the same way; the REST API
  * calls this for judgments sent by scripts.
  */
-export function checkVerdictAgainstSchema(verdict: Verdict, schema: LabelSchema, completionIds: readonly string[]): void {
+export function checkVerdictAgainstSchema(
+  verdict: Verdict,
+  schema: LabelSchema,
+  completionIds: readonly string[],
+): void {
   if (schema.kind === "pairwise") {
     if (verdict.kind === "ranking") {
-      if (completionIds.length !== 2 || verdict.ranking.length !== 2) throw new DomainError("bad_request", "This project compares pairs: send a pairwise verdict (win, tie or both_bad).");
+      if (completionIds.length !== 2 || verdict.ranking.length !== 2)
+        throw new DomainError(
+          "bad_request",
+          "This project compares pairs: send a pairwise verdict (win, tie or both_bad).",
+        );
       return;
     }
-    if (verdict.outcome === "tie" && !schema.allowTie) throw new DomainError("bad_request", "This project does not allow ties.");
-    if (verdict.outcome === "both_bad" && !schema.allowBothBad) throw new DomainError("bad_request", 'This project does not allow "both bad".');
-    if (verdict.outcome === "win" && verdict.strength === 2 && !schema.strength) throw new DomainError("bad_request", "This project does not ask for strength: send strength 1.");
+    if (verdict.outcome === "tie" && !schema.allowTie)
+      throw new DomainError("bad_request", "This project does not allow ties.");
+    if (verdict.outcome === "both_bad" && !schema.allowBothBad)
+      throw new DomainError("bad_request", 'This project does not allow "both bad".');
+    if (verdict.outcome === "win" && verdict.strength === 2 && !schema.strength)
+      throw new DomainError("bad_request", "This project does not ask for strength: send strength 1.");
     return;
   }
   if (verdict.kind === "pairwise") {
-    if (completionIds.length !== 2) throw new DomainError("bad_request", `This project ranks ${completionIds.length} completions: send a ranking verdict.`);
+    if (completionIds.length !== 2)
+      throw new DomainError(
+        "bad_request",
+        `This project ranks ${completionIds.length} completions: send a ranking verdict.`,
+      );
     return;
   }
-  if (!schema.allowTies && verdict.ranking.some((g) => g.length > 1)) throw new DomainError("bad_request", "This project does not allow ties in a ranking: one completion per group.");
-  if (!schema.allowPartial && verdict.ranking.flat().length !== completionIds.length) throw new DomainError("bad_request", "This project asks for a full ranking: rank every completion.");
+  if (!schema.allowTies && verdict.ranking.some((g) => g.length > 1))
+    throw new DomainError(
+      "bad_request",
+      "This project does not allow ties in a ranking: one completion per group.",
+    );
+  if (!schema.allowPartial && verdict.ranking.flat().length !== completionIds.length)
+    throw new DomainError("bad_request", "This project asks for a full ranking: rank every completion.");
 }
-
 
 /** A comparison locked for re-aggregation, with everything aggregation reads, from one query. */
 interface Locked {
@@ -132,7 +167,15 @@ interface Locked {
   consensusRule: string;
   aiCountsTowardConsensus: boolean;
   settings: unknown;
-  judgments: Array<{ id: string; source: JudgmentSource; verdict: unknown; createdAt: string; flag: string | null; userId: string | null; judgeConfigId: string | null }> | null;
+  judgments: Array<{
+    id: string;
+    source: JudgmentSource;
+    verdict: unknown;
+    createdAt: string;
+    flag: string | null;
+    userId: string | null;
+    judgeConfigId: string | null;
+  }> | null;
   pairs: AggregatedPair[] | null;
   keyed: { id: string; comparisonId: string } | null;
 }
@@ -152,9 +195,17 @@ const LOAD_COMPARISON = `
   WHERE c.id = $1::text`;
 
 /** Locks the comparison (unless the caller already holds its lock), then loads it. */
-async function lockComparison(tx: Sql, comparisonId: string, idempotencyKey = "", alreadyLocked = false): Promise<Locked | null> {
+async function lockComparison(
+  tx: Sql,
+  comparisonId: string,
+  idempotencyKey = "",
+  alreadyLocked = false,
+): Promise<Locked | null> {
   if (!alreadyLocked) {
-    const locked = await tx.query<{ id: string }>(`SELECT id FROM "Comparison" WHERE id = $1::text FOR UPDATE`, [comparisonId]);
+    const locked = await tx.query<{ id: string }>(
+      `SELECT id FROM "Comparison" WHERE id = $1::text FOR UPDATE`,
+      [comparisonId],
+    );
     if (!locked[0]) return null;
   }
   const rows = await tx.query<Locked>(LOAD_COMPARISON, [comparisonId, idempotencyKey]);
@@ -162,7 +213,8 @@ async function lockComparison(tx: Sql, comparisonId: string, idempotencyKey = ""
 }
 
 /** json timestamps (timestamp(3) without zone, stored in UTC) back to Dates. */
-const utc = (s: string | Date): Date => (s instanceof Date ? s : new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + "Z"));
+const utc = (s: string | Date): Date =>
+  s instanceof Date ? s : new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + "Z");
 
 function settingsOf(c: Locked): AggregationSettings {
   const s = parseProjectSettings(c.settings);
@@ -176,7 +228,12 @@ function settingsOf(c: Locked): AggregationSettings {
 }
 
 /** Gold accuracy per voter, Laplace-smoothed: (correct + 1) / (gold checks + 2). */
-async function voterWeights(tx: Sql, projectId: string, userIds: string[], judgeIds: string[]): Promise<Map<string, number>> {
+async function voterWeights(
+  tx: Sql,
+  projectId: string,
+  userIds: string[],
+  judgeIds: string[],
+): Promise<Map<string, number>> {
   const weights = new Map<string, number>();
   if (!userIds.length && !judgeIds.length) return weights;
   const rows = await tx.query<{ k: string; ok: number; n: number }>(
@@ -192,7 +249,16 @@ async function voterWeights(tx: Sql, projectId: string, userIds: string[], judge
 }
 
 const samePairs = (a: AggregatedPair[], b: AggregatedPair[]) => {
-  const key = (p: AggregatedPair) => JSON.stringify([p.chosenId, p.rejectedId, p.margin, p.weight, p.agreement, [...p.judgmentIds].sort(), p.origin]);
+  const key = (p: AggregatedPair) =>
+    JSON.stringify([
+      p.chosenId,
+      p.rejectedId,
+      p.margin,
+      p.weight,
+      p.agreement,
+      [...p.judgmentIds].sort(),
+      p.origin,
+    ]);
   const ka = a.map(key).sort();
   const kb = b.map(key).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
@@ -217,28 +283,49 @@ interface Plan {
 /** Aggregates the comparison's active judgments (pure apart from the weights lookup) into its next state. */
 async function plan(tx: Sql, c: Locked, rows: VoteRow[], now: Date): Promise<Plan> {
   const settings = settingsOf(c);
-  rows.sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  rows.sort(
+    (x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
+  );
   const weights =
     settings.consensusRule === "weighted"
-      ? await voterWeights(tx, c.projectId, [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))], [...new Set(rows.flatMap((r) => (r.judgeConfigId ? [r.judgeConfigId] : [])))])
+      ? await voterWeights(
+          tx,
+          c.projectId,
+          [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))],
+          [...new Set(rows.flatMap((r) => (r.judgeConfigId ? [r.judgeConfigId] : [])))],
+        )
       : new Map<string, number>();
   const votes: JudgmentVote[] = [];
   for (const r of rows) {
     const v = Verdict.safeParse(r.verdict);
     if (!v.success) continue; // written by hand outside recordJudgment: not a vote
     const voter = r.userId ? `u:${r.userId}` : r.judgeConfigId ? `j:${r.judgeConfigId}` : "";
-    votes.push({ id: r.id, source: r.source, verdict: v.data, createdAt: r.createdAt, flag: r.flag, voterWeight: weights.get(voter) ?? 0.5 });
+    votes.push({
+      id: r.id,
+      source: r.source,
+      verdict: v.data,
+      createdAt: r.createdAt,
+      flag: r.flag,
+      voterWeight: weights.get(voter) ?? 0.5,
+    });
   }
   let result = aggregate(c.completionIds, votes, settings);
   // Gold items check annotators; they are not data and stay servable.
   if (c.isGold) result = { ...result, status: c.status === "flagged" ? "flagged" : "open", pairs: [] };
   // A flag raised outside a judgment (the annotator's "flag" skip) holds until a reviewer rules.
-  else if (c.status === "flagged" && result.decidedBy !== "adjudication") result = { ...result, status: "flagged", pairs: [] };
+  else if (c.status === "flagged" && result.decidedBy !== "adjudication")
+    result = { ...result, status: "flagged", pairs: [] };
   const current = c.pairs ?? [];
   const changed = !samePairs(current, result.pairs);
   const done = result.status === "complete" || result.status === "adjudicated";
   return {
-    state: { id: c.id, status: result.status, judgmentCount: result.judgmentCount, agreement: result.agreement, completedAt: done ? (c.completedAt ? utc(c.completedAt) : now) : null },
+    state: {
+      id: c.id,
+      status: result.status,
+      judgmentCount: result.judgmentCount,
+      agreement: result.agreement,
+      completedAt: done ? (c.completedAt ? utc(c.completedAt) : now) : null,
+    },
     pairs: changed ? result.pairs : null,
     pairsRetired: changed ? current.length : 0,
   };
@@ -255,7 +342,13 @@ function aggregationWrites(
   base: number,
   endAssignment: string | null = null,
 ): { ctes: string; params: unknown[] } {
-  const params: unknown[] = [c.id, p.state.status, p.state.judgmentCount, p.state.agreement, p.state.completedAt];
+  const params: unknown[] = [
+    c.id,
+    p.state.status,
+    p.state.judgmentCount,
+    p.state.agreement,
+    p.state.completedAt,
+  ];
   const $ = (i: number) => `$${base + i + 1}`;
   // The annotation submit: its lease ends in the same statement, and its slot becomes the judgment.
   const release = endAssignment ? `, "leaseCount" = GREATEST("leaseCount" - 1, 0)` : "";
@@ -269,7 +362,16 @@ function aggregationWrites(
     ctes += `, ended AS (UPDATE "Assignment" a SET status = 'submitted', "endedAt" = ${$(nowAt)}::timestamp(3) WHERE a.id = ${$(nowAt + 1)}::text RETURNING a.id)`;
   }
   if (p.pairs) {
-    const rows = p.pairs.map((x) => ({ id: newId(), chosenId: x.chosenId, rejectedId: x.rejectedId, margin: x.margin, weight: x.weight, agreement: x.agreement, judgmentIds: x.judgmentIds.join(","), origin: x.origin }));
+    const rows = p.pairs.map((x) => ({
+      id: newId(),
+      chosenId: x.chosenId,
+      rejectedId: x.rejectedId,
+      margin: x.margin,
+      weight: x.weight,
+      agreement: x.agreement,
+      judgmentIds: x.judgmentIds.join(","),
+      origin: x.origin,
+    }));
     const at = params.length; // pairs' parameters follow
     params.push(JSON.stringify(rows), c.projectId, c.promptId);
     ctes += `, retired AS (
@@ -293,13 +395,19 @@ async function judgmentByKey(sql: Sql, key: string): Promise<Judgment | null> {
 }
 
 async function comparisonState(sql: Sql, id: string): Promise<ComparisonState> {
-  const rows = await sql.query<ComparisonState>(`SELECT id, status::text AS status, "judgmentCount", agreement, "completedAt" FROM "Comparison" WHERE id = $1::text`, [id]);
+  const rows = await sql.query<ComparisonState>(
+    `SELECT id, status::text AS status, "judgmentCount", agreement, "completedAt" FROM "Comparison" WHERE id = $1::text`,
+    [id],
+  );
   if (!rows[0]) throw new DomainError("not_found", `No comparison ${id}.`);
   return rows[0];
 }
 
 function conflictingKey(key: string): DomainError {
-  return new DomainError("conflict", `The idempotency key "${key}" was already used for another comparison; generate a new key per submission.`);
+  return new DomainError(
+    "conflict",
+    `The idempotency key "${key}" was already used for another comparison; generate a new key per submission.`,
+  );
 }
 
 const JUDGMENT_COLUMNS = `(id, "idempotencyKey", "projectId", "comparisonId", source, "userId", "judgeConfigId", "judgeRunId", "assignmentId", verdict, rationale, ratings, flag, "flagReason", "displayOrder", "timeSpentMs", confidence, "isGoldCheck", "goldCorrect", "supersedesId", metadata, "createdAt")`;
@@ -309,9 +417,18 @@ const JUDGMENT_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::text::"Judg
  * Checks a new judgment against its comparison and plans the comparison's next state with it:
  * the judgment's row as statement parameters ($1..$22, JUDGMENT_VALUES) and the aggregation plan.
  */
-async function prepareJudgment(sql: Sql, c: Locked, input: RecordJudgmentInput, verdict: Verdict): Promise<{ p: Plan; judgmentParams: unknown[] }> {
+async function prepareJudgment(
+  sql: Sql,
+  c: Locked,
+  input: RecordJudgmentInput,
+  verdict: Verdict,
+): Promise<{ p: Plan; judgmentParams: unknown[] }> {
   checkVerdict(verdict, c.completionIds);
-  if (input.displayOrder?.some((id) => !c.completionIds.includes(id))) throw new DomainError("bad_request", "displayOrder names completions that are not part of this comparison.");
+  if (input.displayOrder?.some((id) => !c.completionIds.includes(id)))
+    throw new DomainError(
+      "bad_request",
+      "displayOrder names completions that are not part of this comparison.",
+    );
   const now = input.now ?? new Date();
   const origin = input.origin;
   const isGoldCheck = input.isGoldCheck ?? c.isGold;
@@ -324,9 +441,19 @@ async function prepareJudgment(sql: Sql, c: Locked, input: RecordJudgmentInput, 
   let rows = voteRows(c);
   if (input.supersedesId) {
     if (!rows.some((r) => r.id === input.supersedesId)) {
-      const old = await sql.query<{ comparisonId: string }>(`SELECT "comparisonId" FROM "Judgment" WHERE id = $1::text`, [input.supersedesId]);
-      if (!old[0] || old[0].comparisonId !== c.id) throw new DomainError("bad_request", `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`);
-      throw new DomainError("conflict", `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`);
+      const old = await sql.query<{ comparisonId: string }>(
+        `SELECT "comparisonId" FROM "Judgment" WHERE id = $1::text`,
+        [input.supersedesId],
+      );
+      if (!old[0] || old[0].comparisonId !== c.id)
+        throw new DomainError(
+          "bad_request",
+          `Judgment ${input.supersedesId} is not a judgment of comparison ${c.id}.`,
+        );
+      throw new DomainError(
+        "conflict",
+        `Judgment ${input.supersedesId} has already been corrected; correct the newest judgment instead.`,
+      );
     }
     rows = rows.filter((r) => r.id !== input.supersedesId);
   }
@@ -334,7 +461,15 @@ async function prepareJudgment(sql: Sql, c: Locked, input: RecordJudgmentInput, 
   const id = newId();
   const userId = origin.kind === "human" || origin.kind === "adjudication" ? origin.userId : null;
   const judgeConfigId = origin.kind === "ai" ? origin.judgeConfigId : null;
-  rows.push({ id, source: SOURCE[origin.kind], verdict, createdAt: now, flag: input.flag ?? null, userId, judgeConfigId });
+  rows.push({
+    id,
+    source: SOURCE[origin.kind],
+    verdict,
+    createdAt: now,
+    flag: input.flag ?? null,
+    userId,
+    judgeConfigId,
+  });
   const p = await plan(sql, c, rows, now);
   const judgmentParams: unknown[] = [
     id,
@@ -385,11 +520,20 @@ export interface RecordOptions {
  * statement. `db` is a Prisma client or transaction, or an Sql executor (server/db/sql.ts); inside
  * a transaction the work joins it.
  */
-export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, opts: RecordOptions = {}): Promise<RecordJudgmentResult> {
+export async function recordJudgment(
+  db: SqlSource,
+  input: RecordJudgmentInput,
+  opts: RecordOptions = {},
+): Promise<RecordJudgmentResult> {
   const parsed = Verdict.safeParse(input.verdict);
-  if (!parsed.success) throw new DomainError("bad_request", `Invalid verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "verdict"}: ${i.message}`).join("; ")}.`);
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      `Invalid verdict: ${parsed.error.issues.map((i) => `${i.path.join(".") || "verdict"}: ${i.message}`).join("; ")}.`,
+    );
   const verdict = parsed.data;
-  if (!input.idempotencyKey || input.idempotencyKey.length > 200) throw new DomainError("bad_request", "idempotencyKey must be 1 to 200 characters.");
+  if (!input.idempotencyKey || input.idempotencyKey.length > 200)
+    throw new DomainError("bad_request", "idempotencyKey must be 1 to 200 characters.");
   const sql = toSql(db);
 
   // A retry: answer from the row already written, without taking a lock.
@@ -403,7 +547,12 @@ export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, 
 
   try {
     return await sql.transaction(async (tx) => {
-      const c = await lockComparison(tx, input.comparisonId, input.idempotencyKey, opts.comparisonLocked === true && sql.inTransaction);
+      const c = await lockComparison(
+        tx,
+        input.comparisonId,
+        input.idempotencyKey,
+        opts.comparisonLocked === true && sql.inTransaction,
+      );
       if (!c) throw new DomainError("not_found", `No comparison ${input.comparisonId}.`);
       // Under the lock: a concurrent call with the same key has committed by now.
       if (c.keyed) {
@@ -432,7 +581,10 @@ export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, 
         // corrected judgment was taken meanwhile. Throwing rolls back everything this call did.
         const k = await judgmentByKey(tx, input.idempotencyKey);
         if (k && k.comparisonId !== c.id) throw conflictingKey(input.idempotencyKey);
-        throw new DomainError("conflict", "This judgment could not be recorded: its key or the judgment it corrects was taken meanwhile; try again.");
+        throw new DomainError(
+          "conflict",
+          "This judgment could not be recorded: its key or the judgment it corrects was taken meanwhile; try again.",
+        );
       }
       return { judgment: inserted[0], created: true, comparison: p.state };
     });
@@ -451,7 +603,12 @@ export async function recordJudgment(db: SqlSource, input: RecordJudgmentInput, 
 
 /** A project's aggregation settings (for callers outside recordJudgment). */
 export async function aggregationSettings(db: SqlSource, projectId: string): Promise<AggregationSettings> {
-  const rows = await toSql(db).query<{ overlap: number; consensusRule: string; aiCountsTowardConsensus: boolean; settings: unknown }>(
+  const rows = await toSql(db).query<{
+    overlap: number;
+    consensusRule: string;
+    aiCountsTowardConsensus: boolean;
+    settings: unknown;
+  }>(
     `SELECT overlap, "consensusRule"::text AS "consensusRule", "aiCountsTowardConsensus", settings FROM "Project" WHERE id = $1::text`,
     [projectId],
   );
@@ -465,7 +622,11 @@ export async function aggregationSettings(db: SqlSource, projectId: string): Pro
  * (taken here; inside a transaction that already holds it, it is simply held). Pairs are only
  * replaced when they change, so an unchanged outcome leaves snapshots and export order alone.
  */
-export async function recomputeComparison(db: SqlSource, comparisonId: string, opts: { now?: Date } = {}): Promise<RecomputeResult> {
+export async function recomputeComparison(
+  db: SqlSource,
+  comparisonId: string,
+  opts: { now?: Date } = {},
+): Promise<RecomputeResult> {
   const now = opts.now ?? new Date();
   return toSql(db).transaction(async (tx) => {
     const c = await lockComparison(tx, comparisonId);

@@ -6,7 +6,10 @@ import pg from "pg";
 export function databaseUrl(url?: string): string {
   // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start (as in server/db/client.ts)
   const u = url ?? process.env.DATABASE_URL;
-  if (!u) throw new Error("DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.");
+  if (!u)
+    throw new Error(
+      "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
+    );
   return u;
 }
 

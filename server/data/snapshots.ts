@@ -46,12 +46,22 @@ export interface SnapshotSummary {
 }
 
 /** The split rule, in JS, for tests and tools: same answer as the SQL in createSnapshot. */
-export function promptSplit(promptContentHash: string, seed: string, validationFraction: number): "train" | "validation" {
-  const h = crypto.createHash("md5").update(seed + promptContentHash).digest("hex");
+export function promptSplit(
+  promptContentHash: string,
+  seed: string,
+  validationFraction: number,
+): "train" | "validation" {
+  const h = crypto
+    .createHash("md5")
+    .update(seed + promptContentHash)
+    .digest("hex");
   return parseInt(h.slice(0, 7), 16) / 2 ** 28 < validationFraction ? "validation" : "train";
 }
 
-export function pairFilterSql(alias: string, f: { from?: Date; to?: Date; minAgreement?: number; origins?: string[] }): Prisma.Sql {
+export function pairFilterSql(
+  alias: string,
+  f: { from?: Date; to?: Date; minAgreement?: number; origins?: string[] },
+): Prisma.Sql {
   const a = Prisma.raw(alias);
   const parts: Prisma.Sql[] = [];
   if (f.from) parts.push(Prisma.sql`${a}."createdAt" >= ${f.from}`);
@@ -61,16 +71,32 @@ export function pairFilterSql(alias: string, f: { from?: Date; to?: Date; minAgr
   return parts.length ? Prisma.sql` AND ${Prisma.join(parts, " AND ")}` : Prisma.empty;
 }
 
-export async function createSnapshot(db: PrismaClient, projectId: string, filter: SnapshotFilter = {}): Promise<SnapshotSummary> {
+export async function createSnapshot(
+  db: PrismaClient,
+  projectId: string,
+  filter: SnapshotFilter = {},
+): Promise<SnapshotSummary> {
   const parsed = SnapshotFilter.safeParse(filter);
-  if (!parsed.success) throw new DomainError("bad_request", `Invalid snapshot filter: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      `Invalid snapshot filter: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   const f = parsed.data;
   const project = await db.project.findUnique({ where: { id: projectId }, select: { id: true } });
   if (!project) throw new DomainError("not_found", `No project ${projectId}.`);
   const id = newId();
   return db.$transaction(
     async (tx) => {
-      await tx.datasetSnapshot.create({ data: { id, projectId, hash: "", pairCount: 0, filter: JSON.parse(JSON.stringify(f)) as Prisma.InputJsonValue } });
+      await tx.datasetSnapshot.create({
+        data: {
+          id,
+          projectId,
+          hash: "",
+          pairCount: 0,
+          filter: JSON.parse(JSON.stringify(f)) as Prisma.InputJsonValue,
+        },
+      });
       await tx.$executeRaw`
         INSERT INTO "SnapshotPair" ("snapshotId", "pairId", split)
         SELECT ${id}, pp.id,
@@ -96,7 +122,9 @@ export async function createSnapshot(db: PrismaClient, projectId: string, filter
       const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
       let n = 0;
       for (;;) {
-        const rows = await tx.$queryRawUnsafe<Array<{ line: string; split: Split }>>("FETCH 5000 FROM snapshot_lines");
+        const rows = await tx.$queryRawUnsafe<Array<{ line: string; split: Split }>>(
+          "FETCH 5000 FROM snapshot_lines",
+        );
         for (const r of rows) {
           hash.update(n++ === 0 ? r.line : `\n${r.line}`);
           counts[r.split]++;
@@ -106,7 +134,17 @@ export async function createSnapshot(db: PrismaClient, projectId: string, filter
       await tx.$executeRawUnsafe("CLOSE snapshot_lines");
       const digest = hash.digest("hex");
       const snap = await tx.datasetSnapshot.update({ where: { id }, data: { hash: digest, pairCount: n } });
-      return { id, projectId, hash: digest, pairCount: n, trainCount: counts.train, validationCount: counts.validation, testCount: counts.test, filter: f, createdAt: snap.createdAt };
+      return {
+        id,
+        projectId,
+        hash: digest,
+        pairCount: n,
+        trainCount: counts.train,
+        validationCount: counts.validation,
+        testCount: counts.test,
+        filter: f,
+        createdAt: snap.createdAt,
+      };
     },
     { timeout: 600_000, maxWait: 30_000 },
   );
@@ -115,7 +153,9 @@ export async function createSnapshot(db: PrismaClient, projectId: string, filter
 export async function getSnapshot(db: PrismaClient, snapshotId: string): Promise<SnapshotSummary> {
   const s = await db.datasetSnapshot.findUnique({ where: { id: snapshotId } });
   if (!s) throw new DomainError("not_found", `No snapshot ${snapshotId}.`);
-  const rows = await db.$queryRaw<Array<{ split: Split; n: number }>>`SELECT split, count(*)::int AS n FROM "SnapshotPair" WHERE "snapshotId" = ${snapshotId} GROUP BY split`;
+  const rows = await db.$queryRaw<
+    Array<{ split: Split; n: number }>
+  >`SELECT split, count(*)::int AS n FROM "SnapshotPair" WHERE "snapshotId" = ${snapshotId} GROUP BY split`;
   const c = Object.fromEntries(rows.map((r) => [r.split, r.n])) as Partial<Record<Split, number>>;
   return {
     id: s.id,
@@ -143,8 +183,23 @@ export interface TrainingPair {
 }
 
 /** A snapshot's pairs in a stable order (by prompt hash, then pair content), optionally one split. */
-export async function loadSnapshotPairs(db: PrismaClient, snapshotId: string, split?: Split): Promise<TrainingPair[]> {
-  const rows = await db.$queryRaw<Array<{ pairId: string; split: Split; text: string | null; messages: unknown; chosen: string; rejected: string; margin: number; weight: number }>>`
+export async function loadSnapshotPairs(
+  db: PrismaClient,
+  snapshotId: string,
+  split?: Split,
+): Promise<TrainingPair[]> {
+  const rows = await db.$queryRaw<
+    Array<{
+      pairId: string;
+      split: Split;
+      text: string | null;
+      messages: unknown;
+      chosen: string;
+      rejected: string;
+      margin: number;
+      weight: number;
+    }>
+  >`
     SELECT pp.id AS "pairId", sp.split, pr.text, pr.messages, ch.text AS chosen, rj.text AS rejected, pp.margin, pp.weight
     FROM "SnapshotPair" sp
     JOIN "PreferencePair" pp ON pp.id = sp."pairId"

@@ -20,7 +20,10 @@ export function db(): PrismaClient {
   if (!globalForPrisma.pairwisePrisma) {
     // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
     const url = process.env.DATABASE_URL;
-    if (!url) throw new Error("DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.");
+    if (!url)
+      throw new Error(
+        "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
+      );
     globalForPrisma.pairwisePrisma = createPrisma(url);
   }
   return globalForPrisma.pairwisePrisma;
@@ -40,7 +43,10 @@ const globalForSql = globalThis as unknown as { pairwiseSql?: { url: string; poo
 export function appSql(): Sql {
   // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.");
+  if (!url)
+    throw new Error(
+      "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
+    );
   const cur = globalForSql.pairwiseSql;
   if (cur && cur.url === url) return cur.sql;
   if (cur) void cur.pool.end().catch(() => {});

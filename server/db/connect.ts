@@ -45,11 +45,15 @@ export async function checkDatabase(url: string, timeoutMs = 5000): Promise<void
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { code?: string };
     const why =
-      err.code === "ECONNREFUSED" ? "connection refused (nothing listens there)" :
-      err.code === "ENOTFOUND" ? "unknown host" :
-      err.code === "28P01" || err.code === "28000" ? "authentication failed (wrong user or password)" :
-      err.code === "3D000" ? "that database does not exist (create it first)" :
-      err.message;
+      err.code === "ECONNREFUSED"
+        ? "connection refused (nothing listens there)"
+        : err.code === "ENOTFOUND"
+          ? "unknown host"
+          : err.code === "28P01" || err.code === "28000"
+            ? "authentication failed (wrong user or password)"
+            : err.code === "3D000"
+              ? "that database does not exist (create it first)"
+              : err.message;
     throw new DatabaseUnreachableError(url, why);
   } finally {
     await client.end().catch(() => {});
@@ -57,7 +61,10 @@ export async function checkDatabase(url: string, timeoutMs = 5000): Promise<void
 }
 
 /** Run fn with DATABASE_URL pointing at a migrated database; cleans up what it started. */
-export async function withDatabase<T>(fn: (url: string) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+export async function withDatabase<T>(
+  fn: (url: string) => Promise<T>,
+  opts: { migrate?: boolean } = {},
+): Promise<T> {
   const e = env();
   let url = e.DATABASE_URL ?? runningEmbeddedUrl(e.dataDir);
   let stop: (() => Promise<void>) | undefined;

@@ -9,7 +9,9 @@ export class DataDirLockedError extends Error {
   constructor(dir: string, pid: number) {
     super(
       `The data folder ${dir} is in use by another Pairwise process (pid ${pid}).\n` +
-        "Stop that process first (Ctrl-C in its terminal, or `kill " + pid + "`), or set PAIRWISE_DATA_DIR to another folder.",
+        "Stop that process first (Ctrl-C in its terminal, or `kill " +
+        pid +
+        "`), or set PAIRWISE_DATA_DIR to another folder.",
     );
     this.name = "DataDirLockedError";
   }
@@ -17,7 +19,9 @@ export class DataDirLockedError extends Error {
 
 export class PortInUseError extends Error {
   constructor(what: string, port: number, variable: string) {
-    super(`Port ${port} (${what}) is already in use by another program.\nStop that program, or choose another port with ${variable}=<port>.`);
+    super(
+      `Port ${port} (${what}) is already in use by another program.\nStop that program, or choose another port with ${variable}=<port>.`,
+    );
     this.name = "PortInUseError";
   }
 }
@@ -68,7 +72,12 @@ export interface EmbeddedDatabase {
 }
 
 /** Start PGlite in `dataDir/pg` (or in memory when dataDir is null) and serve it on host:port. */
-export async function startEmbeddedDatabase(opts: { dataDir: string | null; port: number; host?: string; log?: (m: string) => void }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(opts: {
+  dataDir: string | null;
+  port: number;
+  host?: string;
+  log?: (m: string) => void;
+}): Promise<EmbeddedDatabase> {
   const release = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};
   let db: PGlite | undefined;
   try {
@@ -79,7 +88,8 @@ export async function startEmbeddedDatabase(opts: { dataDir: string | null; port
     try {
       await server.start();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new PortInUseError("embedded database", opts.port, "PAIRWISE_DB_PORT");
+      if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
+        throw new PortInUseError("embedded database", opts.port, "PAIRWISE_DB_PORT");
       throw e;
     }
     const url = `postgresql://postgres:postgres@${opts.host ?? "127.0.0.1"}:${server.port}/postgres`;

@@ -38,7 +38,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort()
     .map((name) => {
       const buf = fs.readFileSync(path.join(dir, name, "migration.sql"));
-      return { name, sql: buf.toString("utf8"), checksum: crypto.createHash("sha256").update(buf).digest("hex") };
+      return {
+        name,
+        sql: buf.toString("utf8"),
+        checksum: crypto.createHash("sha256").update(buf).digest("hex"),
+      };
     });
 }
 
@@ -48,7 +52,10 @@ export interface MigrateResult {
 }
 
 /** Apply pending migrations; safe to call from several processes at once. */
-export async function migrate(connectionString: string, opts: { dir?: string; log?: (m: string) => void } = {}): Promise<MigrateResult> {
+export async function migrate(
+  connectionString: string,
+  opts: { dir?: string; log?: (m: string) => void } = {},
+): Promise<MigrateResult> {
   const migrations = listMigrations(opts.dir);
   const client = new pg.Client({ connectionString });
   await client.connect();
@@ -76,7 +83,8 @@ export async function migrate(connectionString: string, opts: { dir?: string; lo
     for (const m of migrations) {
       const had = done.get(m.name);
       if (had !== undefined) {
-        if (had !== m.checksum) opts.log?.(`warning: migration ${m.name} was edited after it was applied (checksum differs)`);
+        if (had !== m.checksum)
+          opts.log?.(`warning: migration ${m.name} was edited after it was applied (checksum differs)`);
         continue;
       }
       await client.query(m.sql);

@@ -23,7 +23,12 @@ export interface Sql {
 export type SqlSource = Sql | PrismaClient | Prisma.TransactionClient;
 
 export function isSql(x: unknown): x is Sql {
-  return typeof x === "object" && x !== null && typeof (x as Sql).query === "function" && typeof (x as Sql).transaction === "function";
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as Sql).query === "function" &&
+    typeof (x as Sql).transaction === "function"
+  );
 }
 
 /** The executor for whatever a caller passed: an Sql as is, a Prisma client or transaction wrapped. */
@@ -58,8 +63,16 @@ const types = {
 } as pg.CustomTypesConfig;
 
 /** A pool for pgSql: UTC timestamps, a name in pg_stat_activity, errors on idle clients ignored. */
-export function createPgPool(connectionString: string, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, types, application_name: opts.applicationName ?? "pairwise" });
+export function createPgPool(
+  connectionString: string,
+  opts: { max?: number; applicationName?: string } = {},
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    types,
+    application_name: opts.applicationName ?? "pairwise",
+  });
   pool.on("error", () => {}); // an idle client dropped by the server; the next checkout reconnects
   return pool;
 }
@@ -135,7 +148,10 @@ class PrismaSql implements Sql {
 
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    return (this.db as PrismaClient).$transaction((tx) => fn(new PrismaSql(tx, true)), { timeout: 30_000, maxWait: 30_000 });
+    return (this.db as PrismaClient).$transaction((tx) => fn(new PrismaSql(tx, true)), {
+      timeout: 30_000,
+      maxWait: 30_000,
+    });
   }
 }
 
@@ -149,6 +165,10 @@ export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; meta?: { code?: string }; message?: string } | null;
   if (!err) return false;
   if (err.code === "23505" || err.code === "P2002") return true;
-  if (err.code === "P2010" && (err.meta?.code === "23505" || /23505|unique constraint/i.test(err.message ?? ""))) return true;
+  if (
+    err.code === "P2010" &&
+    (err.meta?.code === "23505" || /23505|unique constraint/i.test(err.message ?? ""))
+  )
+    return true;
   return /duplicate key value violates unique constraint/i.test(err.message ?? "");
 }

@@ -9,8 +9,20 @@
 // (project, content hash), so running the same generation twice adds nothing new.
 import { Prisma } from "@prisma/client";
 import type { z } from "zod";
-import { GenerateComparisonsInput, type CheckpointSource, type EndpointSource, type Sampling } from "./schema";
-import { disposeModel, generate, loadCheckpoint, type BpeTokenizer, type ChatMessage, type GPTModel } from "@/trainer";
+import {
+  GenerateComparisonsInput,
+  type CheckpointSource,
+  type EndpointSource,
+  type Sampling,
+} from "./schema";
+import {
+  disposeModel,
+  generate,
+  loadCheckpoint,
+  type BpeTokenizer,
+  type ChatMessage,
+  type GPTModel,
+} from "@/trainer";
 import { db } from "../db/client";
 import { DomainError } from "../errors";
 import { completionHash, comparisonHash } from "../data/hash";
@@ -50,7 +62,11 @@ interface Generated {
 
 interface Generator {
   name: string;
-  generate(prompt: { text: string | null; messages: unknown }, i: number, signal?: AbortSignal): Promise<Omit<Generated, "source">>;
+  generate(
+    prompt: { text: string | null; messages: unknown },
+    i: number,
+    signal?: AbortSignal,
+  ): Promise<Omit<Generated, "source">>;
   close(): void;
 }
 
@@ -78,13 +94,30 @@ function endpointGenerator(e: EndpointSource, s: Sampling, retry?: Partial<Retry
         { policy: retry, signal },
       );
       const c = r.choices[0];
-      if (!c || c.text === null) throw new EndpointError("bad_response", "the endpoint returned no message content", { retryable: false });
+      if (!c || c.text === null)
+        throw new EndpointError("bad_response", "the endpoint returned no message content", {
+          retryable: false,
+        });
       return {
         text: c.text,
         modelName: name,
         checkpointId: null,
-        samplingParams: { temperature: s.temperature, top_p: s.topP, max_tokens: s.maxTokens, stop: s.stop, seed, endpoint: e.baseUrl, model: e.model },
-        metadata: { generatedBy: "generation", finishReason: c.finishReason, usage: r.usage, latencyMs: r.latencyMs, servedModel: r.model },
+        samplingParams: {
+          temperature: s.temperature,
+          top_p: s.topP,
+          max_tokens: s.maxTokens,
+          stop: s.stop,
+          seed,
+          endpoint: e.baseUrl,
+          model: e.model,
+        },
+        metadata: {
+          generatedBy: "generation",
+          finishReason: c.finishReason,
+          usage: r.usage,
+          latencyMs: r.latencyMs,
+          servedModel: r.model,
+        },
       };
     },
     close() {},
@@ -98,7 +131,11 @@ async function checkpointGenerator(src: CheckpointSource, s: Sampling): Promise<
   if ("checkpointId" in src) {
     const ck = await db().checkpoint.findUnique({ where: { id: src.checkpointId } });
     if (!ck) throw new DomainError("not_found", `No checkpoint ${src.checkpointId}.`);
-    if (ck.kind === "reward") throw new DomainError("bad_request", `Checkpoint "${ck.name}" is a reward model; generation needs a policy (or SFT) checkpoint.`);
+    if (ck.kind === "reward")
+      throw new DomainError(
+        "bad_request",
+        `Checkpoint "${ck.name}" is a reward model; generation needs a policy (or SFT) checkpoint.`,
+      );
     dir = resolveCheckpointPath(ck.path);
     name = ck.name;
     checkpointId = ck.id;
@@ -114,20 +151,41 @@ async function checkpointGenerator(src: CheckpointSource, s: Sampling): Promise<
     model = loaded.model;
     tokenizer = loaded.tokenizer;
   } catch (e) {
-    throw new DomainError("bad_request", `Could not load checkpoint "${name}" from ${dir}: ${(e as Error).message}`);
+    throw new DomainError(
+      "bad_request",
+      `Could not load checkpoint "${name}" from ${dir}: ${(e as Error).message}`,
+    );
   }
   return {
     name,
     async generate(prompt, i) {
       const seed = s.seed + i;
-      const input: string | ChatMessage[] = Array.isArray(prompt.messages) ? (promptMessages({ ...prompt, metadata: {} }) as ChatMessage[]) : (prompt.text ?? "");
-      const r = await generate(model, tokenizer, input, { maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, stop: s.stop, seed });
+      const input: string | ChatMessage[] = Array.isArray(prompt.messages)
+        ? (promptMessages({ ...prompt, metadata: {} }) as ChatMessage[])
+        : (prompt.text ?? "");
+      const r = await generate(model, tokenizer, input, {
+        maxTokens: s.maxTokens,
+        temperature: s.temperature,
+        topP: s.topP,
+        stop: s.stop,
+        seed,
+      });
       return {
         text: r.text,
         modelName: name,
         checkpointId,
-        samplingParams: { temperature: s.temperature, top_p: s.topP, max_tokens: s.maxTokens, stop: s.stop, seed },
-        metadata: { generatedBy: "generation", finishReason: r.finishReason, usage: { promptTokens: r.promptTokens, completionTokens: r.completionTokens } },
+        samplingParams: {
+          temperature: s.temperature,
+          top_p: s.topP,
+          max_tokens: s.maxTokens,
+          stop: s.stop,
+          seed,
+        },
+        metadata: {
+          generatedBy: "generation",
+          finishReason: r.finishReason,
+          usage: { promptTokens: r.promptTokens, completionTokens: r.completionTokens },
+        },
       };
     },
     close() {
@@ -137,7 +195,11 @@ async function checkpointGenerator(src: CheckpointSource, s: Sampling): Promise<
 }
 
 /** Pairs of indices to compare, at most `max`, spread over the list. */
-export function choosePairs(sources: readonly string[], pairing: "all" | "cross-model", max: number): Array<[number, number]> {
+export function choosePairs(
+  sources: readonly string[],
+  pairing: "all" | "cross-model",
+  max: number,
+): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < sources.length; i++) {
     for (let j = i + 1; j < sources.length; j++) {
@@ -161,18 +223,34 @@ export interface GenerateOptions {
  * Generates completions for the prompts from every model, stores them with provenance and makes
  * comparisons of them. A model that fails on a prompt is reported in `failures`; the others go on.
  */
-export async function generateComparisons(raw: GenerateComparisonsInput, opts: GenerateOptions = {}): Promise<GenerateComparisonsResult> {
+export async function generateComparisons(
+  raw: GenerateComparisonsInput,
+  opts: GenerateOptions = {},
+): Promise<GenerateComparisonsResult> {
   const parsed = GenerateComparisonsInput.safeParse(raw);
-  if (!parsed.success) throw new DomainError("bad_request", parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "),
+    );
   const input = parsed.data;
-  const project = await db().project.findUnique({ where: { id: input.projectId }, select: { id: true, labelSchema: true } });
+  const project = await db().project.findUnique({
+    where: { id: input.projectId },
+    select: { id: true, labelSchema: true },
+  });
   if (!project) throw new DomainError("not_found", `No project ${input.projectId}.`);
   const schema = parseLabelSchema(project.labelSchema);
-  const prompts = await db().prompt.findMany({ where: { id: { in: input.promptIds }, projectId: input.projectId }, select: { id: true, text: true, messages: true, contentHash: true } });
+  const prompts = await db().prompt.findMany({
+    where: { id: { in: input.promptIds }, projectId: input.projectId },
+    select: { id: true, text: true, messages: true, contentHash: true },
+  });
   if (prompts.length !== new Set(input.promptIds).size) {
     const found = new Set(prompts.map((p) => p.id));
     const missing = input.promptIds.filter((id) => !found.has(id));
-    throw new DomainError("bad_request", `${missing.length} prompt(s) are not in this project: ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}.`);
+    throw new DomainError(
+      "bad_request",
+      `${missing.length} prompt(s) are not in this project: ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}.`,
+    );
   }
 
   const generators: Generator[] = [];
@@ -200,7 +278,8 @@ export async function generateComparisons(raw: GenerateComparisonsInput, opts: G
             try {
               const out = await g.generate(prompt, i, opts.signal);
               generated.push({ ...out, source: `${gi}` });
-              const u = out.metadata.usage as { promptTokens?: number; completionTokens?: number } | null | undefined;
+              const u = out.metadata.usage as
+                { promptTokens?: number; completionTokens?: number } | null | undefined;
               result.promptTokens += u?.promptTokens ?? 0;
               result.completionTokens += u?.completionTokens ?? 0;
             } catch (e) {
@@ -252,19 +331,34 @@ async function storePrompt(
   });
   result.completionsCreated += created.count;
   result.completionsExisting += byHash.size - created.count;
-  const rows = await db().completion.findMany({ where: { promptId: prompt.id, contentHash: { in: [...byHash.keys()] } }, select: { id: true, contentHash: true } });
+  const rows = await db().completion.findMany({
+    where: { promptId: prompt.id, contentHash: { in: [...byHash.keys()] } },
+    select: { id: true, contentHash: true },
+  });
   const idOf = new Map(rows.map((r) => [r.contentHash, r.id]));
-  const distinct = [...byHash.entries()].map(([hash, g]) => ({ id: idOf.get(hash) as string, hash, source: g.source }));
+  const distinct = [...byHash.entries()].map(([hash, g]) => ({
+    id: idOf.get(hash) as string,
+    hash,
+    source: g.source,
+  }));
   if (distinct.length < 2) return;
 
   const groups: (typeof distinct)[] = [];
   if (schemaKind === "ranking") {
-    for (let i = 0; i < distinct.length && groups.length < input.maxComparisonsPerPrompt; i += input.rankingSize) {
+    for (
+      let i = 0;
+      i < distinct.length && groups.length < input.maxComparisonsPerPrompt;
+      i += input.rankingSize
+    ) {
       const g = distinct.slice(i, i + input.rankingSize);
       if (g.length >= 2) groups.push(g);
     }
   } else {
-    for (const [i, j] of choosePairs(distinct.map((d) => d.source), input.pairing, input.maxComparisonsPerPrompt)) {
+    for (const [i, j] of choosePairs(
+      distinct.map((d) => d.source),
+      input.pairing,
+      input.maxComparisonsPerPrompt,
+    )) {
       groups.push([distinct[i]!, distinct[j]!]);
     }
   }
@@ -275,11 +369,16 @@ async function storePrompt(
       projectId: input.projectId,
       promptId: prompt.id,
       completionIds: g.map((c) => c.id),
-      contentHash: comparisonHash(prompt.contentHash, g.map((c) => c.hash)),
+      contentHash: comparisonHash(
+        prompt.contentHash,
+        g.map((c) => c.hash),
+      ),
       source: input.roundId ? "round" : "generated",
       roundId: input.roundId ?? null,
       priority: input.priority,
-      metadata: { generation: { models: [...new Set(g.map((c) => byHash.get(c.hash)?.modelName))] } } as Prisma.InputJsonValue,
+      metadata: {
+        generation: { models: [...new Set(g.map((c) => byHash.get(c.hash)?.modelName))] },
+      } as Prisma.InputJsonValue,
     })),
     skipDuplicates: true,
   });

@@ -8,15 +8,21 @@ export { enqueueGeneration, getGenerationJob, GENERATION_QUEUE } from "./queue";
 
 export async function registerJobs(boss: PgBoss): Promise<void> {
   await generationQueue(boss);
-  await boss.work<GenerationJobData>(GENERATION_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
-    if (!job) return;
-    const { input } = job.data;
-    return generateComparisons({
-      ...input,
-      endpoints: (input.endpoints ?? []).map(({ apiKeyEncrypted, ...e }) => ({
-        ...e,
-        ...(apiKeyEncrypted ? { apiKey: decryptSecret(apiKeyEncrypted, { purpose: "generation-api-key" }) } : {}),
-      })),
-    });
-  });
+  await boss.work<GenerationJobData>(
+    GENERATION_QUEUE,
+    { batchSize: 1, pollingIntervalSeconds: 2 },
+    async ([job]) => {
+      if (!job) return;
+      const { input } = job.data;
+      return generateComparisons({
+        ...input,
+        endpoints: (input.endpoints ?? []).map(({ apiKeyEncrypted, ...e }) => ({
+          ...e,
+          ...(apiKeyEncrypted
+            ? { apiKey: decryptSecret(apiKeyEncrypted, { purpose: "generation-api-key" }) }
+            : {}),
+        })),
+      });
+    },
+  );
 }

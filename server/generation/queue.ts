@@ -12,7 +12,11 @@ export const GENERATION_QUEUE = "generation.run";
 
 export interface GenerationJobData {
   input: Omit<GenerateComparisonsInput, "endpoints"> & {
-    endpoints?: Array<Omit<NonNullable<GenerateComparisonsInput["endpoints"]>[number], "apiKey"> & { apiKeyEncrypted?: string }>;
+    endpoints?: Array<
+      Omit<NonNullable<GenerateComparisonsInput["endpoints"]>[number], "apiKey"> & {
+        apiKeyEncrypted?: string;
+      }
+    >;
   };
   createdById?: string | null;
 }
@@ -24,13 +28,23 @@ export async function generationQueue(boss?: PgBoss): Promise<PgBoss> {
 }
 
 /** Validates and queues a generation; returns the job id. */
-export async function enqueueGeneration(input: GenerateComparisonsInput, opts: { createdById?: string | null; boss?: PgBoss } = {}): Promise<string> {
+export async function enqueueGeneration(
+  input: GenerateComparisonsInput,
+  opts: { createdById?: string | null; boss?: PgBoss } = {},
+): Promise<string> {
   const parsed = GenerateComparisonsInput.safeParse(input);
-  if (!parsed.success) throw new DomainError("bad_request", parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "),
+    );
   const data: GenerationJobData = {
     input: {
       ...input,
-      endpoints: parsed.data.endpoints.map(({ apiKey, ...e }) => ({ ...e, ...(apiKey ? { apiKeyEncrypted: encryptSecret(apiKey, { purpose: "generation-api-key" }) } : {}) })),
+      endpoints: parsed.data.endpoints.map(({ apiKey, ...e }) => ({
+        ...e,
+        ...(apiKey ? { apiKeyEncrypted: encryptSecret(apiKey, { purpose: "generation-api-key" }) } : {}),
+      })),
     },
     createdById: opts.createdById ?? null,
   };

@@ -50,6 +50,7 @@ export const GenerateComparisonsInput = z
     /** Queue priority of the new comparisons (higher first). */
     priority: z.number().default(0),
   })
-  .refine((x) => x.endpoints.length + x.models.length > 0, { message: "give at least one model: endpoints (OpenAI-compatible) or models (checkpoints)" });
+  .refine((x) => x.endpoints.length + x.models.length > 0, {
+    message: "give at least one model: endpoints (OpenAI-compatible) or models (checkpoints)",
+  });
 export type GenerateComparisonsInput = z.input<typeof GenerateComparisonsInput>;
-

@@ -39,11 +39,16 @@ export function getBoss(opts: BossOptions = {}): Promise<PgBoss> {
 }
 
 /** Create a queue once (createQueue is idempotent in effect; we swallow "already exists"). */
-export async function ensureQueue(b: PgBoss, name: string, options: Omit<PgBoss.Queue, "name"> = {}): Promise<void> {
+export async function ensureQueue(
+  b: PgBoss,
+  name: string,
+  options: Omit<PgBoss.Queue, "name"> = {},
+): Promise<void> {
   const existing = await b.getQueue(name);
-  if (!existing) await b.createQueue(name, { name, ...options } as PgBoss.Queue).catch((e: Error) => {
-    if (!/already exists|duplicate/i.test(e.message)) throw e;
-  });
+  if (!existing)
+    await b.createQueue(name, { name, ...options } as PgBoss.Queue).catch((e: Error) => {
+      if (!/already exists|duplicate/i.test(e.message)) throw e;
+    });
 }
 
 export async function stopBoss(): Promise<void> {

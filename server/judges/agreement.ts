@@ -59,8 +59,12 @@ export function sideOf(verdict: unknown, completionIds: readonly string[]): Side
 }
 
 /** The humans' verdict on a comparison: the latest adjudication, else a strict majority; null when split. */
-export function humanReference(votes: readonly { source: string; side: Side; createdAt: Date }[]): Side | null | "split" {
-  const adjudications = votes.filter((v) => v.source === "adjudication").sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime());
+export function humanReference(
+  votes: readonly { source: string; side: Side; createdAt: Date }[],
+): Side | null | "split" {
+  const adjudications = votes
+    .filter((v) => v.source === "adjudication")
+    .sort((x, y) => y.createdAt.getTime() - x.createdAt.getTime());
   if (adjudications[0]) return adjudications[0].side;
   const human = votes.filter((v) => v.source === "human");
   if (!human.length) return null;
@@ -71,8 +75,15 @@ export function humanReference(votes: readonly { source: string; side: Side; cre
   return sorted[0]![0];
 }
 
-export async function judgeAgreementReport(input: { projectId: string; judgeConfigId: string; version?: number }): Promise<AgreementReport> {
-  const cfg = await db().judgeConfig.findUnique({ where: { id: input.judgeConfigId }, select: { id: true, name: true } });
+export async function judgeAgreementReport(input: {
+  projectId: string;
+  judgeConfigId: string;
+  version?: number;
+}): Promise<AgreementReport> {
+  const cfg = await db().judgeConfig.findUnique({
+    where: { id: input.judgeConfigId },
+    select: { id: true, name: true },
+  });
   if (!cfg) throw new DomainError("not_found", `No judge configuration ${input.judgeConfigId}.`);
   const versionFilter = input.version !== undefined ? { judgeVersion: input.version } : {};
   const runs = await db().judgeRun.findMany({
@@ -83,12 +94,21 @@ export async function judgeAgreementReport(input: { projectId: string; judgeConf
 
   // The judge's final verdicts (one per comparison and version; the newest when several versions).
   const aiRows = await db().judgment.findMany({
-    where: { projectId: input.projectId, judgeConfigId: cfg.id, source: "ai", supersededAt: null, ...(input.version !== undefined ? { judgeRunId: { in: runIds } } : {}) },
+    where: {
+      projectId: input.projectId,
+      judgeConfigId: cfg.id,
+      source: "ai",
+      supersededAt: null,
+      ...(input.version !== undefined ? { judgeRunId: { in: runIds } } : {}),
+    },
     select: { comparisonId: true, verdict: true, createdAt: true },
     orderBy: { createdAt: "asc" },
   });
   const comparisonIds = [...new Set(aiRows.map((r) => r.comparisonId))];
-  const comparisons = await db().comparison.findMany({ where: { id: { in: comparisonIds } }, select: { id: true, completionIds: true } });
+  const comparisons = await db().comparison.findMany({
+    where: { id: { in: comparisonIds } },
+    select: { id: true, completionIds: true },
+  });
   const idsOf = new Map(comparisons.map((c) => [c.id, c.completionIds]));
   const judgeSide = new Map<string, Side>();
   for (const r of aiRows) {
@@ -98,7 +118,11 @@ export async function judgeAgreementReport(input: { projectId: string; judgeConf
 
   // Human reference on the same comparisons.
   const humanRows = await db().judgment.findMany({
-    where: { comparisonId: { in: [...judgeSide.keys()] }, source: { in: ["human", "adjudication"] }, supersededAt: null },
+    where: {
+      comparisonId: { in: [...judgeSide.keys()] },
+      source: { in: ["human", "adjudication"] },
+      supersededAt: null,
+    },
     select: { comparisonId: true, source: true, verdict: true, createdAt: true },
   });
   const byComparison = new Map<string, { source: string; side: Side; createdAt: Date }[]>();
@@ -129,15 +153,28 @@ export async function judgeAgreementReport(input: { projectId: string; judgeConf
   const lengthVote = (cid: string, winner: Side): LengthVote | null => {
     const ids = idsOf.get(cid);
     if (!ids || ids.length !== 2) return null;
-    return { winner, lengthA: lengths.get(ids[0] as string) ?? 0, lengthB: lengths.get(ids[1] as string) ?? 0 };
+    return {
+      winner,
+      lengthA: lengths.get(ids[0] as string) ?? 0,
+      lengthB: lengths.get(ids[1] as string) ?? 0,
+    };
   };
-  const judgeLength = lengthBias([...judgeSide.entries()].map(([cid, s]) => lengthVote(cid, s)).filter((v): v is LengthVote => v !== null));
-  const humanLength = lengthBias(pairs.map((p) => lengthVote(p.comparisonId, p.reference)).filter((v): v is LengthVote => v !== null));
+  const judgeLength = lengthBias(
+    [...judgeSide.entries()].map(([cid, s]) => lengthVote(cid, s)).filter((v): v is LengthVote => v !== null),
+  );
+  const humanLength = lengthBias(
+    pairs.map((p) => lengthVote(p.comparisonId, p.reference)).filter((v): v is LengthVote => v !== null),
+  );
 
   // Calls: position bias and swap consistency (LLM judges; other kinds have no display order).
   const attempts = runIds.length
     ? await db().judgeAttempt.findMany({
-        where: { runId: { in: runIds }, status: "ok", verdict: { in: ["A", "B", "C"] }, run: { judgeConfig: { kind: "llm" } } },
+        where: {
+          runId: { in: runIds },
+          status: "ok",
+          verdict: { in: ["A", "B", "C"] },
+          run: { judgeConfig: { kind: "llm" } },
+        },
         select: { runId: true, comparisonId: true, order: true, verdict: true },
       })
     : [];
@@ -153,7 +190,8 @@ export async function judgeAgreementReport(input: { projectId: string; judgeConf
     byCall.set(k, e);
   }
   const swapPairs: SwapPair[] = [];
-  for (const e of byCall.values()) if (e.AB && e.BA) swapPairs.push({ forward: positional(e.AB), reversed: positional(e.BA) });
+  for (const e of byCall.values())
+    if (e.AB && e.BA) swapPairs.push({ forward: positional(e.AB), reversed: positional(e.BA) });
 
   return {
     judgeConfigId: cfg.id,
@@ -169,5 +207,7 @@ export async function judgeAgreementReport(input: { projectId: string; judgeConf
 
 /** NaN (an empty denominator) as null, for JSON. */
 export function withoutNaN<T>(x: T): T {
-  return JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))) as T;
+  return JSON.parse(
+    JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)),
+  ) as T;
 }

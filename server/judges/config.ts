@@ -6,7 +6,13 @@ import { z } from "zod";
 import { db } from "../db/client";
 import { DomainError } from "../errors";
 import { decryptSecret, encryptSecret, SecretDecryptionError } from "../crypto";
-import { BUILTIN_RUBRICS, DEFAULT_RUBRIC, validateRubric, type BuiltinRubricId, type Rubric } from "./rubrics";
+import {
+  BUILTIN_RUBRICS,
+  DEFAULT_RUBRIC,
+  validateRubric,
+  type BuiltinRubricId,
+  type Rubric,
+} from "./rubrics";
 
 export const JUDGE_KINDS = ["llm", "reward_model", "rule"] as const;
 export type JudgeKind = (typeof JUDGE_KINDS)[number];
@@ -67,8 +73,14 @@ export const JudgeConfigInput = z
   })
   .superRefine((c, ctx) => {
     if (c.kind === "llm") {
-      if (!c.baseUrl) ctx.addIssue({ code: "custom", path: ["baseUrl"], message: "an LLM judge needs the endpoint's base URL" });
-      if (!c.model) ctx.addIssue({ code: "custom", path: ["model"], message: "an LLM judge needs a model name" });
+      if (!c.baseUrl)
+        ctx.addIssue({
+          code: "custom",
+          path: ["baseUrl"],
+          message: "an LLM judge needs the endpoint's base URL",
+        });
+      if (!c.model)
+        ctx.addIssue({ code: "custom", path: ["model"], message: "an LLM judge needs a model name" });
     }
   });
 export type JudgeConfigInput = z.input<typeof JudgeConfigInput>;
@@ -173,7 +185,10 @@ function normalise(input: z.output<typeof JudgeConfigInput>, previousSettings: u
 function parseInput(raw: unknown): z.output<typeof JudgeConfigInput> {
   const r = JudgeConfigInput.safeParse(raw);
   if (!r.success) {
-    throw new DomainError("bad_request", r.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+    throw new DomainError(
+      "bad_request",
+      r.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "),
+    );
   }
   return r.data;
 }
@@ -210,7 +225,10 @@ export async function createJudgeConfig(raw: JudgeConfigInput): Promise<JudgeCon
 /** Fields whose change alters the judge's verdicts: changing one starts a new version. */
 const VERSIONED = ["kind", "baseUrl", "model", "temperature", "maxTokens", "rubric", "positionSwap"] as const;
 
-export async function updateJudgeConfig(id: string, raw: Partial<JudgeConfigInput>): Promise<JudgeConfigView> {
+export async function updateJudgeConfig(
+  id: string,
+  raw: Partial<JudgeConfigInput>,
+): Promise<JudgeConfigView> {
   const current = await judgeConfigRowOrThrow(id);
   const view = toView(current);
   const merged = parseInput({
@@ -282,7 +300,8 @@ export function judgeSecret(c: Pick<JudgeConfig, "apiKeyEncrypted" | "name">): s
   try {
     return decryptSecret(c.apiKeyEncrypted);
   } catch (e) {
-    if (e instanceof SecretDecryptionError) throw new DomainError("internal", `Judge "${c.name}": ${e.message}`);
+    if (e instanceof SecretDecryptionError)
+      throw new DomainError("internal", `Judge "${c.name}": ${e.message}`);
     throw e;
   }
 }

@@ -19,7 +19,13 @@ function messagesOf(v: unknown): Msg[] | null {
   if (!Array.isArray(v)) return null;
   const out: Msg[] = [];
   for (const m of v) {
-    if (m && typeof m === "object" && typeof (m as Msg).role === "string" && typeof (m as Msg).content === "string") out.push(m as Msg);
+    if (
+      m &&
+      typeof m === "object" &&
+      typeof (m as Msg).role === "string" &&
+      typeof (m as Msg).content === "string"
+    )
+      out.push(m as Msg);
   }
   return out.length ? out : null;
 }
@@ -36,10 +42,14 @@ export function questionText(p: PromptLike): string {
 export function promptMessages(p: PromptLike): { role: "system" | "user" | "assistant"; content: string }[] {
   const msgs = messagesOf(p.messages);
   if (!msgs) return [{ role: "user", content: p.text ?? "" }];
-  return msgs.map((m) => ({ role: m.role === "system" || m.role === "assistant" ? m.role : "user", content: m.content }));
+  return msgs.map((m) => ({
+    role: m.role === "system" || m.role === "assistant" ? m.role : "user",
+    content: m.content,
+  }));
 }
 
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 function numeric(v: unknown): number | null {
   if (typeof v === "number" && Number.isFinite(v)) return v;
@@ -108,9 +118,12 @@ export function combineSides(sides: readonly SideResult[]): Combined {
   if (sides.length === 0) throw new Error("combineSides needs at least one side");
   const verdicts = sides.map((s) => identityVerdict(s.letter, s.order));
   const probs = sides.map((s) => s.probability);
-  const conf = probs.every((p): p is number => p !== null) ? probs.reduce((a, b) => a + b, 0) / probs.length : null;
+  const conf = probs.every((p): p is number => p !== null)
+    ? probs.reduce((a, b) => a + b, 0) / probs.length
+    : null;
   if (sides.length === 1) return { verdict: verdicts[0] as StatsVerdict, swap: "off", confidence: conf };
-  if (verdicts.every((v) => v === verdicts[0])) return { verdict: verdicts[0] as StatsVerdict, swap: "consistent", confidence: conf };
+  if (verdicts.every((v) => v === verdicts[0]))
+    return { verdict: verdicts[0] as StatsVerdict, swap: "consistent", confidence: conf };
   return { verdict: "tie", swap: "inconsistent", confidence: 0 };
 }
 

@@ -7,9 +7,23 @@
 import type PgBoss from "pg-boss";
 import { ensureQueue } from "../jobs/boss";
 import { executeJudgeRun } from "./runner";
-import { enqueueJudgeRun, JUDGE_RUN_QUEUE, JUDGE_RUN_QUEUE_OPTIONS, JUDGE_SWEEP_QUEUE, sweepJudgeRuns, type JudgeRunJob } from "./queue";
+import {
+  enqueueJudgeRun,
+  JUDGE_RUN_QUEUE,
+  JUDGE_RUN_QUEUE_OPTIONS,
+  JUDGE_SWEEP_QUEUE,
+  sweepJudgeRuns,
+  type JudgeRunJob,
+} from "./queue";
 
-export { enqueueJudgeRun, resumeJudgeRun, startJudgeRun, sweepJudgeRuns, JUDGE_RUN_QUEUE, JUDGE_SWEEP_QUEUE } from "./queue";
+export {
+  enqueueJudgeRun,
+  resumeJudgeRun,
+  startJudgeRun,
+  sweepJudgeRuns,
+  JUDGE_RUN_QUEUE,
+  JUDGE_SWEEP_QUEUE,
+} from "./queue";
 
 const RUN_SLICE_MS = 2 * 60_000;
 const shutdown = new AbortController();
@@ -17,17 +31,23 @@ const shutdown = new AbortController();
 export async function registerJobs(boss: PgBoss): Promise<void> {
   await ensureQueue(boss, JUDGE_RUN_QUEUE, JUDGE_RUN_QUEUE_OPTIONS);
   await ensureQueue(boss, JUDGE_SWEEP_QUEUE, { retryLimit: 0, expireInSeconds: 5 * 60 });
-  await boss.work<JudgeRunJob>(JUDGE_RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-    if (!job) return;
-    const result = await executeJudgeRun(job.data.runId, {
-      maxMs: RUN_SLICE_MS,
-      signal: shutdown.signal,
-      log: (m) => console.log(`[judges] ${m}`),
-    });
-    if (result === "more") await enqueueJudgeRun(job.data.runId, { boss });
-    return { result };
-  });
-  await boss.work(JUDGE_SWEEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => ({ requeued: await sweepJudgeRuns(boss) }));
+  await boss.work<JudgeRunJob>(
+    JUDGE_RUN_QUEUE,
+    { batchSize: 1, pollingIntervalSeconds: 1 },
+    async ([job]) => {
+      if (!job) return;
+      const result = await executeJudgeRun(job.data.runId, {
+        maxMs: RUN_SLICE_MS,
+        signal: shutdown.signal,
+        log: (m) => console.log(`[judges] ${m}`),
+      });
+      if (result === "more") await enqueueJudgeRun(job.data.runId, { boss });
+      return { result };
+    },
+  );
+  await boss.work(JUDGE_SWEEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => ({
+    requeued: await sweepJudgeRuns(boss),
+  }));
   await boss.schedule(JUDGE_SWEEP_QUEUE, "* * * * *");
   boss.once("stopped", () => shutdown.abort());
   await sweepJudgeRuns(boss);

@@ -7,11 +7,29 @@
 // replies it already paid for.
 import path from "node:path";
 import type { JudgeAttempt, JudgeConfig, Prisma } from "@prisma/client";
-import { loadCheckpoint, disposeModel, scoreRewards, miniR1, type GPTModel, type BpeTokenizer, type ChatMessage } from "@/trainer";
+import {
+  loadCheckpoint,
+  disposeModel,
+  scoreRewards,
+  miniR1,
+  type GPTModel,
+  type BpeTokenizer,
+  type ChatMessage,
+} from "@/trainer";
 import type { Verdict } from "../data/verdict";
 import { db } from "../db/client";
 import { env } from "../env";
-import { combineSides, identityVerdict, knownAnswer, promptMessages, questionText, referenceText, sigmoid, type JudgeOrder, type SideResult } from "./content";
+import {
+  combineSides,
+  identityVerdict,
+  knownAnswer,
+  promptMessages,
+  questionText,
+  referenceText,
+  sigmoid,
+  type JudgeOrder,
+  type SideResult,
+} from "./content";
 import { parseJudgeSettings, rubricOf, type JudgeSettings } from "./config";
 import type { JudgeGate } from "./limiter";
 import { chatCompletion, EndpointError, withRetries, type RetryPolicy } from "./openai-client";
@@ -30,7 +48,14 @@ export interface ComparisonContent {
 }
 
 export type JudgeOutcome =
-  | { status: "judged"; verdict: Verdict; confidence: number | null; swap: "consistent" | "inconsistent" | "off"; rationale?: string; metadata: Record<string, unknown> }
+  | {
+      status: "judged";
+      verdict: Verdict;
+      confidence: number | null;
+      swap: "consistent" | "inconsistent" | "off";
+      rationale?: string;
+      metadata: Record<string, unknown>;
+    }
   | { status: "unparseable"; reason: string }
   | { status: "failed"; reason: string }
   /** The judge's configuration is wrong (key refused, unknown model): stop the run, keep it resumable. */
@@ -51,7 +76,8 @@ export interface AttemptSink {
 }
 
 const MAX_REPLY_CHARS = 20_000;
-const clip = (s: string, n = MAX_REPLY_CHARS) => (s.length > n ? `${s.slice(0, n)}…[${s.length - n} more characters]` : s);
+const clip = (s: string, n = MAX_REPLY_CHARS) =>
+  s.length > n ? `${s.slice(0, n)}…[${s.length - n} more characters]` : s;
 
 /** Tries per order when the reply has no verdict: the first and one retry. */
 export const UNPARSEABLE_TRIES = 2;
@@ -59,7 +85,9 @@ export const UNPARSEABLE_TRIES = 2;
 function pairVerdict(v: "a" | "b" | "tie", ids: readonly string[]): Verdict {
   if (v === "tie") return { kind: "pairwise", outcome: "tie" };
   const [a, b] = ids as [string, string];
-  return v === "a" ? { kind: "pairwise", outcome: "win", winnerId: a, loserId: b, strength: 1 } : { kind: "pairwise", outcome: "win", winnerId: b, loserId: a, strength: 1 };
+  return v === "a"
+    ? { kind: "pairwise", outcome: "win", winnerId: a, loserId: b, strength: 1 }
+    : { kind: "pairwise", outcome: "win", winnerId: b, loserId: a, strength: 1 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +101,9 @@ export interface LlmJudgeOptions {
   retry?: Partial<RetryPolicy>;
 }
 
-type SideOutcome = { ok: true; side: SideResult; reply: string } | { ok: false; status: "unparseable" | "failed" | "fatal" | "cancelled"; reason: string };
+type SideOutcome =
+  | { ok: true; side: SideResult; reply: string }
+  | { ok: false; status: "unparseable" | "failed" | "fatal" | "cancelled"; reason: string };
 
 export function llmJudge(o: LlmJudgeOptions): Judge {
   const settings: JudgeSettings = parseJudgeSettings(o.cfg.settings);
@@ -88,21 +118,32 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
   const model = o.cfg.model as string;
   let logprobsRefused = false;
 
-  async function side(c: ComparisonContent, order: JudgeOrder, prior: JudgeAttempt[], signal: AbortSignal): Promise<SideOutcome> {
+  async function side(
+    c: ComparisonContent,
+    order: JudgeOrder,
+    prior: JudgeAttempt[],
+    signal: AbortSignal,
+  ): Promise<SideOutcome> {
     const mine = prior.filter((a) => a.order === order).sort((x, y) => x.try - y.try);
     const ok = mine.find((a) => a.status === "ok" && a.verdict);
     if (ok) {
       // Paid for before a restart: reuse it (its probability is not kept; confidence from logprobs is lost for it).
-      return { ok: true, side: { order, letter: ok.verdict as VerdictLetter, probability: null }, reply: ok.rawReply ?? "" };
+      return {
+        ok: true,
+        side: { order, letter: ok.verdict as VerdictLetter, probability: null },
+        reply: ok.rawReply ?? "",
+      };
     }
     const failed = mine.find((a) => a.status === "failed");
     if (failed) return { ok: false, status: "failed", reason: failed.error ?? "failed" };
     let tryNo = mine.length ? Math.max(...mine.map((a) => a.try)) + 1 : 1;
     let unparseable = mine.filter((a) => a.status === "unparseable").length;
-    const [first, second] = order === "AB" ? [c.completions[0], c.completions[1]] : [c.completions[1], c.completions[0]];
+    const [first, second] =
+      order === "AB" ? [c.completions[0], c.completions[1]] : [c.completions[1], c.completions[0]];
     const reference = referenceText(c.metadata, c.prompt.metadata);
     if (needsReference(rubric) && reference === null) {
-      const reason = "the rubric needs {reference} but neither the comparison nor its prompt has metadata.reference or a known answer";
+      const reason =
+        "the rubric needs {reference} but neither the comparison nor its prompt has metadata.reference or a known answer";
       await o.sink.record({ comparisonId: c.id, order, try: tryNo, status: "failed", error: reason });
       return { ok: false, status: "failed", reason };
     }
@@ -145,19 +186,31 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
             policy,
             signal,
             onRetry: ({ error }) => {
-              if (error.opts.retryAfterMs !== undefined) o.gate.pauseUntil(Date.now() + error.opts.retryAfterMs);
+              if (error.opts.retryAfterMs !== undefined)
+                o.gate.pauseUntil(Date.now() + error.opts.retryAfterMs);
             },
           },
         );
       } catch (e) {
-        const err = e instanceof EndpointError ? e : new EndpointError("network", (e as Error).message, { retryable: false });
-        if (err.kind === "cancelled" || signal.aborted) return { ok: false, status: "cancelled", reason: "cancelled" };
-        if (err.kind === "client" && err.opts.status === 400 && settings.logprobs && !logprobsRefused && /logprob/i.test(err.message)) {
+        const err =
+          e instanceof EndpointError
+            ? e
+            : new EndpointError("network", (e as Error).message, { retryable: false });
+        if (err.kind === "cancelled" || signal.aborted)
+          return { ok: false, status: "cancelled", reason: "cancelled" };
+        if (
+          err.kind === "client" &&
+          err.opts.status === 400 &&
+          settings.logprobs &&
+          !logprobsRefused &&
+          /logprob/i.test(err.message)
+        ) {
           // Some servers refuse logprobs: judge without them (no confidence) rather than stop.
           logprobsRefused = true;
           continue;
         }
-        if (err.kind === "auth" || err.kind === "client") return { ok: false, status: "fatal", reason: err.message };
+        if (err.kind === "auth" || err.kind === "client")
+          return { ok: false, status: "fatal", reason: err.message };
         await o.sink.record({
           comparisonId: c.id,
           order,
@@ -186,7 +239,11 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
           completionTokens,
           latencyMs: result.latencyMs,
         });
-        return { ok: true, side: { order, letter: parsed.verdict, probability: probs?.chosen ?? null }, reply };
+        return {
+          ok: true,
+          side: { order, letter: parsed.verdict, probability: probs?.chosen ?? null },
+          reply,
+        };
       }
       lastReason = parsed.reason;
       await o.sink.record({
@@ -208,7 +265,11 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
 
   return {
     async judge(c, signal) {
-      if (c.completions.length !== 2) return { status: "failed", reason: `an LLM judge compares two completions; this comparison has ${c.completions.length}` };
+      if (c.completions.length !== 2)
+        return {
+          status: "failed",
+          reason: `an LLM judge compares two completions; this comparison has ${c.completions.length}`,
+        };
       const prior = await o.sink.prior(c.id);
       const orders: JudgeOrder[] = o.cfg.positionSwap ? ["AB", "BA"] : ["AB"];
       const sides = await Promise.all(orders.map((ord) => side(c, ord, prior, signal)));
@@ -228,7 +289,12 @@ export function llmJudge(o: LlmJudgeOptions): Judge {
           judge: "llm",
           model,
           swap: combined.swap,
-          orders: good.map((s) => ({ order: s.side.order, verdict: s.side.letter, said: identityVerdict(s.side.letter, s.side.order), probability: s.side.probability })),
+          orders: good.map((s) => ({
+            order: s.side.order,
+            verdict: s.side.letter,
+            said: identityVerdict(s.side.letter, s.side.order),
+            probability: s.side.probability,
+          })),
         },
       };
     },
@@ -266,22 +332,32 @@ export async function rewardModelJudge(o: { projectId: string; sink: AttemptSink
     where: { projectId: o.projectId, kind: "reward" },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
   });
-  if (!ckpt) throw new JudgeSetupError("This project has no reward-model checkpoint yet; train a reward model first (a training round), then start the run.");
+  if (!ckpt)
+    throw new JudgeSetupError(
+      "This project has no reward-model checkpoint yet; train a reward model first (a training round), then start the run.",
+    );
   let model: GPTModel;
   let tokenizer: BpeTokenizer;
   try {
     const loaded = await loadCheckpoint(resolveCheckpointPath(ckpt.path));
-    if (loaded.kind !== "reward") throw new Error(`checkpoint ${ckpt.name} holds a ${loaded.kind} model, not a reward model`);
+    if (loaded.kind !== "reward")
+      throw new Error(`checkpoint ${ckpt.name} holds a ${loaded.kind} model, not a reward model`);
     model = loaded.model;
     tokenizer = loaded.tokenizer;
   } catch (e) {
-    throw new JudgeSetupError(`Could not load reward-model checkpoint "${ckpt.name}": ${(e as Error).message}`);
+    throw new JudgeSetupError(
+      `Could not load reward-model checkpoint "${ckpt.name}": ${(e as Error).message}`,
+    );
   }
   return {
     async judge(c) {
       const prompt = asChat(c.prompt);
       const started = performance.now();
-      const scores = await scoreRewards(model, tokenizer, c.completions.map((x) => ({ prompt, completion: x.text })));
+      const scores = await scoreRewards(
+        model,
+        tokenizer,
+        c.completions.map((x) => ({ prompt, completion: x.text })),
+      );
       const latencyMs = Math.round(performance.now() - started);
       let verdict: Verdict;
       let confidence: number;
@@ -297,16 +373,31 @@ export async function rewardModelJudge(o: { projectId: string; sink: AttemptSink
         verdict = { kind: "ranking", ranking: groups };
         const sorted = [...scores].sort((x, y) => y - x);
         let minGap = Infinity;
-        for (let i = 1; i < sorted.length; i++) minGap = Math.min(minGap, (sorted[i - 1] as number) - (sorted[i] as number));
+        for (let i = 1; i < sorted.length; i++)
+          minGap = Math.min(minGap, (sorted[i - 1] as number) - (sorted[i] as number));
         confidence = sigmoid(minGap);
       }
-      await o.sink.record({ comparisonId: c.id, order: "AB", try: 1, status: "ok", verdict: letter, rawReply: JSON.stringify({ rewards: scores }), latencyMs });
+      await o.sink.record({
+        comparisonId: c.id,
+        order: "AB",
+        try: 1,
+        status: "ok",
+        verdict: letter,
+        rawReply: JSON.stringify({ rewards: scores }),
+        latencyMs,
+      });
       return {
         status: "judged",
         verdict,
         confidence,
         swap: "off",
-        metadata: { judge: "reward_model", checkpointId: ckpt.id, checkpoint: ckpt.name, rewards: scores, pA: c.completions.length === 2 ? sigmoid((scores[0] as number) - (scores[1] as number)) : null },
+        metadata: {
+          judge: "reward_model",
+          checkpointId: ckpt.id,
+          checkpoint: ckpt.name,
+          rewards: scores,
+          pA: c.completions.length === 2 ? sigmoid((scores[0] as number) - (scores[1] as number)) : null,
+        },
       };
     },
     close() {
@@ -323,7 +414,8 @@ export function ruleJudge(o: { sink: AttemptSink }): Judge {
     async judge(c) {
       const answer = knownAnswer(c.metadata, c.prompt.metadata);
       if (answer === null) {
-        const reason = "no programmatic answer: set metadata.answer (or metadata.problem.answer) on the prompt or the comparison";
+        const reason =
+          "no programmatic answer: set metadata.answer (or metadata.problem.answer) on the prompt or the comparison";
         await o.sink.record({ comparisonId: c.id, order: "AB", try: 1, status: "failed", error: reason });
         return { status: "failed", reason };
       }
@@ -335,14 +427,31 @@ export function ruleJudge(o: { sink: AttemptSink }): Judge {
         const [rA, rB] = r as [number, number];
         // Equal rewards: both wrong is "both bad" (when the project allows it), else a tie.
         const bothWrong = !rewards[0]?.correct && !rewards[1]?.correct;
-        if (rA === rB) verdict = bothWrong && c.allowBothBad ? { kind: "pairwise", outcome: "both_bad" } : { kind: "pairwise", outcome: "tie" };
+        if (rA === rB)
+          verdict =
+            bothWrong && c.allowBothBad
+              ? { kind: "pairwise", outcome: "both_bad" }
+              : { kind: "pairwise", outcome: "tie" };
         else verdict = pairVerdict(rA > rB ? "a" : "b", c.completionIds);
         letter = rA === rB ? "C" : rA > rB ? "A" : "B";
       } else {
         verdict = { kind: "ranking", ranking: rankGroups(c.completionIds, r) };
       }
-      await o.sink.record({ comparisonId: c.id, order: "AB", try: 1, status: "ok", verdict: letter, rawReply: JSON.stringify({ answer, rewards }) });
-      return { status: "judged", verdict, confidence: 1, swap: "off", metadata: { judge: "rule", answer, rewards } };
+      await o.sink.record({
+        comparisonId: c.id,
+        order: "AB",
+        try: 1,
+        status: "ok",
+        verdict: letter,
+        rawReply: JSON.stringify({ answer, rewards }),
+      });
+      return {
+        status: "judged",
+        verdict,
+        confidence: 1,
+        swap: "off",
+        metadata: { judge: "rule", answer, rewards },
+      };
     },
     close() {},
   };

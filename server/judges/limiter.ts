@@ -51,7 +51,8 @@ export class JudgeGate {
     this.prune(t);
     let wait = Math.max(0, this.pausedUntil - t);
     const rpm = this.limits.requestsPerMinute;
-    if (rpm && this.requests.length >= rpm) wait = Math.max(wait, (this.requests[this.requests.length - rpm] as number) + WINDOW_MS - t);
+    if (rpm && this.requests.length >= rpm)
+      wait = Math.max(wait, (this.requests[this.requests.length - rpm] as number) + WINDOW_MS - t);
     const tpm = this.limits.tokensPerMinute;
     if (tpm && this.tokens.length) {
       // A request larger than the whole budget still runs once the window is empty.

@@ -30,7 +30,8 @@ export interface ChatRequest {
 export interface ChatChoice {
   text: string | null;
   finishReason: string | null;
-  logprobs: { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] | null }[] | null;
+  logprobs:
+    { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] | null }[] | null;
 }
 
 export interface ChatResult {
@@ -41,7 +42,8 @@ export interface ChatResult {
   model: string | null;
 }
 
-export type EndpointErrorKind = "rate_limited" | "server" | "timeout" | "network" | "bad_response" | "auth" | "client" | "cancelled";
+export type EndpointErrorKind =
+  "rate_limited" | "server" | "timeout" | "network" | "bad_response" | "auth" | "client" | "cancelled";
 
 export class EndpointError extends Error {
   constructor(
@@ -100,9 +102,14 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatResult> {
   const started = performance.now();
   const fail = (e: unknown): never => {
     if (req.signal?.aborted) throw new EndpointError("cancelled", "request cancelled", { retryable: false });
-    if (timeout.aborted) throw new EndpointError("timeout", `no complete reply within ${req.timeoutMs} ms`, { retryable: true });
+    if (timeout.aborted)
+      throw new EndpointError("timeout", `no complete reply within ${req.timeoutMs} ms`, { retryable: true });
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new EndpointError("network", `could not reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { retryable: true });
+    throw new EndpointError(
+      "network",
+      `could not reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      { retryable: true },
+    );
   };
   let res: Response;
   try {
@@ -136,30 +143,54 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatResult> {
       /* not JSON: keep the snippet */
     }
     const what = `HTTP ${res.status}${detail ? `: ${snippet(detail)}` : ""}`;
-    if (res.status === 429) throw new EndpointError("rate_limited", what, { status: 429, retryAfterMs, retryable: true });
-    if (res.status >= 500 || res.status === 408) throw new EndpointError("server", what, { status: res.status, retryAfterMs, retryable: true });
+    if (res.status === 429)
+      throw new EndpointError("rate_limited", what, { status: 429, retryAfterMs, retryable: true });
+    if (res.status >= 500 || res.status === 408)
+      throw new EndpointError("server", what, { status: res.status, retryAfterMs, retryable: true });
     if (res.status === 401 || res.status === 403) {
-      throw new EndpointError("auth", `${what} (the endpoint refused the API key; set a valid key on the judge)`, { status: res.status, retryable: false });
+      throw new EndpointError(
+        "auth",
+        `${what} (the endpoint refused the API key; set a valid key on the judge)`,
+        { status: res.status, retryable: false },
+      );
     }
-    throw new EndpointError("client", `${what} (check the judge's base URL and model name)`, { status: res.status, retryable: false });
+    throw new EndpointError("client", `${what} (check the judge's base URL and model name)`, {
+      status: res.status,
+      retryable: false,
+    });
   }
-  if (text.trim() === "") throw new EndpointError("bad_response", "HTTP 200 with an empty body", { status: res.status, retryable: true });
+  if (text.trim() === "")
+    throw new EndpointError("bad_response", "HTTP 200 with an empty body", {
+      status: res.status,
+      retryable: true,
+    });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new EndpointError("bad_response", `HTTP 200 with a truncated or invalid JSON body (${text.length} bytes: ${snippet(text, 80)})`, {
-      status: res.status,
-      retryable: true,
-    });
+    throw new EndpointError(
+      "bad_response",
+      `HTTP 200 with a truncated or invalid JSON body (${text.length} bytes: ${snippet(text, 80)})`,
+      {
+        status: res.status,
+        retryable: true,
+      },
+    );
   }
   const j = json as {
     model?: string;
-    choices?: { message?: { content?: string | null }; finish_reason?: string | null; logprobs?: { content?: ChatChoice["logprobs"] } | null }[];
+    choices?: {
+      message?: { content?: string | null };
+      finish_reason?: string | null;
+      logprobs?: { content?: ChatChoice["logprobs"] } | null;
+    }[];
     usage?: { prompt_tokens?: number; completion_tokens?: number };
   };
   if (!Array.isArray(j.choices) || j.choices.length === 0) {
-    throw new EndpointError("bad_response", `HTTP 200 but the body has no "choices" (${snippet(text, 80)})`, { status: res.status, retryable: true });
+    throw new EndpointError("bad_response", `HTTP 200 but the body has no "choices" (${snippet(text, 80)})`, {
+      status: res.status,
+      retryable: true,
+    });
   }
   return {
     choices: j.choices.map((c) => ({
@@ -187,13 +218,23 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 4, baseDelayMs: 1000, maxDelayMs: 30_000, maxRetryAfterMs: 300_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxRetries: 4,
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 300_000,
+};
 
 /**
  * Delay before retry number `retry` (0-based): the server's Retry-After when given (plus up to 10%
  * jitter so parallel workers do not return in lockstep), else "full jitter" exponential backoff.
  */
-export function backoffDelay(retry: number, policy: RetryPolicy, retryAfterMs: number | undefined, random = Math.random): number {
+export function backoffDelay(
+  retry: number,
+  policy: RetryPolicy,
+  retryAfterMs: number | undefined,
+  random = Math.random,
+): number {
   if (retryAfterMs !== undefined) return Math.round(retryAfterMs * (1 + 0.1 * random()));
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   return Math.round(ceiling * random());
@@ -201,7 +242,8 @@ export function backoffDelay(retry: number, policy: RetryPolicy, retryAfterMs: n
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new EndpointError("cancelled", "request cancelled", { retryable: false }));
+    if (signal?.aborted)
+      return reject(new EndpointError("cancelled", "request cancelled", { retryable: false }));
     const t = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
@@ -226,17 +268,28 @@ export interface RetryInfo {
  */
 export async function withRetries<T>(
   fn: () => Promise<T>,
-  o: { policy?: Partial<RetryPolicy>; signal?: AbortSignal; onRetry?: (i: RetryInfo) => void; random?: () => number } = {},
+  o: {
+    policy?: Partial<RetryPolicy>;
+    signal?: AbortSignal;
+    onRetry?: (i: RetryInfo) => void;
+    random?: () => number;
+  } = {},
 ): Promise<T> {
   const policy = { ...DEFAULT_RETRY, ...o.policy };
   for (let retry = 0; ; retry++) {
     try {
       return await fn();
     } catch (e) {
-      const err = e instanceof EndpointError ? e : new EndpointError("network", (e as Error).message, { retryable: false });
+      const err =
+        e instanceof EndpointError
+          ? e
+          : new EndpointError("network", (e as Error).message, { retryable: false });
       if (!err.retryable) throw err;
       if (retry >= policy.maxRetries) {
-        throw new EndpointError(err.kind, `${err.message} (gave up after ${retry + 1} tries)`, { ...err.opts, retryable: false });
+        throw new EndpointError(err.kind, `${err.message} (gave up after ${retry + 1} tries)`, {
+          ...err.opts,
+          retryable: false,
+        });
       }
       if (err.opts.retryAfterMs !== undefined && err.opts.retryAfterMs > policy.maxRetryAfterMs) {
         throw new EndpointError(

@@ -14,10 +14,17 @@ export interface JudgeRunJob {
 }
 
 /** Queues a slice of a run. `throttle` keeps at most one job per run per minute (the sweep). */
-export async function enqueueJudgeRun(runId: string, opts: { boss?: PgBoss; throttle?: boolean } = {}): Promise<void> {
+export async function enqueueJudgeRun(
+  runId: string,
+  opts: { boss?: PgBoss; throttle?: boolean } = {},
+): Promise<void> {
   const boss = opts.boss ?? (await getBoss());
   await ensureQueue(boss, JUDGE_RUN_QUEUE, JUDGE_RUN_QUEUE_OPTIONS);
-  await boss.send(JUDGE_RUN_QUEUE, { runId } satisfies JudgeRunJob, opts.throttle ? { singletonKey: runId, singletonSeconds: 60 } : {});
+  await boss.send(
+    JUDGE_RUN_QUEUE,
+    { runId } satisfies JudgeRunJob,
+    opts.throttle ? { singletonKey: runId, singletonSeconds: 60 } : {},
+  );
 }
 
 /** Creates a run and queues it. */

@@ -77,7 +77,9 @@ export function placeholdersIn(text: string): Placeholder[] {
  */
 export function validateRubric(r: Rubric): void {
   const all = `${r.system}\n${r.template}`;
-  const unknown = [...all.matchAll(PLACEHOLDER_LIKE_RE)].map((m) => m[1] as string).filter((n) => !(PLACEHOLDERS as readonly string[]).includes(n));
+  const unknown = [...all.matchAll(PLACEHOLDER_LIKE_RE)]
+    .map((m) => m[1] as string)
+    .filter((n) => !(PLACEHOLDERS as readonly string[]).includes(n));
   if (unknown.length) {
     throw new DomainError(
       "bad_request",
@@ -88,10 +90,16 @@ export function validateRubric(r: Rubric): void {
   const used = placeholdersIn(all);
   const missing = (["answer_a", "answer_b"] as const).filter((p) => !used.includes(p));
   if (missing.length) {
-    throw new DomainError("bad_request", `Rubric must include ${missing.map((p) => `{${p}}`).join(" and ")} so the judge sees both answers.`);
+    throw new DomainError(
+      "bad_request",
+      `Rubric must include ${missing.map((p) => `{${p}}`).join(" and ")} so the judge sees both answers.`,
+    );
   }
   if (!/\[\[A\]\]/.test(all) || !/\[\[B\]\]/.test(all)) {
-    throw new DomainError("bad_request", 'Rubric must tell the judge to answer with "[[A]]", "[[B]]" (and "[[C]]" for a tie): the verdict is read from those markers.');
+    throw new DomainError(
+      "bad_request",
+      'Rubric must tell the judge to answer with "[[A]]", "[[B]]" (and "[[C]]" for a tie): the verdict is read from those markers.',
+    );
   }
 }
 
@@ -108,7 +116,8 @@ export function renderTemplate(template: string, values: RubricValues): string {
   return template.replace(PLACEHOLDER_RE, (whole, name: string) => {
     if (!(PLACEHOLDERS as readonly string[]).includes(name)) return whole;
     const v = values[name as Placeholder];
-    if (v === undefined) throw new DomainError("bad_request", `The rubric needs {${name}} but this comparison has none.`);
+    if (v === undefined)
+      throw new DomainError("bad_request", `The rubric needs {${name}} but this comparison has none.`);
     return v;
   });
 }

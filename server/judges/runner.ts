@@ -18,7 +18,17 @@ import { parseLabelSchema, parseProjectSettings } from "../projects/schema";
 import { judgeConfigRowOrThrow, judgeSecret, type JudgeKind } from "./config";
 import { gateFor } from "./limiter";
 import { storableText } from "./content";
-import { llmJudge, ruleJudge, rewardModelJudge, JudgeSetupError, UNPARSEABLE_TRIES, type AttemptSink, type ComparisonContent, type Judge, type JudgeOutcome } from "./kinds";
+import {
+  llmJudge,
+  ruleJudge,
+  rewardModelJudge,
+  JudgeSetupError,
+  UNPARSEABLE_TRIES,
+  type AttemptSink,
+  type ComparisonContent,
+  type Judge,
+  type JudgeOutcome,
+} from "./kinds";
 import type { RetryPolicy } from "./openai-client";
 import { judgedComparisonIds, judgmentKey, StoredSelection, type RunStatus } from "./runs";
 
@@ -74,11 +84,15 @@ async function heartbeat(runId: string, owner: string, leaseMs: number): Promise
 }
 
 async function release(runId: string, owner: string): Promise<void> {
-  await db().$executeRaw`UPDATE "JudgeRun" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${runId} AND "leaseOwner" = ${owner}`;
+  await db()
+    .$executeRaw`UPDATE "JudgeRun" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${runId} AND "leaseOwner" = ${owner}`;
 }
 
-const cost = (cfg: Pick<JudgeConfig, "costPerMInputTokens" | "costPerMOutputTokens">, prompt: number, completion: number) =>
-  (prompt * cfg.costPerMInputTokens + completion * cfg.costPerMOutputTokens) / 1e6;
+const cost = (
+  cfg: Pick<JudgeConfig, "costPerMInputTokens" | "costPerMOutputTokens">,
+  prompt: number,
+  completion: number,
+) => (prompt * cfg.costPerMInputTokens + completion * cfg.costPerMOutputTokens) / 1e6;
 
 interface FinalStates {
   failed: Map<string, string>;
@@ -108,11 +122,19 @@ async function finalAttemptStates(runId: string): Promise<FinalStates> {
  */
 export async function reconcileRunCounters(runId: string): Promise<void> {
   const run = await db().judgeRun.findUniqueOrThrow({ where: { id: runId }, include: { judgeConfig: true } });
-  const judged = await db().judgment.findMany({ where: { judgeRunId: runId }, select: { comparisonId: true, metadata: true } });
+  const judged = await db().judgment.findMany({
+    where: { judgeRunId: runId },
+    select: { comparisonId: true, metadata: true },
+  });
   const judgedIds = new Set(judged.map((j) => j.comparisonId));
-  const inconsistent = judged.filter((j) => (j.metadata as Record<string, unknown> | null)?.swap === "inconsistent").length;
+  const inconsistent = judged.filter(
+    (j) => (j.metadata as Record<string, unknown> | null)?.swap === "inconsistent",
+  ).length;
   const finals = await finalAttemptStates(runId);
-  const sums = await db().judgeAttempt.aggregate({ where: { runId }, _sum: { promptTokens: true, completionTokens: true } });
+  const sums = await db().judgeAttempt.aggregate({
+    where: { runId },
+    _sum: { promptTokens: true, completionTokens: true },
+  });
   const promptTokens = sums._sum.promptTokens ?? 0;
   const completionTokens = sums._sum.completionTokens ?? 0;
   await db().judgeRun.update({
@@ -152,10 +174,19 @@ class ContentLoader {
   private async load(ids: string[]): Promise<Map<string, ComparisonContent>> {
     const rows = await db().comparison.findMany({
       where: { id: { in: ids } },
-      select: { id: true, projectId: true, completionIds: true, metadata: true, prompt: { select: { text: true, messages: true, metadata: true } } },
+      select: {
+        id: true,
+        projectId: true,
+        completionIds: true,
+        metadata: true,
+        prompt: { select: { text: true, messages: true, metadata: true } },
+      },
     });
     const completionIds = rows.flatMap((r) => r.completionIds);
-    const completions = await db().completion.findMany({ where: { id: { in: completionIds } }, select: { id: true, text: true } });
+    const completions = await db().completion.findMany({
+      where: { id: { in: completionIds } },
+      select: { id: true, text: true },
+    });
     const byId = new Map(completions.map((c) => [c.id, c]));
     const out = new Map<string, ComparisonContent>();
     for (const r of rows) {
@@ -178,7 +209,10 @@ class ContentLoader {
 /** A unique-constraint violation, whether raised through Prisma's models (P2002) or raw SQL (23505). */
 export function isUniqueViolation(e: unknown): boolean {
   if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return e.code === "P2002" || (e.code === "P2010" && /23505|unique/i.test(`${e.message} ${JSON.stringify(e.meta ?? {})}`));
+  return (
+    e.code === "P2002" ||
+    (e.code === "P2010" && /23505|unique/i.test(`${e.message} ${JSON.stringify(e.meta ?? {})}`))
+  );
 }
 
 /**
@@ -241,18 +275,32 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
     const run = await db().judgeRun.findUniqueOrThrow({ where: { id: runId } });
     const cfg = await judgeConfigRowOrThrow(run.judgeConfigId);
     if (cfg.version !== run.judgeVersion) {
-      await failRun(runId, `Judge "${cfg.name}" was edited (now version ${cfg.version}) after this run was created for version ${run.judgeVersion}; start a new run.`);
+      await failRun(
+        runId,
+        `Judge "${cfg.name}" was edited (now version ${cfg.version}) after this run was created for version ${run.judgeVersion}; start a new run.`,
+      );
       return "failed";
     }
-    const project = await db().project.findUniqueOrThrow({ where: { id: run.projectId }, select: { labelSchema: true, settings: true } });
+    const project = await db().project.findUniqueOrThrow({
+      where: { id: run.projectId },
+      select: { labelSchema: true, settings: true },
+    });
     const labelSchema = parseLabelSchema(project.labelSchema);
     const routing = parseProjectSettings(project.settings).routing;
     await reconcileRunCounters(runId);
 
-    const touched = await db().judgeAttempt.findMany({ where: { runId }, select: { comparisonId: true }, distinct: ["comparisonId"] });
+    const touched = await db().judgeAttempt.findMany({
+      where: { runId },
+      select: { comparisonId: true },
+      distinct: ["comparisonId"],
+    });
     const sink = attemptSink(runId, cfg, new Set(touched.map((t) => t.comparisonId)));
     const kind = cfg.kind as JudgeKind;
-    const gate = gateFor(cfg.id, { concurrency: cfg.concurrency, requestsPerMinute: cfg.requestsPerMinute, tokensPerMinute: cfg.tokensPerMinute });
+    const gate = gateFor(cfg.id, {
+      concurrency: cfg.concurrency,
+      requestsPerMinute: cfg.requestsPerMinute,
+      tokensPerMinute: cfg.tokensPerMinute,
+    });
     try {
       if (kind === "llm") judge = llmJudge({ cfg, apiKey: judgeSecret(cfg), gate, sink, retry: opts.retry });
       else if (kind === "reward_model") judge = await rewardModelJudge({ projectId: run.projectId, sink });
@@ -266,7 +314,9 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
     const selection = StoredSelection.parse(run.selection);
     const judged = await judgedComparisonIds(cfg.id, run.judgeVersion, selection.comparisonIds);
     const finals = await finalAttemptStates(runId);
-    const pending = selection.comparisonIds.filter((id) => !judged.has(id) && !finals.failed.has(id) && !finals.unparseable.has(id));
+    const pending = selection.comparisonIds.filter(
+      (id) => !judged.has(id) && !finals.failed.has(id) && !finals.unparseable.has(id),
+    );
     log(`run ${runId}: ${pending.length} of ${selection.comparisonIds.length} comparisons pending`);
     const loader = new ContentLoader(pending, labelSchema.kind === "pairwise" && labelSchema.allowBothBad);
 
@@ -303,7 +353,9 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
       let outcome: JudgeOutcome;
       if (!content) {
         outcome = { status: "failed", reason: "the comparison or one of its completions no longer exists" };
-        await sink.record({ comparisonId: id, order: "AB", try: 1, status: "failed", error: outcome.reason }).catch(() => undefined);
+        await sink
+          .record({ comparisonId: id, order: "AB", try: 1, status: "failed", error: outcome.reason })
+          .catch(() => undefined);
       } else {
         try {
           outcome = await (judge as Judge).judge(content, abort.signal);
@@ -317,31 +369,41 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
       }
       switch (outcome.status) {
         case "judged": {
-          const uncertain = outcome.swap === "inconsistent" || (outcome.confidence !== null && outcome.confidence < routing.lowConfidenceBelow);
+          const uncertain =
+            outcome.swap === "inconsistent" ||
+            (outcome.confidence !== null && outcome.confidence < routing.lowConfidenceBelow);
           const routed = routing.aiUncertainToHumans && uncertain;
           // The judgment, the run's counters and the routing commit together. A unique violation
           // means another runner recorded this judgment meanwhile: nothing to add.
-          await db().$transaction(
-            async (tx) => {
-              const res = await recordJudgment(tx, {
-                idempotencyKey: judgmentKey(cfg.id, run.judgeVersion, id),
-                comparisonId: id,
-                origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
-                verdict: outcome.verdict,
-                confidence: outcome.confidence ?? undefined,
-                rationale: outcome.rationale === undefined ? undefined : storableText(outcome.rationale),
-                metadata: { ...outcome.metadata, judgeVersion: run.judgeVersion, ...(uncertain ? { uncertain: true } : {}), ...(routed ? { routedToHumans: true } : {}) },
-              });
-              if (res.created) {
-                await tx.$executeRaw`UPDATE "JudgeRun" SET done = done + 1, inconsistent = inconsistent + ${outcome.swap === "inconsistent" ? 1 : 0} WHERE id = ${runId}`;
-              }
-              // First in line for annotators (the queue orders by priority).
-              if (routed) await tx.$executeRaw`UPDATE "Comparison" SET priority = GREATEST(priority, ${AI_UNCERTAIN_PRIORITY}::float8) WHERE id = ${id}`;
-            },
-            { timeout: 30_000, maxWait: 30_000 },
-          ).catch((e: unknown) => {
-            if (!isUniqueViolation(e)) throw e;
-          });
+          await db()
+            .$transaction(
+              async (tx) => {
+                const res = await recordJudgment(tx, {
+                  idempotencyKey: judgmentKey(cfg.id, run.judgeVersion, id),
+                  comparisonId: id,
+                  origin: { kind: "ai", judgeConfigId: cfg.id, judgeRunId: runId },
+                  verdict: outcome.verdict,
+                  confidence: outcome.confidence ?? undefined,
+                  rationale: outcome.rationale === undefined ? undefined : storableText(outcome.rationale),
+                  metadata: {
+                    ...outcome.metadata,
+                    judgeVersion: run.judgeVersion,
+                    ...(uncertain ? { uncertain: true } : {}),
+                    ...(routed ? { routedToHumans: true } : {}),
+                  },
+                });
+                if (res.created) {
+                  await tx.$executeRaw`UPDATE "JudgeRun" SET done = done + 1, inconsistent = inconsistent + ${outcome.swap === "inconsistent" ? 1 : 0} WHERE id = ${runId}`;
+                }
+                // First in line for annotators (the queue orders by priority).
+                if (routed)
+                  await tx.$executeRaw`UPDATE "Comparison" SET priority = GREATEST(priority, ${AI_UNCERTAIN_PRIORITY}::float8) WHERE id = ${id}`;
+              },
+              { timeout: 30_000, maxWait: 30_000 },
+            )
+            .catch((e: unknown) => {
+              if (!isUniqueViolation(e)) throw e;
+            });
           break;
         }
         case "failed":
@@ -404,7 +466,10 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
       case "signal":
         return "stopped";
       default: {
-        const r = await db().judgeRun.findUniqueOrThrow({ where: { id: runId }, select: { failed: true, unparseable: true, status: true } });
+        const r = await db().judgeRun.findUniqueOrThrow({
+          where: { id: runId },
+          select: { failed: true, unparseable: true, status: true },
+        });
         if (r.status === "paused") return "paused";
         if (r.status === "cancelled") return "cancelled";
         const notes: string[] = [];
@@ -412,7 +477,11 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
         if (r.unparseable) notes.push(`${r.unparseable} reply(ies) had no verdict`);
         await db().judgeRun.updateMany({
           where: { id: runId, status: "running" },
-          data: { status: "succeeded", finishedAt: new Date(), error: notes.length ? `${notes.join("; ")}; see the attempts for the reasons.` : null },
+          data: {
+            status: "succeeded",
+            finishedAt: new Date(),
+            error: notes.length ? `${notes.join("; ")}; see the attempts for the reasons.` : null,
+          },
         });
         return "finished";
       }

@@ -11,7 +11,10 @@ import { judgeConfigRowOrThrow, type JudgeKind } from "./config";
 export const RunSelection = z.object({
   /** Explicit comparisons (of the project). Otherwise: every comparison matching the filter. */
   comparisonIds: z.array(z.string().min(1)).max(100_000).optional(),
-  statuses: z.array(z.enum(["open", "complete", "review", "adjudicated"])).min(1).default(["open", "complete", "review"]),
+  statuses: z
+    .array(z.enum(["open", "complete", "review", "adjudicated"]))
+    .min(1)
+    .default(["open", "complete", "review"]),
   /** Gold items check annotators; judges skip them unless asked. */
   includeGold: z.boolean().default(false),
   /** At most this many comparisons (oldest first). */
@@ -23,7 +26,9 @@ export type RunSelection = z.infer<typeof RunSelection>;
 export const StoredSelection = z.object({
   filter: RunSelection,
   comparisonIds: z.array(z.string()),
-  excluded: z.object({ alreadyJudged: z.number().int(), unsupported: z.number().int() }).default({ alreadyJudged: 0, unsupported: 0 }),
+  excluded: z
+    .object({ alreadyJudged: z.number().int(), unsupported: z.number().int() })
+    .default({ alreadyJudged: 0, unsupported: 0 }),
 });
 export type StoredSelection = z.infer<typeof StoredSelection>;
 
@@ -104,9 +109,14 @@ export async function getJudgeRun(id: string): Promise<JudgeRunView> {
   return toRunView(r);
 }
 
-export async function listJudgeRuns(opts: { projectId?: string; judgeConfigId?: string; take?: number } = {}): Promise<JudgeRunView[]> {
+export async function listJudgeRuns(
+  opts: { projectId?: string; judgeConfigId?: string; take?: number } = {},
+): Promise<JudgeRunView[]> {
   const rows = await db().judgeRun.findMany({
-    where: { ...(opts.projectId ? { projectId: opts.projectId } : {}), ...(opts.judgeConfigId ? { judgeConfigId: opts.judgeConfigId } : {}) },
+    where: {
+      ...(opts.projectId ? { projectId: opts.projectId } : {}),
+      ...(opts.judgeConfigId ? { judgeConfigId: opts.judgeConfigId } : {}),
+    },
     include: withJudge,
     orderBy: { createdAt: "desc" },
     take: opts.take ?? 50,
@@ -115,7 +125,11 @@ export async function listJudgeRuns(opts: { projectId?: string; judgeConfigId?: 
 }
 
 /** Ids of comparisons (among `ids`) this judge version has judged already. */
-export async function judgedComparisonIds(judgeConfigId: string, version: number, ids: readonly string[]): Promise<Set<string>> {
+export async function judgedComparisonIds(
+  judgeConfigId: string,
+  version: number,
+  ids: readonly string[],
+): Promise<Set<string>> {
   const out = new Set<string>();
   for (let i = 0; i < ids.length; i += 5000) {
     const chunk = ids.slice(i, i + 5000);
@@ -141,14 +155,25 @@ export interface CreateRunInput {
  */
 export async function createJudgeRun(input: CreateRunInput): Promise<JudgeRunView> {
   const cfg = await judgeConfigRowOrThrow(input.judgeConfigId);
-  if (!cfg.active) throw new DomainError("bad_request", `Judge "${cfg.name}" is switched off; switch it on before starting a run.`);
+  if (!cfg.active)
+    throw new DomainError(
+      "bad_request",
+      `Judge "${cfg.name}" is switched off; switch it on before starting a run.`,
+    );
   if (cfg.projectId && cfg.projectId !== input.projectId) {
-    throw new DomainError("bad_request", `Judge "${cfg.name}" belongs to another project; use a judge of this project or a shared one.`);
+    throw new DomainError(
+      "bad_request",
+      `Judge "${cfg.name}" belongs to another project; use a judge of this project or a shared one.`,
+    );
   }
   const project = await db().project.findUnique({ where: { id: input.projectId }, select: { id: true } });
   if (!project) throw new DomainError("not_found", `No project ${input.projectId}.`);
   const parsed = RunSelection.safeParse(input.selection ?? {});
-  if (!parsed.success) throw new DomainError("bad_request", `Invalid selection: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new DomainError(
+      "bad_request",
+      `Invalid selection: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   const filter = parsed.data;
 
   const candidates = await db().comparison.findMany({
@@ -165,11 +190,20 @@ export async function createJudgeRun(input: CreateRunInput): Promise<JudgeRunVie
     const found = new Set(candidates.map((c) => c.id));
     const missing = filter.comparisonIds.filter((id) => !found.has(id));
     if (missing.length && candidates.length < filter.limit) {
-      throw new DomainError("bad_request", `${missing.length} selected comparison(s) are not in this project (or are gold items): ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}.`);
+      throw new DomainError(
+        "bad_request",
+        `${missing.length} selected comparison(s) are not in this project (or are gold items): ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}.`,
+      );
     }
   }
-  const supported = candidates.filter((c) => supportsComparison(cfg.kind as JudgeKind, c.completionIds.length));
-  const judged = await judgedComparisonIds(cfg.id, cfg.version, supported.map((c) => c.id));
+  const supported = candidates.filter((c) =>
+    supportsComparison(cfg.kind as JudgeKind, c.completionIds.length),
+  );
+  const judged = await judgedComparisonIds(
+    cfg.id,
+    cfg.version,
+    supported.map((c) => c.id),
+  );
   const ids = supported.map((c) => c.id).filter((id) => !judged.has(id));
   const selection: StoredSelection = {
     filter,
@@ -204,7 +238,10 @@ export async function pauseJudgeRun(id: string): Promise<JudgeRunView> {
   if (r.status !== "queued" && r.status !== "running") {
     throw new DomainError("conflict", `This run is ${r.status}; only a queued or running run can be paused.`);
   }
-  await db().judgeRun.updateMany({ where: { id, status: { in: ["queued", "running"] } }, data: { status: "paused" } });
+  await db().judgeRun.updateMany({
+    where: { id, status: { in: ["queued", "running"] } },
+    data: { status: "paused" },
+  });
   return getJudgeRun(id);
 }
 
@@ -214,7 +251,10 @@ export async function markRunResumed(id: string): Promise<JudgeRunView> {
   if (r.status !== "paused" && r.status !== "failed") {
     throw new DomainError("conflict", `This run is ${r.status}; only a paused or failed run can be resumed.`);
   }
-  await db().judgeRun.updateMany({ where: { id, status: { in: ["paused", "failed"] } }, data: { status: "queued", error: null, finishedAt: null } });
+  await db().judgeRun.updateMany({
+    where: { id, status: { in: ["paused", "failed"] } },
+    data: { status: "queued", error: null, finishedAt: null },
+  });
   return getJudgeRun(id);
 }
 
@@ -222,12 +262,18 @@ export async function markRunResumed(id: string): Promise<JudgeRunView> {
 export async function cancelJudgeRun(id: string): Promise<JudgeRunView> {
   const r = await runRowOrThrow(id);
   if (TERMINAL.includes(r.status)) throw new DomainError("conflict", `This run is already ${r.status}.`);
-  await db().judgeRun.updateMany({ where: { id, status: { notIn: [...TERMINAL] } }, data: { status: "cancelled", finishedAt: new Date() } });
+  await db().judgeRun.updateMany({
+    where: { id, status: { notIn: [...TERMINAL] } },
+    data: { status: "cancelled", finishedAt: new Date() },
+  });
   return getJudgeRun(id);
 }
 
 /** A run's calls, newest first (the admin UI's detail view). */
-export async function runAttempts(runId: string, opts: { status?: string; take?: number } = {}): Promise<JudgeAttempt[]> {
+export async function runAttempts(
+  runId: string,
+  opts: { status?: string; take?: number } = {},
+): Promise<JudgeAttempt[]> {
   return db().judgeAttempt.findMany({
     where: { runId, ...(opts.status ? { status: opts.status } : {}) },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],

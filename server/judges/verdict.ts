@@ -10,7 +10,8 @@ export type ParsedVerdict =
 const MARKER_RE = /\[\[\s*([ABCabc])\s*\]\]/g;
 // A marker followed by "if assistant ..." or "for a tie" is the judge repeating the instructions,
 // not ruling (`"[[A]]" if assistant A is better, ... "[[C]]" for a tie`).
-const ECHO_AFTER_RE = /^["'\u201d\u2019`*]*\s*(?:if\s+(?:assistant|the\s+assistant|response|answer)|for\s+a\s+tie)/i;
+const ECHO_AFTER_RE =
+  /^["'\u201d\u2019`*]*\s*(?:if\s+(?:assistant|the\s+assistant|response|answer)|for\s+a\s+tie)/i;
 
 /** The verdict is the LAST marker that is not an echo of the instructions. */
 export function parseVerdict(reply: string | null | undefined): ParsedVerdict {
@@ -29,7 +30,9 @@ export function parseVerdict(reply: string | null | undefined): ParsedVerdict {
   if (last) return { ok: true, ...last };
   return {
     ok: false,
-    reason: echoes ? "the reply only repeats the verdict instructions; no [[A]]/[[B]]/[[C]] ruling" : "no [[A]]/[[B]]/[[C]] verdict marker in the reply",
+    reason: echoes
+      ? "the reply only repeats the verdict instructions; no [[A]]/[[B]]/[[C]] ruling"
+      : "no [[A]]/[[B]]/[[C]] verdict marker in the reply",
   };
 }
 
@@ -82,7 +85,8 @@ export function verdictProbabilities(
   if (!at || normToken(at.token) !== parsed.verdict) return null;
   const byLetter: Record<VerdictLetter, number> = { A: 0, B: 0, C: 0 };
   const alternatives = at.top_logprobs?.length ? [...at.top_logprobs] : [];
-  if (!alternatives.some((a) => a.token === at.token)) alternatives.push({ token: at.token, logprob: at.logprob });
+  if (!alternatives.some((a) => a.token === at.token))
+    alternatives.push({ token: at.token, logprob: at.logprob });
   for (const a of alternatives) {
     const n = normToken(a.token);
     if (n === "A" || n === "B" || n === "C") byLetter[n] += Math.exp(a.logprob);

@@ -10,8 +10,15 @@ import { runProcess } from "./run";
 
 runProcess("database", async () => {
   const e = env();
-  const started = await startEmbeddedDatabase({ dataDir: e.dataDir, port: e.PAIRWISE_DB_PORT, host: "127.0.0.1", log: (m) => console.log(`[database] ${m}`) });
-  console.log(`[database] PGlite in ${path.join(e.dataDir, "pg")} serving ${started.url.replace(/:[^:@/]+@/, ":***@")}`);
+  const started = await startEmbeddedDatabase({
+    dataDir: e.dataDir,
+    port: e.PAIRWISE_DB_PORT,
+    host: "127.0.0.1",
+    log: (m) => console.log(`[database] ${m}`),
+  });
+  console.log(
+    `[database] PGlite in ${path.join(e.dataDir, "pg")} serving ${started.url.replace(/:[^:@/]+@/, ":***@")}`,
+  );
   // Lets CLI commands find the running database while `npm start` holds the data folder.
   fs.writeFileSync(runtimeFile(e.dataDir), JSON.stringify({ pid: process.pid, url: started.url }));
   process.send?.({ type: "url", url: started.url });

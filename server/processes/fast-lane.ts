@@ -42,7 +42,9 @@ export function fastLane(req: http.IncomingMessage, res: http.ServerResponse): b
     try {
       const body = await readBody(req);
       if (body === null) {
-        res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "bad_request", message: "The request body is over 1 MB." } }));
+        res
+          .writeHead(413, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { code: "bad_request", message: "The request body is over 1 MB." } }));
         return;
       }
       // The handlers read only the URL, headers.get and json() of a Request: a light stand-in
@@ -63,7 +65,14 @@ export function fastLane(req: http.IncomingMessage, res: http.ServerResponse): b
     } catch (e) {
       console.error("[web] fast lane:", e);
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on the server; it has been logged. Try again." } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            code: "internal",
+            message: "Something went wrong on the server; it has been logged. Try again.",
+          },
+        }),
+      );
     }
   })();
   return true;

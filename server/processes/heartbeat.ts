@@ -6,20 +6,33 @@ import { db } from "../db/client";
 export const HEARTBEAT_MS = 5_000;
 export const STALE_MS = 20_000;
 
-export function startHeartbeat(kind: string, info: () => Record<string, unknown> = () => ({})): () => Promise<void> {
+export function startHeartbeat(
+  kind: string,
+  info: () => Record<string, unknown> = () => ({}),
+): () => Promise<void> {
   const id = `${kind}:${os.hostname()}:${process.pid}`;
   const beat = async () => {
-    const data = { kind, host: os.hostname(), pid: process.pid, info: info() as object, lastSeenAt: new Date() };
-    await db().serviceHeartbeat.upsert({ where: { id }, create: { id, ...data }, update: data }).catch((e: Error) => {
-      console.error(`[${kind}] heartbeat failed: ${e.message}`);
-    });
+    const data = {
+      kind,
+      host: os.hostname(),
+      pid: process.pid,
+      info: info() as object,
+      lastSeenAt: new Date(),
+    };
+    await db()
+      .serviceHeartbeat.upsert({ where: { id }, create: { id, ...data }, update: data })
+      .catch((e: Error) => {
+        console.error(`[${kind}] heartbeat failed: ${e.message}`);
+      });
   };
   void beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
   return async () => {
     clearInterval(timer);
-    await db().serviceHeartbeat.delete({ where: { id } }).catch(() => {});
+    await db()
+      .serviceHeartbeat.delete({ where: { id } })
+      .catch(() => {});
   };
 }
 

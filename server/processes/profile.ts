@@ -24,8 +24,16 @@ export function startCpuProfile(name: string): () => Promise<void> {
           fs.writeFileSync(path.join(dir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
           delay.disable();
           const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-          const loop = { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max), mean: ms(delay.mean) };
-          fs.writeFileSync(path.join(dir, `${name}-${process.pid}.event-loop-delay.json`), JSON.stringify(loop));
+          const loop = {
+            p50: ms(delay.percentile(50)),
+            p99: ms(delay.percentile(99)),
+            max: ms(delay.max),
+            mean: ms(delay.mean),
+          };
+          fs.writeFileSync(
+            path.join(dir, `${name}-${process.pid}.event-loop-delay.json`),
+            JSON.stringify(loop),
+          );
         }
         session.disconnect();
         resolve();

@@ -7,9 +7,17 @@ runProcess("serve", async () => {
   const e = env();
   const modulePath = "../serve/server"; // built by the AI-judges feature
   const mod = (await import(modulePath)) as {
-    startServeServer: (o: { port: number; host: string; checkpointDir: string }) => Promise<{ url: string; close: () => Promise<void> }>;
+    startServeServer: (o: {
+      port: number;
+      host: string;
+      checkpointDir: string;
+    }) => Promise<{ url: string; close: () => Promise<void> }>;
   };
-  const s = await mod.startServeServer({ port: e.PAIRWISE_SERVE_PORT, host: e.PAIRWISE_HOST, checkpointDir: e.checkpointDir });
+  const s = await mod.startServeServer({
+    port: e.PAIRWISE_SERVE_PORT,
+    host: e.PAIRWISE_HOST,
+    checkpointDir: e.checkpointDir,
+  });
   const stopBeat = startHeartbeat("serve", () => ({ url: s.url }));
   console.log(`[serve] ready at ${s.url}`);
   return async () => {

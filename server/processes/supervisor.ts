@@ -100,11 +100,16 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     if (withServe) ports.push(["OpenAI-compatible server", e.PAIRWISE_SERVE_PORT, "PAIRWISE_SERVE_PORT"]);
     if (embedded) ports.push(["embedded database", e.PAIRWISE_DB_PORT, "PAIRWISE_DB_PORT"]);
     for (const [what, port, variable] of ports) {
-      if (!(await portFree(port, what === "embedded database" ? "127.0.0.1" : e.PAIRWISE_HOST))) throw new PortInUseError(what, port, variable);
+      if (!(await portFree(port, what === "embedded database" ? "127.0.0.1" : e.PAIRWISE_HOST)))
+        throw new PortInUseError(what, port, variable);
     }
     if (!embedded) await checkDatabase(e.DATABASE_URL!);
   } catch (err) {
-    if (err instanceof DataDirLockedError || err instanceof PortInUseError || err instanceof DatabaseUnreachableError) {
+    if (
+      err instanceof DataDirLockedError ||
+      err instanceof PortInUseError ||
+      err instanceof DatabaseUnreachableError
+    ) {
       console.error(err.message);
       return 1;
     }
@@ -169,7 +174,8 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
       url = (await waitForMessage<{ url: string }>(m.child!, "url", 120_000)).url;
     }
     const migrated = await migrate(url, { log });
-    if (migrated.applied.length) log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
+    if (migrated.applied.length)
+      log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
     if (e.PAIRWISE_DEMO) {
       const prisma = createPrisma(url, { max: 2 });
       try {
@@ -179,7 +185,9 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
       }
     }
     const all: Name[] = ["web", "worker", "trainer", ...(withServe ? (["serve"] as const) : [])];
-    const names = e.PAIRWISE_PROCESSES ? all.filter((n) => n === "web" || (e.PAIRWISE_PROCESSES as string[]).includes(n)) : all;
+    const names = e.PAIRWISE_PROCESSES
+      ? all.filter((n) => n === "web" || (e.PAIRWISE_PROCESSES as string[]).includes(n))
+      : all;
     const started = names.map((n) => launch(n));
     await waitForMessage(started[0]!.child!, "ready", 180_000);
   } catch (err) {
@@ -197,7 +205,8 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
   ];
   if (e.PAIRWISE_DEMO) {
     lines.push("  Sign in with a demo account (change these passwords before sharing the app):");
-    for (const a of DEMO_ACCOUNTS.slice(0, 3)) lines.push(`    ${a.role.padEnd(10)} ${a.email} / ${a.password}`);
+    for (const a of DEMO_ACCOUNTS.slice(0, 3))
+      lines.push(`    ${a.role.padEnd(10)} ${a.email} / ${a.password}`);
   } else {
     lines.push("  Create an admin with: npx pairwise users create --email you@example.com --role admin");
   }

@@ -17,7 +17,15 @@ export const ProjectInput = z.object({
     .regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and -, starting with a letter or digit"),
   name: z.string().trim().min(1).max(200),
   instructions: z.string().max(100_000).default(""),
-  labelSchema: LabelSchema.default({ kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false }),
+  labelSchema: LabelSchema.default({
+    kind: "pairwise",
+    strength: true,
+    allowTie: true,
+    allowBothBad: true,
+    axes: [],
+    rationale: "optional",
+    judgeReasoningSeparately: false,
+  }),
   /** Judgments wanted per comparison. */
   overlap: z.number().int().min(1).max(50).default(1),
   goldRatio: z.number().min(0).max(1).default(0),
@@ -79,7 +87,11 @@ export function projectView(p: Project): ProjectView {
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const r = schema.safeParse(input);
-  if (!r.success) throw new DomainError("bad_request", r.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
+  if (!r.success)
+    throw new DomainError(
+      "bad_request",
+      r.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "),
+    );
   return r.data;
 }
 
@@ -101,7 +113,11 @@ export async function createProject(db: DbOrTx, input: ProjectInput): Promise<Pr
     });
     return projectView(row);
   } catch (e) {
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") throw new DomainError("conflict", `A project with slug "${p.slug}" already exists; choose another slug.`);
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")
+      throw new DomainError(
+        "conflict",
+        `A project with slug "${p.slug}" already exists; choose another slug.`,
+      );
     throw e;
   }
 }
@@ -113,7 +129,11 @@ export async function findProject(db: DbOrTx, idOrSlug: string): Promise<Project
 
 export async function getProjectOrThrow(db: DbOrTx, idOrSlug: string): Promise<Project> {
   const p = await findProject(db, idOrSlug);
-  if (!p) throw new DomainError("not_found", `No project "${idOrSlug}" (by id or slug). List projects with GET /api/v1/projects or \`pairwise projects list\`.`);
+  if (!p)
+    throw new DomainError(
+      "not_found",
+      `No project "${idOrSlug}" (by id or slug). List projects with GET /api/v1/projects or \`pairwise projects list\`.`,
+    );
   return p;
 }
 
@@ -121,15 +141,23 @@ export async function getProject(db: DbOrTx, idOrSlug: string): Promise<ProjectV
   return projectView(await getProjectOrThrow(db, idOrSlug));
 }
 
-export async function listProjects(db: DbOrTx, opts: { includeArchived?: boolean } = {}): Promise<ProjectView[]> {
-  const rows = await db.project.findMany({ where: opts.includeArchived ? {} : { archived: false }, orderBy: { createdAt: "asc" } });
+export async function listProjects(
+  db: DbOrTx,
+  opts: { includeArchived?: boolean } = {},
+): Promise<ProjectView[]> {
+  const rows = await db.project.findMany({
+    where: opts.includeArchived ? {} : { archived: false },
+    orderBy: { createdAt: "asc" },
+  });
   return rows.map(projectView);
 }
 
 export async function updateProject(db: DbOrTx, idOrSlug: string, patch: ProjectPatch): Promise<ProjectView> {
   const current = await getProjectOrThrow(db, idOrSlug);
   const p = parse(ProjectPatch, patch);
-  const settings = p.settings ? parse(ProjectSettings, { ...(current.settings as object), ...p.settings }) : undefined;
+  const settings = p.settings
+    ? parse(ProjectSettings, { ...(current.settings as object), ...p.settings })
+    : undefined;
   const row = await db.project.update({
     where: { id: current.id },
     data: {

@@ -9,34 +9,66 @@ import { hashPassword } from "../auth/password";
 export const DEMO_ACCOUNTS = [
   { email: "admin@pairwise.local", name: "Ada Admin", role: "admin", password: "pairwise-admin" },
   { email: "reviewer@pairwise.local", name: "Rey Reviewer", role: "reviewer", password: "pairwise-reviewer" },
-  { email: "annotator@pairwise.local", name: "Ann Annotator", role: "annotator", password: "pairwise-annotator" },
-  { email: "annotator2@pairwise.local", name: "Bo Annotator", role: "annotator", password: "pairwise-annotator" },
+  {
+    email: "annotator@pairwise.local",
+    name: "Ann Annotator",
+    role: "annotator",
+    password: "pairwise-annotator",
+  },
+  {
+    email: "annotator2@pairwise.local",
+    name: "Bo Annotator",
+    role: "annotator",
+    password: "pairwise-annotator",
+  },
 ] as const;
 
-const sha = (v: unknown) => crypto.createHash("sha256").update(typeof v === "string" ? v : JSON.stringify(v)).digest("hex");
+const sha = (v: unknown) =>
+  crypto
+    .createHash("sha256")
+    .update(typeof v === "string" ? v : JSON.stringify(v))
+    .digest("hex");
 
 const RANKING_PROMPTS: Array<{ prompt: string; completions: Array<{ model: string; text: string }> }> = [
   {
     prompt: "Write a Python function that reverses a string.",
     completions: [
-      { model: "demo-large", text: "Use slicing:\n\n```python\ndef reverse(s: str) -> str:\n    return s[::-1]\n```\n\n`s[::-1]` walks the string backwards in one step." },
-      { model: "demo-medium", text: "```python\ndef reverse(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out\n```\nThis builds the result one character at a time (quadratic, but clear)." },
+      {
+        model: "demo-large",
+        text: "Use slicing:\n\n```python\ndef reverse(s: str) -> str:\n    return s[::-1]\n```\n\n`s[::-1]` walks the string backwards in one step.",
+      },
+      {
+        model: "demo-medium",
+        text: "```python\ndef reverse(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out\n```\nThis builds the result one character at a time (quadratic, but clear).",
+      },
       { model: "demo-small", text: "You can reverse a string with `reversed(s)`." },
     ],
   },
   {
     prompt: "What is the derivative of $x^2 \\sin x$?",
     completions: [
-      { model: "demo-large", text: "By the product rule:\n\n$$\\frac{d}{dx}\\left(x^2 \\sin x\\right) = 2x\\sin x + x^2 \\cos x$$" },
+      {
+        model: "demo-large",
+        text: "By the product rule:\n\n$$\\frac{d}{dx}\\left(x^2 \\sin x\\right) = 2x\\sin x + x^2 \\cos x$$",
+      },
       { model: "demo-medium", text: "It is $2x \\cos x$." },
-      { model: "demo-small", text: "<think>Product rule: (uv)' = u'v + uv'. u = x^2, v = sin x.</think>\n\nThe derivative is $2x\\sin x + x^2\\cos x$." },
+      {
+        model: "demo-small",
+        text: "<think>Product rule: (uv)' = u'v + uv'. u = x^2, v = sin x.</think>\n\nThe derivative is $2x\\sin x + x^2\\cos x$.",
+      },
     ],
   },
   {
     prompt: "Give three tips for writing a good commit message.",
     completions: [
-      { model: "demo-large", text: "1. **Summarise in the first line** (50 characters or so).\n2. **Say why**, not only what, in the body.\n3. **One change per commit**, so the message can be precise." },
-      { model: "demo-medium", text: "- Be concise\n- Use the imperative mood (\"Fix bug\", not \"Fixed bug\")\n- Reference the issue number" },
+      {
+        model: "demo-large",
+        text: "1. **Summarise in the first line** (50 characters or so).\n2. **Say why**, not only what, in the body.\n3. **One change per commit**, so the message can be precise.",
+      },
+      {
+        model: "demo-medium",
+        text: '- Be concise\n- Use the imperative mood ("Fix bug", not "Fixed bug")\n- Reference the issue number',
+      },
       { model: "demo-small", text: "Write what you did." },
     ],
   },
@@ -45,7 +77,9 @@ const RANKING_PROMPTS: Array<{ prompt: string; completions: Array<{ model: strin
 export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = () => {}): Promise<boolean> {
   if ((await prisma.user.count()) > 0) return false;
   for (const a of DEMO_ACCOUNTS) {
-    await prisma.user.create({ data: { email: a.email, name: a.name, role: a.role, passwordHash: await hashPassword(a.password) } });
+    await prisma.user.create({
+      data: { email: a.email, name: a.name, role: a.role, passwordHash: await hashPassword(a.password) },
+    });
   }
 
   // Project 1: mini-R1 arithmetic, pairwise, overlap 2, some gold items with known answers.
@@ -55,7 +89,15 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
       name: "Mini-R1 arithmetic reasoning",
       instructions:
         "Compare two answers to a short arithmetic word problem.\n\n- Prefer the answer whose **final number is correct**.\n- Then prefer clear reasoning inside `<think>…</think>`.\n- Choose **tie** when both are equally good, **both bad** when neither is right.",
-      labelSchema: { kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false },
+      labelSchema: {
+        kind: "pairwise",
+        strength: true,
+        allowTie: true,
+        allowBothBad: true,
+        axes: [],
+        rationale: "optional",
+        judgeReasoningSeparately: false,
+      },
       overlap: 2,
       goldRatio: 0.1,
       settings: { training: { task: "miniR1" } },
@@ -70,7 +112,10 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
         projectId: p1.id,
         contentHash: sha(messages),
         messages: messages as unknown as object[],
-        metadata: { task: "miniR1", problem: { id: problem.id, answer: problem.answer, question: problem.question } },
+        metadata: {
+          task: "miniR1",
+          problem: { id: problem.id, answer: problem.answer, question: problem.question },
+        },
         split: i % 10 === 9 ? "validation" : "train",
       },
     });
@@ -82,7 +127,14 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
         { text: bad, model: "demo-policy-b" },
       ].map((c) =>
         prisma.completion.create({
-          data: { projectId: p1.id, promptId: prompt.id, contentHash: sha(c.text), text: c.text, modelName: c.model, samplingParams: { temperature: 0.8 } },
+          data: {
+            projectId: p1.id,
+            promptId: prompt.id,
+            contentHash: sha(c.text),
+            text: c.text,
+            modelName: c.model,
+            samplingParams: { temperature: 0.8 },
+          },
         }),
       ),
     );
@@ -95,7 +147,9 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
         completionIds: ids,
         contentHash: sha(ids),
         isGold,
-        goldAnswer: isGold ? { kind: "pairwise", outcome: "win", winnerId: c1!.id, loserId: c2!.id, strength: 2 } : undefined,
+        goldAnswer: isGold
+          ? { kind: "pairwise", outcome: "win", winnerId: c1!.id, loserId: c2!.id, strength: 2 }
+          : undefined,
         source: "demo",
         createdAt: new Date(Date.now() - (problems.length - i) * 1000),
       },
@@ -107,7 +161,8 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
     data: {
       slug: "helpfulness-ranking",
       name: "Helpfulness ranking (3-way)",
-      instructions: "Rank the three answers from **most** to **least** helpful. Equal answers may share a rank.",
+      instructions:
+        "Rank the three answers from **most** to **least** helpful. Equal answers may share a rank.",
       labelSchema: {
         kind: "ranking",
         allowTies: true,
@@ -122,14 +177,36 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
     },
   });
   for (const item of RANKING_PROMPTS) {
-    const prompt = await prisma.prompt.create({ data: { projectId: p2.id, contentHash: sha(item.prompt), text: item.prompt } });
+    const prompt = await prisma.prompt.create({
+      data: { projectId: p2.id, contentHash: sha(item.prompt), text: item.prompt },
+    });
     const comps = [];
     for (const c of item.completions) {
-      comps.push(await prisma.completion.create({ data: { projectId: p2.id, promptId: prompt.id, contentHash: sha(c.text), text: c.text, modelName: c.model } }));
+      comps.push(
+        await prisma.completion.create({
+          data: {
+            projectId: p2.id,
+            promptId: prompt.id,
+            contentHash: sha(c.text),
+            text: c.text,
+            modelName: c.model,
+          },
+        }),
+      );
     }
     const ids = comps.map((c) => c.id);
-    await prisma.comparison.create({ data: { projectId: p2.id, promptId: prompt.id, completionIds: ids, contentHash: sha(ids), source: "demo" } });
+    await prisma.comparison.create({
+      data: {
+        projectId: p2.id,
+        promptId: prompt.id,
+        completionIds: ids,
+        contentHash: sha(ids),
+        source: "demo",
+      },
+    });
   }
-  log(`seeded the demo: projects "${p1.name}" (${problems.length} comparisons) and "${p2.name}" (${RANKING_PROMPTS.length}), ${DEMO_ACCOUNTS.length} accounts`);
+  log(
+    `seeded the demo: projects "${p1.name}" (${problems.length} comparisons) and "${p2.name}" (${RANKING_PROMPTS.length}), ${DEMO_ACCOUNTS.length} accounts`,
+  );
   return true;
 }

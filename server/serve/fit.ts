@@ -9,7 +9,12 @@ const SPECIALS = { allowedSpecial: ["<think>", "</think>"] as ["<think>", "</thi
 
 /** Prompt length in tokens as generate encodes it (BOS included). */
 export function promptTokens(tok: BpeTokenizer, prompt: string | ChatMessage[]): number {
-  return 1 + (typeof prompt === "string" ? tok.encode(prompt, SPECIALS).length : tok.encodeChat(prompt, { addGenerationPrompt: true }).ids.length);
+  return (
+    1 +
+    (typeof prompt === "string"
+      ? tok.encode(prompt, SPECIALS).length
+      : tok.encodeChat(prompt, { addGenerationPrompt: true }).ids.length)
+  );
 }
 
 function dropFront(prompt: string | ChatMessage[], chars: number): string | ChatMessage[] {

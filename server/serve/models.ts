@@ -43,7 +43,12 @@ export interface LoadedModel {
  */
 export async function ensureDefaultModel(
   dir: string,
-  opts: { trainSteps?: number; config?: Partial<ModelConfigInput>; seed?: number; log?: (m: string) => void } = {},
+  opts: {
+    trainSteps?: number;
+    config?: Partial<ModelConfigInput>;
+    seed?: number;
+    log?: (m: string) => void;
+  } = {},
 ): Promise<string> {
   const exists = await readCheckpointMeta(dir).then(
     () => true,
@@ -52,16 +57,33 @@ export async function ensureDefaultModel(
   if (exists) return dir;
   const problems = miniR1.makeProblems(opts.seed ?? 0, 400, { difficulty: 2 });
   const tokenizer = BpeTokenizer.train(miniR1.corpus(problems), PRESETS.tiny.vocabSize);
-  const model = createPolicy({ ...PRESETS.tiny, ...opts.config, vocabSize: tokenizer.vocabSize }, opts.seed ?? 0);
+  const model = createPolicy(
+    { ...PRESETS.tiny, ...opts.config, vocabSize: tokenizer.vocabSize },
+    opts.seed ?? 0,
+  );
   try {
     let trained = 0;
     if (opts.trainSteps && opts.trainSteps > 0) {
-      const r = await trainSFT({ model, tokenizer, data: miniR1.sftExamples(problems), config: { steps: opts.trainSteps, lr: 1e-3, batchSize: 8 } });
+      const r = await trainSFT({
+        model,
+        tokenizer,
+        data: miniR1.sftExamples(problems),
+        config: { steps: opts.trainSteps, lr: 1e-3, batchSize: 8 },
+      });
       trained = r.steps;
     }
     await fs.mkdir(path.dirname(dir), { recursive: true });
-    await saveCheckpoint(dir, { model, tokenizer, meta: { name: DEFAULT_MODEL_ID, origin: trained ? `mini-R1 SFT, ${trained} steps` : "random init (tiny preset)" } });
-    opts.log?.(`created the default model ${DEFAULT_MODEL_ID} at ${dir} (${trained ? `${trained} SFT steps` : "random weights"})`);
+    await saveCheckpoint(dir, {
+      model,
+      tokenizer,
+      meta: {
+        name: DEFAULT_MODEL_ID,
+        origin: trained ? `mini-R1 SFT, ${trained} steps` : "random init (tiny preset)",
+      },
+    });
+    opts.log?.(
+      `created the default model ${DEFAULT_MODEL_ID} at ${dir} (${trained ? `${trained} SFT steps` : "random weights"})`,
+    );
   } finally {
     disposeModel(model);
   }
@@ -120,7 +142,9 @@ export class ModelRegistry {
         const ck = await loadCheckpoint(entry.path);
         if (ck.kind !== "policy") {
           ck.model && disposeModel(ck.model);
-          throw new Error(`checkpoint ${entry.path} holds a ${ck.kind} model; only policy checkpoints generate text`);
+          throw new Error(
+            `checkpoint ${entry.path} holds a ${ck.kind} model; only policy checkpoints generate text`,
+          );
         }
         this.o.log?.(`loaded ${entry.id} from ${entry.path}`);
         return { entry, model: ck.model, tokenizer: ck.tokenizer };
@@ -156,7 +180,9 @@ export class ModelRegistry {
   private evict(): void {
     const max = this.o.maxLoaded ?? 3;
     if (this.loaded.size <= max) return;
-    const idle = [...this.loaded.entries()].filter(([, s]) => s.inUse === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const idle = [...this.loaded.entries()]
+      .filter(([, s]) => s.inUse === 0)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [key, s] of idle) {
       if (this.loaded.size <= max) break;
       this.loaded.delete(key);

@@ -9,7 +9,12 @@ export const ChatMessageSchema = z.object({
   role: z.enum(["system", "developer", "user", "assistant"], {
     message: 'role must be "system", "developer", "user" or "assistant" (tool messages are not supported)',
   }),
-  content: z.union([z.string(), z.array(contentPart, { message: "content parts must be text parts ({type: \"text\", text})" })]).nullable(),
+  content: z
+    .union([
+      z.string(),
+      z.array(contentPart, { message: 'content parts must be text parts ({type: "text", text})' }),
+    ])
+    .nullable(),
   name: z.string().optional(),
 });
 
@@ -43,7 +48,9 @@ export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 export const CompletionRequest = z
   .object({
     ...sampling,
-    prompt: z.union([z.string(), z.array(z.string()).min(1).max(64)], { message: "prompt must be a string or an array of strings" }),
+    prompt: z.union([z.string(), z.array(z.string()).min(1).max(64)], {
+      message: "prompt must be a string or an array of strings",
+    }),
     echo: z.literal(false, { message: "echo is not supported" }).nullish(),
     logprobs: z.null({ message: "logprobs are not supported by pairwise serve's /v1/completions" }).nullish(),
     suffix: z.null({ message: "suffix is not supported" }).nullish(),
@@ -64,12 +71,20 @@ export function stopList(s: string | string[] | null | undefined): string[] {
 }
 
 /** OpenAI error body. */
-export function errorBody(message: string, type: string, code: string | null = null, param: string | null = null) {
+export function errorBody(
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+) {
   return { error: { message, type, param, code } };
 }
 
 export function zodMessage(e: z.ZodError): { message: string; param: string | null } {
   const i = e.issues[0];
   const param = i && i.path.length ? i.path.join(".") : null;
-  return { message: e.issues.map((x) => `${x.path.length ? `${x.path.join(".")}: ` : ""}${x.message}`).join("; "), param };
+  return {
+    message: e.issues.map((x) => `${x.path.length ? `${x.path.join(".")}: ` : ""}${x.message}`).join("; "),
+    param,
+  };
 }

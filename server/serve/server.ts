@@ -14,8 +14,21 @@ import type { AddressInfo } from "node:net";
 import { generateStream, selectBackend, type ChatMessage, type GenerateResult } from "@/trainer";
 import { env } from "../env";
 import { fitPrompt } from "./fit";
-import { DEFAULT_MODEL_ID, ModelRegistry, ensureDefaultModel, type LoadedModel, type ServedModel } from "./models";
-import { ChatCompletionRequest, CompletionRequest, errorBody, stopList, textOf, zodMessage } from "./protocol";
+import {
+  DEFAULT_MODEL_ID,
+  ModelRegistry,
+  ensureDefaultModel,
+  type LoadedModel,
+  type ServedModel,
+} from "./models";
+import {
+  ChatCompletionRequest,
+  CompletionRequest,
+  errorBody,
+  stopList,
+  textOf,
+  zodMessage,
+} from "./protocol";
 
 export interface ServeOptions {
   port: number;
@@ -105,10 +118,17 @@ const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 function toTrainerMessages(messages: ChatCompletionRequest["messages"]): ChatMessage[] {
-  return messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: textOf(m.content) }));
+  return messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: textOf(m.content),
+  }));
 }
 
-const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" };
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+};
 
 export async function startServeServer(opts: ServeOptions): Promise<ServeServer> {
   const log = opts.log ?? ((m: string) => console.log(`[serve] ${m}`));
@@ -119,7 +139,11 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     fixed.push({ id: path.basename(p), path: p, checkpointId: null, created: nowSec(), source: "path" });
   }
   if (opts.defaultModel !== false) {
-    const dir = path.join(path.resolve(opts.checkpointDir ?? ".data/checkpoints"), "_serve", DEFAULT_MODEL_ID);
+    const dir = path.join(
+      path.resolve(opts.checkpointDir ?? ".data/checkpoints"),
+      "_serve",
+      DEFAULT_MODEL_ID,
+    );
     await ensureDefaultModel(dir, { trainSteps: opts.defaultTrainSteps, log });
     fixed.push({ id: DEFAULT_MODEL_ID, path: dir, checkpointId: null, created: nowSec(), source: "default" });
   }
@@ -154,7 +178,13 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     const m = await registry.find(id);
     if (!m) {
       const ids = (await registry.list()).map((x) => x.id);
-      throw new HttpError(404, `The model '${id}' does not exist. Served models: ${ids.join(", ") || "(none)"}.`, "invalid_request_error", "model_not_found", "model");
+      throw new HttpError(
+        404,
+        `The model '${id}' does not exist. Served models: ${ids.join(", ") || "(none)"}.`,
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+      );
     }
     return m;
   }
@@ -180,7 +210,15 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     for (;;) {
       if (isClosed()) {
         const r = await it.return(undefined as never);
-        return (r.value as GenerateResult | undefined) ?? { text: "", tokens: [], finishReason: "stop", promptTokens: 0, completionTokens: 0 };
+        return (
+          (r.value as GenerateResult | undefined) ?? {
+            text: "",
+            tokens: [],
+            finishReason: "stop",
+            promptTokens: 0,
+            completionTokens: 0,
+          }
+        );
       }
       const r = await it.next();
       if (r.done) return r.value;
@@ -190,7 +228,15 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     }
   }
 
-  function samplingOf(b: { temperature?: number | null; top_p?: number | null; stop?: string | string[] | null; seed?: number | null }, maxTokens: number | null | undefined) {
+  function samplingOf(
+    b: {
+      temperature?: number | null;
+      top_p?: number | null;
+      stop?: string | string[] | null;
+      seed?: number | null;
+    },
+    maxTokens: number | null | undefined,
+  ) {
     return {
       maxTokens: maxTokens ?? DEFAULT_MAX_TOKENS,
       temperature: b.temperature ?? 1,
@@ -234,13 +280,31 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
         let promptTokens = 0;
         let completionTokens = 0;
         for (let i = 0; i < n && !closed; i++) {
-          send(chunk([{ index: i, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-          const r = await runGeneration(loaded, messages, { ...s, seed: s.seed + i }, (text) => send(chunk([{ index: i, delta: { content: text }, logprobs: null, finish_reason: null }])), () => closed);
+          send(
+            chunk([
+              { index: i, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
+            ]),
+          );
+          const r = await runGeneration(
+            loaded,
+            messages,
+            { ...s, seed: s.seed + i },
+            (text) =>
+              send(chunk([{ index: i, delta: { content: text }, logprobs: null, finish_reason: null }])),
+            () => closed,
+          );
           send(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: r.finishReason }]));
           promptTokens = r.promptTokens;
           completionTokens += r.completionTokens;
         }
-        if (b.stream_options?.include_usage) send(chunk([], { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }));
+        if (b.stream_options?.include_usage)
+          send(
+            chunk([], {
+              prompt_tokens: promptTokens,
+              completion_tokens: completionTokens,
+              total_tokens: promptTokens + completionTokens,
+            }),
+          );
         if (!closed) res.end("data: [DONE]\n\n");
         return;
       }
@@ -248,8 +312,19 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
       let promptTokens = 0;
       let completionTokens = 0;
       for (let i = 0; i < n; i++) {
-        const r = await runGeneration(loaded, messages, { ...s, seed: s.seed + i }, () => {}, () => closed);
-        choices.push({ index: i, message: { role: "assistant", content: r.text, refusal: null }, logprobs: null, finish_reason: r.finishReason });
+        const r = await runGeneration(
+          loaded,
+          messages,
+          { ...s, seed: s.seed + i },
+          () => {},
+          () => closed,
+        );
+        choices.push({
+          index: i,
+          message: { role: "assistant", content: r.text, refusal: null },
+          logprobs: null,
+          finish_reason: r.finishReason,
+        });
         promptTokens = r.promptTokens;
         completionTokens += r.completionTokens;
       }
@@ -261,7 +336,11 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
         model: entry.id,
         system_fingerprint: fingerprint,
         choices,
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+        },
       });
     } finally {
       release();
@@ -287,7 +366,15 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     try {
       let promptTokens = 0;
       let completionTokens = 0;
-      const chunk = (choices: unknown[], usage?: unknown) => ({ id, object: "text_completion", created, model: entry.id, system_fingerprint: fingerprint, choices, ...(usage !== undefined ? { usage } : {}) });
+      const chunk = (choices: unknown[], usage?: unknown) => ({
+        id,
+        object: "text_completion",
+        created,
+        model: entry.id,
+        system_fingerprint: fingerprint,
+        choices,
+        ...(usage !== undefined ? { usage } : {}),
+      });
       if (b.stream) res.writeHead(200, SSE_HEADERS);
       const send = (obj: unknown) => {
         if (!closed) res.write(`data: ${JSON.stringify(obj)}\n\n`);
@@ -309,12 +396,25 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
           completionTokens += r.completionTokens;
         }
       }
-      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      const usage = {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      };
       if (closed) return;
       if (b.stream) {
         if (b.stream_options?.include_usage) send(chunk([], usage));
         res.end("data: [DONE]\n\n");
-      } else sendJson(res, 200, { id, object: "text_completion", created, model: entry.id, system_fingerprint: fingerprint, choices, usage });
+      } else
+        sendJson(res, 200, {
+          id,
+          object: "text_completion",
+          created,
+          model: entry.id,
+          system_fingerprint: fingerprint,
+          choices,
+          usage,
+        });
     } finally {
       release();
     }
@@ -330,14 +430,32 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
           const given = auth.startsWith("Bearer ") ? auth.slice(7) : "";
           const a = Buffer.from(given);
           const e = Buffer.from(apiKey);
-          if (a.length !== e.length || !crypto.timingSafeEqual(a, e)) throw new HttpError(401, "Incorrect or missing API key (send Authorization: Bearer <key>).", "invalid_request_error", "invalid_api_key");
+          if (a.length !== e.length || !crypto.timingSafeEqual(a, e))
+            throw new HttpError(
+              401,
+              "Incorrect or missing API key (send Authorization: Bearer <key>).",
+              "invalid_request_error",
+              "invalid_api_key",
+            );
         }
         switch (route) {
           case "GET /health":
-            return sendJson(res, 200, { ok: true, backend: backend.name, models: (await registry.list()).map((m) => m.id) });
+            return sendJson(res, 200, {
+              ok: true,
+              backend: backend.name,
+              models: (await registry.list()).map((m) => m.id),
+            });
           case "GET /v1/models": {
             const models = await registry.list(true);
-            return sendJson(res, 200, { object: "list", data: models.map((m) => ({ id: m.id, object: "model", created: m.created, owned_by: "pairwise" })) });
+            return sendJson(res, 200, {
+              object: "list",
+              data: models.map((m) => ({
+                id: m.id,
+                object: "model",
+                created: m.created,
+                owned_by: "pairwise",
+              })),
+            });
           }
           case "POST /v1/chat/completions":
             return await chat(req, res);
@@ -346,18 +464,34 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
           default: {
             if (url.pathname.startsWith("/v1/models/") && req.method === "GET") {
               const m = await resolveModel(decodeURIComponent(url.pathname.slice("/v1/models/".length)));
-              return sendJson(res, 200, { id: m.id, object: "model", created: m.created, owned_by: "pairwise" });
+              return sendJson(res, 200, {
+                id: m.id,
+                object: "model",
+                created: m.created,
+                owned_by: "pairwise",
+              });
             }
-            const known = ["/v1/chat/completions", "/v1/completions", "/v1/models", "/health"].includes(url.pathname.replace(/\/+$/, ""));
-            throw new HttpError(known ? 405 : 404, known ? `${req.method} is not allowed on ${url.pathname}` : `Unknown path ${url.pathname}; this server speaks the OpenAI API under /v1.`);
+            const known = ["/v1/chat/completions", "/v1/completions", "/v1/models", "/health"].includes(
+              url.pathname.replace(/\/+$/, ""),
+            );
+            throw new HttpError(
+              known ? 405 : 404,
+              known
+                ? `${req.method} is not allowed on ${url.pathname}`
+                : `Unknown path ${url.pathname}; this server speaks the OpenAI API under /v1.`,
+            );
           }
         }
       } catch (e) {
-        const err = e instanceof HttpError ? e : new HttpError(500, `generation failed: ${(e as Error).message}`, "server_error");
+        const err =
+          e instanceof HttpError
+            ? e
+            : new HttpError(500, `generation failed: ${(e as Error).message}`, "server_error");
         if (!(e instanceof HttpError)) log(`error on ${route}: ${(e as Error).stack ?? e}`);
         if (res.headersSent) {
           // Mid-stream: report in the stream and end it (OpenAI clients surface `error` events).
-          if (!res.writableEnded) res.end(`data: ${JSON.stringify(errorBody(err.message, err.type, err.code))}\n\n`);
+          if (!res.writableEnded)
+            res.end(`data: ${JSON.stringify(errorBody(err.message, err.type, err.code))}\n\n`);
           return;
         }
         sendJson(res, err.status, errorBody(err.message, err.type, err.code, err.param));
@@ -376,7 +510,9 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
   const port = (server.address() as AddressInfo).port;
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}/v1`;
-  log(`OpenAI-compatible server on ${url} (backend ${backend.name}; models: ${(await registry.list()).map((m) => m.id).join(", ")})`);
+  log(
+    `OpenAI-compatible server on ${url} (backend ${backend.name}; models: ${(await registry.list()).map((m) => m.id).join(", ")})`,
+  );
   return {
     url,
     port,

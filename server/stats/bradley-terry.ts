@@ -124,7 +124,8 @@ function resolve(o: BradleyTerryOptions = {}): Resolved {
     maxIterations: o.maxIterations ?? 100,
   };
   if (!(r.base > 1)) throw new RangeError(`bradleyTerry: base must be > 1, got ${r.base}`);
-  if (!(r.l2 >= 0) || !(r.fallbackL2 > 0)) throw new RangeError("bradleyTerry: l2 must be >= 0 and fallbackL2 > 0");
+  if (!(r.l2 >= 0) || !(r.fallbackL2 > 0))
+    throw new RangeError("bradleyTerry: l2 must be >= 0 and fallbackL2 > 0");
   return r;
 }
 
@@ -248,7 +249,15 @@ function fitTheta(t: PairTable, opts: Resolved): ThetaFit {
   const identifiable = stronglyConnected(t);
   const l2 = opts.l2 > 0 ? opts.l2 : identifiable ? 0 : opts.fallbackL2;
   const theta = new Float64Array(m);
-  if (m <= 1) return { theta, identifiable, l2, converged: true, iterations: 0, logLikelihood: objective(t, theta, L, l2).ll };
+  if (m <= 1)
+    return {
+      theta,
+      identifiable,
+      l2,
+      converged: true,
+      iterations: 0,
+      logLikelihood: objective(t, theta, L, l2).ll,
+    };
 
   let current = objective(t, theta, L, l2);
   let converged = false;
@@ -299,7 +308,8 @@ function fitTheta(t: PairTable, opts: Resolved): ThetaFit {
       if (cand.f >= current.f - 1e-12 * Math.abs(current.f)) {
         accepted = true;
         let maxStep = 0;
-        for (let i = 0; i < m; i++) maxStep = Math.max(maxStep, Math.abs((next[i] as number) - (theta[i] as number)));
+        for (let i = 0; i < m; i++)
+          maxStep = Math.max(maxStep, Math.abs((next[i] as number) - (theta[i] as number)));
         theta.set(next);
         current = cand;
         if (maxStep < opts.tolerance) converged = true;
@@ -409,7 +419,13 @@ function compactTable(ix: Indexed, n: Float64Array, s: Float64Array): { table: P
     ts.push(s[p] as number);
   }
   return {
-    table: { m: kept.length, i: Int32Array.from(ti), j: Int32Array.from(tj), n: Float64Array.from(tn), s: Float64Array.from(ts) },
+    table: {
+      m: kept.length,
+      i: Int32Array.from(ti),
+      j: Int32Array.from(tj),
+      n: Float64Array.from(tn),
+      s: Float64Array.from(ts),
+    },
     kept,
   };
 }
@@ -448,7 +464,10 @@ function toRatings(theta: Float64Array, names: string[], opts: Resolved): number
  * @throws Error on a self-battle or invalid winner; also if `anchor.source`
  *   never appears.
  */
-export function fitBradleyTerry(battles: ReadonlyArray<Battle>, options?: BradleyTerryOptions): BradleyTerryFit {
+export function fitBradleyTerry(
+  battles: ReadonlyArray<Battle>,
+  options?: BradleyTerryOptions,
+): BradleyTerryFit {
   const opts = resolve(options);
   const ix = indexBattles(battles, opts.ties);
   const { n, s } = countPairs(ix);
@@ -456,7 +475,8 @@ export function fitBradleyTerry(battles: ReadonlyArray<Battle>, options?: Bradle
   const names = kept.map((g) => ix.sources[g] as string);
   const fit = fitTheta(table, opts);
   const ratings = toRatings(fit.theta, names, opts);
-  if (ratings === null) throw new Error(`bradleyTerry: anchor source "${opts.anchor?.source}" has no battles`);
+  if (ratings === null)
+    throw new Error(`bradleyTerry: anchor source "${opts.anchor?.source}" has no battles`);
   const rows: BradleyTerryRating[] = names.map((source, k) => ({
     source,
     rating: ratings[k] as number,
@@ -560,12 +580,17 @@ export interface Leaderboard {
  * RNG differs). Cost: `rounds` Newton fits of an m×m system, fine for the
  * tens-to-hundreds of sources a dashboard shows.
  */
-export function bradleyTerryLeaderboard(battles: ReadonlyArray<Battle>, options: LeaderboardOptions = {}): Leaderboard {
+export function bradleyTerryLeaderboard(
+  battles: ReadonlyArray<Battle>,
+  options: LeaderboardOptions = {},
+): Leaderboard {
   const opts = resolve(options);
   const rounds = options.rounds ?? 100;
   const confidence = options.confidence ?? 0.95;
-  if (!Number.isInteger(rounds) || rounds < 0) throw new RangeError(`bradleyTerryLeaderboard: rounds must be a non-negative integer`);
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`bradleyTerryLeaderboard: confidence must be in (0, 1)`);
+  if (!Number.isInteger(rounds) || rounds < 0)
+    throw new RangeError(`bradleyTerryLeaderboard: rounds must be a non-negative integer`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`bradleyTerryLeaderboard: confidence must be in (0, 1)`);
   const fit = fitBradleyTerry(battles, options);
   const ix = indexBattles(battles, opts.ties);
   const samples = new Map<string, number[]>(fit.ratings.map((r) => [r.source, []]));

@@ -47,7 +47,8 @@ export function fleissKappa(counts: ReadonlyArray<ReadonlyArray<number>>): Fleis
   if (k === 0) throw new Error("fleissKappa: no categories");
   let n = -1;
   counts.forEach((row, i) => {
-    if (row.length !== k) throw new Error(`fleissKappa: item ${i} has ${row.length} categories, expected ${k}`);
+    if (row.length !== k)
+      throw new Error(`fleissKappa: item ${i} has ${row.length} categories, expected ${k}`);
     let sum = 0;
     for (const c of row) {
       if (!Number.isInteger(c) || c < 0) throw new Error(`fleissKappa: item ${i} has invalid count ${c}`);
@@ -76,7 +77,8 @@ export function fleissKappa(counts: ReadonlyArray<ReadonlyArray<number>>): Fleis
   const observedAgreement = sumP / N;
   const categoryProportions = totals.map((t) => t / (N * n));
   const expectedAgreement = categoryProportions.reduce((s, p) => s + p * p, 0);
-  const kappa = expectedAgreement === 1 ? Number.NaN : (observedAgreement - expectedAgreement) / (1 - expectedAgreement);
+  const kappa =
+    expectedAgreement === 1 ? Number.NaN : (observedAgreement - expectedAgreement) / (1 - expectedAgreement);
   return { kappa, observedAgreement, expectedAgreement, categoryProportions, items: N, ratersPerItem: n };
 }
 
@@ -139,7 +141,8 @@ export function cohenKappa(table: ReadonlyArray<ReadonlyArray<number>>): CohenKa
   let n = 0;
   let diag = 0;
   table.forEach((row, i) => {
-    if (row.length !== k) throw new Error(`cohenKappa: table must be square; row ${i} has ${row.length} cells, expected ${k}`);
+    if (row.length !== k)
+      throw new Error(`cohenKappa: table must be square; row ${i} has ${row.length} cells, expected ${k}`);
     row.forEach((c, j) => {
       if (!(c >= 0)) throw new Error(`cohenKappa: invalid count ${c} at [${i}][${j}]`);
       rows[i] = (rows[i] as number) + c;
@@ -148,11 +151,13 @@ export function cohenKappa(table: ReadonlyArray<ReadonlyArray<number>>): CohenKa
       if (i === j) diag += c;
     });
   });
-  if (n === 0) return { kappa: Number.NaN, observedAgreement: Number.NaN, expectedAgreement: Number.NaN, n: 0 };
+  if (n === 0)
+    return { kappa: Number.NaN, observedAgreement: Number.NaN, expectedAgreement: Number.NaN, n: 0 };
   const observedAgreement = diag / n;
   let expectedAgreement = 0;
   for (let i = 0; i < k; i++) expectedAgreement += ((rows[i] as number) / n) * ((cols[i] as number) / n);
-  const kappa = expectedAgreement === 1 ? Number.NaN : (observedAgreement - expectedAgreement) / (1 - expectedAgreement);
+  const kappa =
+    expectedAgreement === 1 ? Number.NaN : (observedAgreement - expectedAgreement) / (1 - expectedAgreement);
   return { kappa, observedAgreement, expectedAgreement, n };
 }
 

@@ -34,7 +34,7 @@ export const trainingRoutes = {
     path: "/projects/{project}/rounds",
     summary: "Run a training round now (returns the queued or running round if there is one)",
     description:
-      "A round freezes a snapshot of the pairs, trains the reward model and the policy, evaluates, gates and asks for new comparisons. One round per project at a time: 201 with created=true when a round was queued, 200 with created=false and the active round otherwise. `overrides` are merged over the project's training settings for this round only (e.g. {\"policy\": {\"steps\": 20}}).",
+      'A round freezes a snapshot of the pairs, trains the reward model and the policy, evaluates, gates and asks for new comparisons. One round per project at a time: 201 with created=true when a round was queued, 200 with created=false and the active round otherwise. `overrides` are merged over the project\'s training settings for this round only (e.g. {"policy": {"steps": 20}}).',
     tag: "training",
     scope: "write",
     role: "admin",
@@ -71,7 +71,12 @@ export const trainingRoutes = {
 // POST /api/v1/projects/{project}/rounds - run a round now
 export const startRoundHandler = handler(trainingRoutes.startRound, async ({ params, body, auth }) => {
   const p = await getProjectOrThrow(db(), params.project);
-  const r = await requestAndEnqueue({ projectId: p.id, trigger: "manual", requestedById: auth?.user.id ?? null, overrides: body?.overrides });
+  const r = await requestAndEnqueue({
+    projectId: p.id,
+    trigger: "manual",
+    requestedById: auth?.user.id ?? null,
+    overrides: body?.overrides,
+  });
   return Response.json(r, { status: r.created ? 201 : 200 });
 });
 
@@ -82,4 +87,6 @@ export const listRoundsHandler = handler(trainingRoutes.listRounds, async ({ par
 });
 
 // GET /api/v1/rounds/{id} - one round
-export const getRoundHandler = handler(trainingRoutes.getRound, async ({ params }) => getRoundOrThrow(params.id));
+export const getRoundHandler = handler(trainingRoutes.getRound, async ({ params }) =>
+  getRoundOrThrow(params.id),
+);

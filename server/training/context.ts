@@ -115,17 +115,32 @@ export class RoundContext {
    * Progress for the UI (stage, step, tokens/s, ETA), written at most once a second, together
    * with the lease renewal.
    */
-  async progress(p: { stage: RoundStage; step?: number; totalSteps?: number; tokensPerSecond?: number; secondsPerStep?: number; message?: string }, force = false): Promise<void> {
+  async progress(
+    p: {
+      stage: RoundStage;
+      step?: number;
+      totalSteps?: number;
+      tokensPerSecond?: number;
+      secondsPerStep?: number;
+      message?: string;
+    },
+    force = false,
+  ): Promise<void> {
     const now = Date.now();
     await this.opts.onStep?.(p.stage, p.step ?? 0);
     if (!force && now - this.lastProgressAt < 1000) return;
     this.lastProgressAt = now;
-    const eta = p.secondsPerStep !== undefined && p.totalSteps !== undefined && p.step !== undefined ? Math.max(0, (p.totalSteps - p.step) * p.secondsPerStep) : undefined;
+    const eta =
+      p.secondsPerStep !== undefined && p.totalSteps !== undefined && p.step !== undefined
+        ? Math.max(0, (p.totalSteps - p.step) * p.secondsPerStep)
+        : undefined;
     const progress = {
       stage: p.stage,
       ...(p.step !== undefined ? { step: p.step } : {}),
       ...(p.totalSteps !== undefined ? { totalSteps: p.totalSteps } : {}),
-      ...(p.tokensPerSecond !== undefined && Number.isFinite(p.tokensPerSecond) ? { tokensPerSecond: Math.round(p.tokensPerSecond) } : {}),
+      ...(p.tokensPerSecond !== undefined && Number.isFinite(p.tokensPerSecond)
+        ? { tokensPerSecond: Math.round(p.tokensPerSecond) }
+        : {}),
       ...(eta !== undefined ? { etaSeconds: Math.round(eta) } : {}),
       ...(p.message ? { message: p.message } : {}),
       updatedAt: new Date(now).toISOString(),
@@ -154,13 +169,17 @@ export class RoundContext {
     if (!this.pendingMetrics.length) return;
     const batch = this.pendingMetrics;
     this.pendingMetrics = [];
-    for (let i = 0; i < batch.length; i += 2000) await db().metricPoint.createMany({ data: batch.slice(i, i + 2000), skipDuplicates: true });
+    for (let i = 0; i < batch.length; i += 2000)
+      await db().metricPoint.createMany({ data: batch.slice(i, i + 2000), skipDuplicates: true });
   }
 
   /** Saves part of a stage's state on the round row (merged into result), e.g. a plan to resume by. */
   async saveResult(patch: Record<string, unknown>): Promise<void> {
     const merged = { ...(this.round.result as Record<string, unknown>), ...patch };
-    const r = await db().trainingRound.updateMany({ where: { id: this.id, leaseOwner: this.opts.owner }, data: { result: merged as Prisma.InputJsonValue } });
+    const r = await db().trainingRound.updateMany({
+      where: { id: this.id, leaseOwner: this.opts.owner },
+      data: { result: merged as Prisma.InputJsonValue },
+    });
     if (r.count === 0) {
       this.requestStop("lost");
       this.checkStop();
@@ -176,7 +195,10 @@ export class RoundContext {
   }
 
   /** Registers a checkpoint of this round: one row per (round, kind), whatever happens. */
-  async registerCheckpoint(kind: CheckpointKind, data: Omit<Prisma.CheckpointUncheckedCreateInput, "roundId" | "kind" | "projectId" | "name" | "path">): Promise<Checkpoint> {
+  async registerCheckpoint(
+    kind: CheckpointKind,
+    data: Omit<Prisma.CheckpointUncheckedCreateInput, "roundId" | "kind" | "projectId" | "name" | "path">,
+  ): Promise<Checkpoint> {
     return db().checkpoint.upsert({
       where: { roundId_kind: { roundId: this.id, kind } },
       update: {},
@@ -200,7 +222,10 @@ export class RoundContext {
     });
   }
   async sftCheckpoint(): Promise<Checkpoint | null> {
-    return db().checkpoint.findFirst({ where: { projectId: this.project.id, kind: "sft" }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+    return db().checkpoint.findFirst({
+      where: { projectId: this.project.id, kind: "sft" },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    });
   }
   /** The newest reward model of the project written by another round (the "previous" one). */
   async previousReward(): Promise<Checkpoint | null> {

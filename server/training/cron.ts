@@ -18,7 +18,14 @@ export interface CronSpec {
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-function field(text: string, name: string, lo: number, hi: number, names?: string[], nameBase = 0): Set<number> {
+function field(
+  text: string,
+  name: string,
+  lo: number,
+  hi: number,
+  names?: string[],
+  nameBase = 0,
+): Set<number> {
   const out = new Set<number>();
   const value = (s: string): number => {
     const i = names?.indexOf(s.toLowerCase()) ?? -1;
@@ -51,7 +58,10 @@ function field(text: string, name: string, lo: number, hi: number, names?: strin
 /** Parses an expression; throws an Error naming the bad field. */
 export function parseCron(expr: string): CronSpec {
   const parts = expr.trim().split(/\s+/);
-  if (parts.length !== 5) throw new Error(`a cron expression has 5 fields (minute hour day-of-month month day-of-week), "${expr}" has ${parts.length}`);
+  if (parts.length !== 5)
+    throw new Error(
+      `a cron expression has 5 fields (minute hour day-of-month month day-of-week), "${expr}" has ${parts.length}`,
+    );
   const [mi, ho, dom, mo, dow] = parts as [string, string, string, string, string];
   const daysOfWeek = field(dow, "day-of-week", 0, 7, DAYS);
   if (daysOfWeek.has(7)) {

@@ -37,10 +37,14 @@ export interface ExecuteRoundOptions {
   onStep?: ContextOptions["onStep"];
 }
 
-export type ExecuteRoundResult = "succeeded" | "failed" | "cancelled" | "stopped" | "busy" | "finished" | "not_found";
+export type ExecuteRoundResult =
+  "succeeded" | "failed" | "cancelled" | "stopped" | "busy" | "finished" | "not_found";
 
 /** Runs (or resumes) a round to its end. Returns how it ended for this trainer. */
-export async function executeRound(roundId: string, opts: ExecuteRoundOptions = {}): Promise<ExecuteRoundResult> {
+export async function executeRound(
+  roundId: string,
+  opts: ExecuteRoundOptions = {},
+): Promise<ExecuteRoundResult> {
   const owner = opts.owner ?? newTrainerId();
   const leaseMs = opts.leaseMs ?? 60_000;
   const log = opts.log ?? (() => {});
@@ -51,7 +55,10 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
     return r.status === "queued" || r.status === "running" ? "busy" : "finished";
   }
   const row = await db().trainingRound.findUniqueOrThrow({ where: { id: roundId } });
-  const project = await db().project.findUniqueOrThrow({ where: { id: row.projectId }, select: { id: true, slug: true, labelSchema: true, overlap: true, aiCountsTowardConsensus: true } });
+  const project = await db().project.findUniqueOrThrow({
+    where: { id: row.projectId },
+    select: { id: true, slug: true, labelSchema: true, overlap: true, aiCountsTowardConsensus: true },
+  });
   const backend = activeBackend() ?? (await selectBackend({ force: env().PAIRWISE_TF_BACKEND, log }));
   const ctx = new RoundContext(row, project, {
     owner,
@@ -62,19 +69,26 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
     log,
     onStep: opts.onStep,
   });
-  ctx.log(claimed.resumed ? `resuming at stage ${row.stage} (attempt ${row.attempts})` : `starting (${row.trigger})`);
+  ctx.log(
+    claimed.resumed
+      ? `resuming at stage ${row.stage} (attempt ${row.attempts})`
+      : `starting (${row.trigger})`,
+  );
   await db().trainingRound.update({ where: { id: roundId }, data: { backend: backend.name } });
 
   // Keep the lease while stages work between progress reports (loading, saving, labeling).
   let beating = false;
-  const beat = setInterval(() => {
-    if (beating) return;
-    beating = true;
-    ctx
-      .heartbeat()
-      .catch((e: Error) => log(`lease renewal failed: ${e.message}`))
-      .finally(() => (beating = false));
-  }, Math.max(250, Math.floor(leaseMs / 4)));
+  const beat = setInterval(
+    () => {
+      if (beating) return;
+      beating = true;
+      ctx
+        .heartbeat()
+        .catch((e: Error) => log(`lease renewal failed: ${e.message}`))
+        .finally(() => (beating = false));
+    },
+    Math.max(250, Math.floor(leaseMs / 4)),
+  );
   beat.unref?.();
 
   try {
@@ -88,7 +102,10 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
       const t0 = performance.now();
       const out = await fn(ctx);
       ctx.checkStop();
-      const seconds = { ...(ctx.result.seconds ?? {}), [stage]: Math.round((performance.now() - t0) / 100) / 10 };
+      const seconds = {
+        ...(ctx.result.seconds ?? {}),
+        [stage]: Math.round((performance.now() - t0) / 100) / 10,
+      };
       const next = ROUND_STAGES[ROUND_STAGES.indexOf(stage) + 1] as RoundStage;
       const result = { ...(ctx.round.result as Record<string, unknown>), [stage]: out, seconds };
       const u = await db().trainingRound.updateMany({
@@ -106,7 +123,11 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
     await removeWorkDirs(ctx).catch(() => undefined);
     await db().trainingRound.updateMany({
       where: { id: roundId, leaseOwner: owner },
-      data: { status: "succeeded", finishedAt: new Date(), progress: { stage: "done", message: "done", updatedAt: new Date().toISOString() } },
+      data: {
+        status: "succeeded",
+        finishedAt: new Date(),
+        progress: { stage: "done", message: "done", updatedAt: new Date().toISOString() },
+      },
     });
     ctx.log("succeeded");
     return "succeeded";
@@ -118,10 +139,16 @@ export async function executeRound(roundId: string, opts: ExecuteRoundOptions = 
       return "stopped";
     }
     const message = e instanceof Error ? e.message : String(e);
-    log(`[round ${project.slug}#${row.number}] failed at stage ${ctx.round.stage}: ${e instanceof Error ? (e.stack ?? message) : message}`);
+    log(
+      `[round ${project.slug}#${row.number}] failed at stage ${ctx.round.stage}: ${e instanceof Error ? (e.stack ?? message) : message}`,
+    );
     await db().trainingRound.updateMany({
       where: { id: roundId, leaseOwner: owner },
-      data: { status: "failed", error: `${ctx.round.stage}: ${message}`.slice(0, 4000), finishedAt: new Date() },
+      data: {
+        status: "failed",
+        error: `${ctx.round.stage}: ${message}`.slice(0, 4000),
+        finishedAt: new Date(),
+      },
     });
     return "failed";
   } finally {

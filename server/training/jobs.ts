@@ -20,7 +20,12 @@ export interface RoundJob {
 }
 
 export async function ensureTrainingQueues(boss: PgBoss): Promise<void> {
-  await ensureQueue(boss, ROUND_QUEUE, { policy: "stately", retryLimit: 3, retryDelay: 10, expireInSeconds: ROUND_JOB_EXPIRY_S });
+  await ensureQueue(boss, ROUND_QUEUE, {
+    policy: "stately",
+    retryLimit: 3,
+    retryDelay: 10,
+    expireInSeconds: ROUND_JOB_EXPIRY_S,
+  });
   await ensureQueue(boss, TICK_QUEUE, { policy: "stately", retryLimit: 0, expireInSeconds: 5 * 60 });
 }
 
@@ -28,11 +33,17 @@ export async function ensureTrainingQueues(boss: PgBoss): Promise<void> {
 export async function enqueueRound(roundId: string, boss?: PgBoss): Promise<void> {
   const b = boss ?? (await getBoss());
   await ensureTrainingQueues(b);
-  await b.send(ROUND_QUEUE, { roundId } satisfies RoundJob, { singletonKey: roundId, expireInSeconds: ROUND_JOB_EXPIRY_S });
+  await b.send(ROUND_QUEUE, { roundId } satisfies RoundJob, {
+    singletonKey: roundId,
+    expireInSeconds: ROUND_JOB_EXPIRY_S,
+  });
 }
 
 /** "Run now" from the UI, the CLI or the REST API: request a round and queue it. */
-export async function requestAndEnqueue(input: RequestRoundInput, boss?: PgBoss): Promise<RequestRoundResult> {
+export async function requestAndEnqueue(
+  input: RequestRoundInput,
+  boss?: PgBoss,
+): Promise<RequestRoundResult> {
   const r = await requestRound(input);
   // A queued round from an earlier request whose job was lost gets a job again (deduplicated).
   if (r.created || r.round.status === "queued") await enqueueRound(r.round.id, boss);
@@ -47,7 +58,11 @@ export async function sweepRounds(boss: PgBoss, me: string): Promise<number> {
 }
 
 /** One tick: orphans, then triggers. */
-export async function trainingTick(boss: PgBoss, me: string, opts: { projectId?: string; log?: (m: string) => void } = {}): Promise<{ requeued: number; started: number }> {
+export async function trainingTick(
+  boss: PgBoss,
+  me: string,
+  opts: { projectId?: string; log?: (m: string) => void } = {},
+): Promise<{ requeued: number; started: number }> {
   const requeued = await sweepRounds(boss, me);
   const fired = await fireDueTriggers({
     projectId: opts.projectId,

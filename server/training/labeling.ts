@@ -25,7 +25,13 @@ export async function ruleJudgeFor(projectId: string): Promise<string> {
     select: { id: true },
   });
   if (existing) return existing.id;
-  const created = await createJudgeConfig({ projectId, name: RULE_JUDGE_NAME, kind: "rule", positionSwap: false, concurrency: 4 });
+  const created = await createJudgeConfig({
+    projectId,
+    name: RULE_JUDGE_NAME,
+    kind: "rule",
+    positionSwap: false,
+    concurrency: 4,
+  });
   return created.id;
 }
 
@@ -35,31 +41,55 @@ function unit(key: string): number {
 }
 
 /** A simulated annotator's verdict: the gold answer's, flipped with probability `noise`. */
-export function simulatedVerdict(ids: readonly [string, string], rewards: readonly [number, number], noise: number, key: string, allowBothBad: boolean): Verdict {
+export function simulatedVerdict(
+  ids: readonly [string, string],
+  rewards: readonly [number, number],
+  noise: number,
+  key: string,
+  allowBothBad: boolean,
+): Verdict {
   const [a, b] = ids;
   const [rA, rB] = rewards;
-  if (rA === rB) return rA === 0 && allowBothBad ? { kind: "pairwise", outcome: "both_bad" } : { kind: "pairwise", outcome: "tie" };
+  if (rA === rB)
+    return rA === 0 && allowBothBad
+      ? { kind: "pairwise", outcome: "both_bad" }
+      : { kind: "pairwise", outcome: "tie" };
   let aWins = rA > rB;
   if (unit(key) < noise) aWins = !aWins;
-  return aWins ? { kind: "pairwise", outcome: "win", winnerId: a, loserId: b, strength: 1 } : { kind: "pairwise", outcome: "win", winnerId: b, loserId: a, strength: 1 };
+  return aWins
+    ? { kind: "pairwise", outcome: "win", winnerId: a, loserId: b, strength: 1 }
+    : { kind: "pairwise", outcome: "win", winnerId: b, loserId: a, strength: 1 };
 }
 
 async function simulatedAnnotators(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 1; i <= n; i++) {
     const email = `sim-annotator-${i}@pairwise.local`;
-    const u = await db().user.upsert({ where: { email }, update: {}, create: { email, name: `Simulated annotator ${i}`, role: "annotator" }, select: { id: true } });
+    const u = await db().user.upsert({
+      where: { email },
+      update: {},
+      create: { email, name: `Simulated annotator ${i}`, role: "annotator" },
+      select: { id: true },
+    });
     ids.push(u.id);
   }
   return ids;
 }
 
 /** Labels the round's comparisons (and other open ones of the project) as the settings say. */
-export async function labelComparisons(ctx: RoundContext, roundComparisonIds: readonly string[]): Promise<Record<string, unknown>> {
+export async function labelComparisons(
+  ctx: RoundContext,
+  roundComparisonIds: readonly string[],
+): Promise<Record<string, unknown>> {
   const l = ctx.settings.labeling;
   if (!l.ruleJudge && l.simulatedAnnotators === 0) return { mode: "queues" };
   const open = await db().comparison.findMany({
-    where: { projectId: ctx.project.id, status: "open", isGold: false, NOT: { id: { in: [...roundComparisonIds] } } },
+    where: {
+      projectId: ctx.project.id,
+      status: "open",
+      isGold: false,
+      NOT: { id: { in: [...roundComparisonIds] } },
+    },
     select: { id: true },
     orderBy: [{ priority: "desc" }, { createdAt: "asc" }],
     take: 2000,
@@ -68,17 +98,41 @@ export async function labelComparisons(ctx: RoundContext, roundComparisonIds: re
   const out: Record<string, unknown> = { comparisons: ids.length };
   if (l.ruleJudge && ids.length) {
     const judgeConfigId = await ruleJudgeFor(ctx.project.id);
-    const run = await createJudgeRun({ judgeConfigId, projectId: ctx.project.id, selection: { comparisonIds: ids, statuses: ["open", "complete", "review"] } });
-    if (run.status === "queued") await executeJudgeRun(run.id, { signal: ctx.opts.signal, log: (m) => ctx.log(`rule judge: ${m}`) });
-    const done = await db().judgeRun.findUnique({ where: { id: run.id }, select: { done: true, failed: true, status: true } });
-    out["ruleJudge"] = { runId: run.id, status: done?.status, judged: done?.done ?? 0, failed: done?.failed ?? 0 };
+    const run = await createJudgeRun({
+      judgeConfigId,
+      projectId: ctx.project.id,
+      selection: { comparisonIds: ids, statuses: ["open", "complete", "review"] },
+    });
+    if (run.status === "queued")
+      await executeJudgeRun(run.id, { signal: ctx.opts.signal, log: (m) => ctx.log(`rule judge: ${m}`) });
+    const done = await db().judgeRun.findUnique({
+      where: { id: run.id },
+      select: { done: true, failed: true, status: true },
+    });
+    out["ruleJudge"] = {
+      runId: run.id,
+      status: done?.status,
+      judged: done?.done ?? 0,
+      failed: done?.failed ?? 0,
+    };
     ctx.checkStop();
   }
   if (l.simulatedAnnotators > 0 && ids.length) {
     const users = await simulatedAnnotators(l.simulatedAnnotators);
-    const allowBothBad = ((ctx.project.labelSchema ?? {}) as { allowBothBad?: boolean }).allowBothBad !== false;
-    const comps = await db().comparison.findMany({ where: { id: { in: ids } }, select: { id: true, completionIds: true, prompt: { select: { metadata: true } } } });
-    const texts = new Map((await db().completion.findMany({ where: { id: { in: comps.flatMap((c) => c.completionIds) } }, select: { id: true, text: true } })).map((c) => [c.id, c.text]));
+    const allowBothBad =
+      ((ctx.project.labelSchema ?? {}) as { allowBothBad?: boolean }).allowBothBad !== false;
+    const comps = await db().comparison.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, completionIds: true, prompt: { select: { metadata: true } } },
+    });
+    const texts = new Map(
+      (
+        await db().completion.findMany({
+          where: { id: { in: comps.flatMap((c) => c.completionIds) } },
+          select: { id: true, text: true },
+        })
+      ).map((c) => [c.id, c.text]),
+    );
     let written = 0;
     let skipped = 0;
     for (const c of comps) {
@@ -97,13 +151,22 @@ export async function labelComparisons(ctx: RoundContext, roundComparisonIds: re
       for (const userId of users) {
         const key = `sim:${userId}:${c.id}`;
         const verdict = simulatedVerdict([a, b], [ga.reward, gb.reward], l.noise, key, allowBothBad);
-        const r = await recordJudgment(db(), { idempotencyKey: key, comparisonId: c.id, origin: { kind: "human", userId }, verdict, displayOrder: [a, b], metadata: { simulated: true, noise: l.noise, roundId: ctx.id } });
+        const r = await recordJudgment(db(), {
+          idempotencyKey: key,
+          comparisonId: c.id,
+          origin: { kind: "human", userId },
+          verdict,
+          displayOrder: [a, b],
+          metadata: { simulated: true, noise: l.noise, roundId: ctx.id },
+        });
         if (r.created) written++;
       }
     }
     out["simulated"] = { annotators: users.length, noise: l.noise, judgments: written, skipped };
   }
-  const pairs = await db().preferencePair.count({ where: { projectId: ctx.project.id, active: true, comparisonId: { in: ids } } });
+  const pairs = await db().preferencePair.count({
+    where: { projectId: ctx.project.id, active: true, comparisonId: { in: ids } },
+  });
   out["pairs"] = pairs;
   return out;
 }

@@ -32,7 +32,11 @@ export function ownerIsDead(owner: string | null, me: string): boolean {
  * Claims a queued or running round (or renews our claim). Returns its status, or null when
  * another live trainer holds it or it is not claimable (finished, cancelled, failed).
  */
-export async function claimRound(roundId: string, owner: string, leaseMs: number): Promise<{ status: RoundStatus; resumed: boolean } | null> {
+export async function claimRound(
+  roundId: string,
+  owner: string,
+  leaseMs: number,
+): Promise<{ status: RoundStatus; resumed: boolean } | null> {
   const cur = await db().trainingRound.findUnique({ where: { id: roundId }, select: { leaseOwner: true } });
   if (!cur) return null;
   const dead = ownerIsDead(cur.leaseOwner, owner) ? cur.leaseOwner : "";
@@ -52,7 +56,11 @@ export async function claimRound(roundId: string, owner: string, leaseMs: number
 }
 
 /** Renews the lease; returns the round's status, or null when the lease was lost. */
-export async function renewLease(roundId: string, owner: string, leaseMs: number): Promise<RoundStatus | null> {
+export async function renewLease(
+  roundId: string,
+  owner: string,
+  leaseMs: number,
+): Promise<RoundStatus | null> {
   const rows = await db().$queryRaw<Array<{ status: string }>>`
     UPDATE "TrainingRound" SET "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond')
     WHERE id = ${roundId} AND "leaseOwner" = ${owner}
@@ -61,13 +69,18 @@ export async function renewLease(roundId: string, owner: string, leaseMs: number
 }
 
 export async function releaseLease(roundId: string, owner: string): Promise<void> {
-  await db().$executeRaw`UPDATE "TrainingRound" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${roundId} AND "leaseOwner" = ${owner}`;
+  await db()
+    .$executeRaw`UPDATE "TrainingRound" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${roundId} AND "leaseOwner" = ${owner}`;
 }
 
 /** Rounds that want a trainer and have none: queued or running with a free lease. */
 export async function orphanedRounds(me: string): Promise<Array<{ id: string; projectId: string }>> {
-  const rows = await db().$queryRaw<Array<{ id: string; projectId: string; leaseOwner: string | null; free: boolean }>>`
+  const rows = await db().$queryRaw<
+    Array<{ id: string; projectId: string; leaseOwner: string | null; free: boolean }>
+  >`
     SELECT id, "projectId", "leaseOwner", ("leaseOwner" IS NULL OR "leaseUntil" IS NULL OR "leaseUntil" < now()) AS free
     FROM "TrainingRound" WHERE status IN ('queued', 'running')`;
-  return rows.filter((r) => r.free || ownerIsDead(r.leaseOwner, me)).map((r) => ({ id: r.id, projectId: r.projectId }));
+  return rows
+    .filter((r) => r.free || ownerIsDead(r.leaseOwner, me))
+    .map((r) => ({ id: r.id, projectId: r.projectId }));
 }

@@ -3,7 +3,16 @@
 // project's settings, and the reference log-prob cache persisted in the RefLogpCache table.
 import path from "node:path";
 import type { Checkpoint } from "@prisma/client";
-import { PRESETS, RefLogpCache, loadCheckpoint, type BpeTokenizer, type ChatMessage, type GPTModel, type ModelConfig, type PreferencePair } from "@/trainer";
+import {
+  PRESETS,
+  RefLogpCache,
+  loadCheckpoint,
+  type BpeTokenizer,
+  type ChatMessage,
+  type GPTModel,
+  type ModelConfig,
+  type PreferencePair,
+} from "@/trainer";
 import { db } from "@/server/db/client";
 import type { TrainingPair } from "@/server/data/snapshots";
 import type { TrainingSettings } from "./settings";
@@ -57,7 +66,8 @@ export interface Loaded {
 /** Loads a checkpoint row's folder, checking it holds the kind of model expected. */
 export async function loadModel(root: string, c: Checkpoint, expect: "policy" | "reward"): Promise<Loaded> {
   const ck = await loadCheckpoint(checkpointPath(root, c));
-  if (ck.kind !== expect) throw new Error(`Checkpoint ${c.name} holds a ${ck.kind} model where a ${expect} model was expected.`);
+  if (ck.kind !== expect)
+    throw new Error(`Checkpoint ${c.name} holds a ${ck.kind} model where a ${expect} model was expected.`);
   return { model: ck.model, tokenizer: ck.tokenizer };
 }
 
@@ -65,7 +75,9 @@ export async function loadModel(root: string, c: Checkpoint, expect: "policy" | 
 export async function loadRefCache(referenceId: string, pairKeys: readonly string[]): Promise<RefLogpCache> {
   const cache = new RefLogpCache();
   for (let i = 0; i < pairKeys.length; i += 5000) {
-    const rows = await db().refLogpCache.findMany({ where: { checkpointId: referenceId, pairKey: { in: pairKeys.slice(i, i + 5000) } } });
+    const rows = await db().refLogpCache.findMany({
+      where: { checkpointId: referenceId, pairKey: { in: pairKeys.slice(i, i + 5000) } },
+    });
     for (const r of rows) cache.set(referenceId, r.pairKey, { chosen: r.chosen, rejected: r.rejected });
   }
   return cache;
@@ -76,8 +88,14 @@ export async function saveRefCache(referenceId: string, cache: RefLogpCache): Pr
   const entries = cache.toJSON().entries[referenceId] ?? {};
   const data = Object.entries(entries)
     .filter(([, v]) => Number.isFinite(v["chosen"]) && Number.isFinite(v["rejected"]))
-    .map(([pairKey, v]) => ({ checkpointId: referenceId, pairKey, chosen: v["chosen"] as number, rejected: v["rejected"] as number }));
+    .map(([pairKey, v]) => ({
+      checkpointId: referenceId,
+      pairKey,
+      chosen: v["chosen"] as number,
+      rejected: v["rejected"] as number,
+    }));
   let n = 0;
-  for (let i = 0; i < data.length; i += 2000) n += (await db().refLogpCache.createMany({ data: data.slice(i, i + 2000), skipDuplicates: true })).count;
+  for (let i = 0; i < data.length; i += 2000)
+    n += (await db().refLogpCache.createMany({ data: data.slice(i, i + 2000), skipDuplicates: true })).count;
   return n;
 }

@@ -4,7 +4,14 @@
 import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { nextFire, parseCron } from "./cron";
-import { listCheckpoints, listRounds, roundMetrics, type CheckpointView, type MetricSeries, type RoundView } from "./rounds";
+import {
+  listCheckpoints,
+  listRounds,
+  roundMetrics,
+  type CheckpointView,
+  type MetricSeries,
+  type RoundView,
+} from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { newPairsSinceLastRound } from "./triggers";
 
@@ -55,7 +62,17 @@ export function roundSummary(r: RoundView): RoundSummary {
 }
 
 export async function trainingOverview(projectIdOrSlug: string): Promise<TrainingOverview> {
-  const p = await db().project.findFirst({ where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] }, select: { id: true, slug: true, name: true, settings: true, aiCountsTowardConsensus: true, overlap: true } });
+  const p = await db().project.findFirst({
+    where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] },
+    select: {
+      id: true,
+      slug: true,
+      name: true,
+      settings: true,
+      aiCountsTowardConsensus: true,
+      overlap: true,
+    },
+  });
   if (!p) throw new DomainError("not_found", `No project ${projectIdOrSlug}.`);
   let settings: TrainingSettings | null = null;
   let settingsError: string | null = null;
@@ -68,16 +85,33 @@ export async function trainingOverview(projectIdOrSlug: string): Promise<Trainin
   const checkpoints = (await listCheckpoints(p.id)).map((c) => {
     // The stored held-out samples are large; the page needs the numbers.
     const { eval: ev, ...rest } = c.metrics as { eval?: Record<string, unknown> };
-    return { ...c, metrics: { ...rest, ...(ev ? { eval: { goldAccuracy: ev["goldAccuracy"], goldReward: ev["goldReward"], n: ev["n"] } } : {}) } };
+    return {
+      ...c,
+      metrics: {
+        ...rest,
+        ...(ev
+          ? { eval: { goldAccuracy: ev["goldAccuracy"], goldReward: ev["goldReward"], n: ev["n"] } }
+          : {}),
+      },
+    };
   });
   const cron = settings?.schedule.cron;
   return {
-    project: { id: p.id, slug: p.slug, name: p.name, aiCountsTowardConsensus: p.aiCountsTowardConsensus, overlap: p.overlap },
+    project: {
+      id: p.id,
+      slug: p.slug,
+      name: p.name,
+      aiCountsTowardConsensus: p.aiCountsTowardConsensus,
+      overlap: p.overlap,
+    },
     settings,
     settingsError,
     rounds,
     checkpoints,
-    perRound: rounds.filter((r) => r.result.evaluate).map(roundSummary).reverse(),
+    perRound: rounds
+      .filter((r) => r.result.evaluate)
+      .map(roundSummary)
+      .reverse(),
     nextCronAt: cron ? nextFire(parseCron(cron), new Date()) : null,
     newPairs: await newPairsSinceLastRound(p.id),
     pairs: await db().preferencePair.count({ where: { projectId: p.id, active: true } }),
@@ -95,10 +129,12 @@ export async function roundDetail(roundId: string): Promise<RoundDetail> {
   if (!r) throw new DomainError("not_found", `No training round ${roundId}.`);
   const rounds = await listRounds(r.projectId, { take: 1000 });
   const round = rounds.find((x) => x.id === roundId) as RoundView;
-  const checkpoints = (await listCheckpoints(r.projectId)).filter((c) => c.roundId === roundId).map((c) => {
-    const { eval: _e, ...rest } = c.metrics as { eval?: unknown };
-    void _e;
-    return { ...c, metrics: rest };
-  });
+  const checkpoints = (await listCheckpoints(r.projectId))
+    .filter((c) => c.roundId === roundId)
+    .map((c) => {
+      const { eval: _e, ...rest } = c.metrics as { eval?: unknown };
+      void _e;
+      return { ...c, metrics: rest };
+    });
   return { round, metrics: await roundMetrics(roundId), checkpoints };
 }

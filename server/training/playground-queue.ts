@@ -11,12 +11,24 @@ export const PlaygroundInput = z.object({
   checkpointIds: z.array(z.string().min(1)).min(1).max(2),
   maxTokens: z.number().int().min(1).max(512).default(64),
   temperature: z.number().min(0).max(2).default(0),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
 });
 export type PlaygroundInput = z.output<typeof PlaygroundInput>;
 
 export interface PlaygroundOutput {
-  completions: Array<{ checkpointId: string; name: string; text: string; tokens: number; finishReason: string; ms: number }>;
+  completions: Array<{
+    checkpointId: string;
+    name: string;
+    text: string;
+    tokens: number;
+    finishReason: string;
+    ms: number;
+  }>;
 }
 
 export async function ensurePlaygroundQueue(): Promise<void> {
@@ -24,11 +36,17 @@ export async function ensurePlaygroundQueue(): Promise<void> {
 }
 
 /** Asks the trainer service to generate, and waits up to `timeoutMs` for it. */
-export async function playground(raw: z.input<typeof PlaygroundInput>, timeoutMs = 60_000): Promise<PlaygroundOutput> {
+export async function playground(
+  raw: z.input<typeof PlaygroundInput>,
+  timeoutMs = 60_000,
+): Promise<PlaygroundOutput> {
   const input = PlaygroundInput.parse(raw);
   const boss = await getBoss();
   await ensurePlaygroundQueue();
-  const id = await boss.send(PLAYGROUND_QUEUE, input, { expireInSeconds: Math.ceil(timeoutMs / 1000) + 30, retryLimit: 0 });
+  const id = await boss.send(PLAYGROUND_QUEUE, input, {
+    expireInSeconds: Math.ceil(timeoutMs / 1000) + 30,
+    retryLimit: 0,
+  });
   if (!id) throw new DomainError("internal", "The playground request could not be queued; try again.");
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -40,7 +58,10 @@ export async function playground(raw: z.input<typeof PlaygroundInput>, timeoutMs
     }
     if (Date.now() > end) {
       await boss.cancel(PLAYGROUND_QUEUE, id).catch(() => undefined);
-      throw new DomainError("rate_limited", "No trainer answered in time: start the trainer (`npm start` runs one, or `pairwise trainer`), or wait for a busy one and try again.");
+      throw new DomainError(
+        "rate_limited",
+        "No trainer answered in time: start the trainer (`npm start` runs one, or `pairwise trainer`), or wait for a busy one and try again.",
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

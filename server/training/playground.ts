@@ -14,7 +14,11 @@ const MAX_LOADED = 4;
 async function policyOf(checkpointId: string): Promise<{ name: string; loaded: Loaded }> {
   const c = await db().checkpoint.findUnique({ where: { id: checkpointId } });
   if (!c) throw new DomainError("not_found", `No checkpoint ${checkpointId}.`);
-  if (c.kind === "reward") throw new DomainError("bad_request", `Checkpoint ${c.name} is a reward model; pick a policy or SFT checkpoint.`);
+  if (c.kind === "reward")
+    throw new DomainError(
+      "bad_request",
+      `Checkpoint ${c.name} is a reward model; pick a policy or SFT checkpoint.`,
+    );
   let loaded = cache.get(c.id);
   if (!loaded) {
     loaded = await loadModel(env().checkpointDir, c, "policy");
@@ -34,8 +38,19 @@ export async function runPlayground(input: PlaygroundInput): Promise<PlaygroundO
   for (const id of input.checkpointIds) {
     const { name, loaded } = await policyOf(id);
     const t0 = performance.now();
-    const g = await generate(loaded.model, loaded.tokenizer, prompt, { maxTokens: input.maxTokens, temperature: input.temperature, seed: input.seed });
-    out.completions.push({ checkpointId: id, name, text: g.text, tokens: g.completionTokens, finishReason: g.finishReason, ms: Math.round(performance.now() - t0) });
+    const g = await generate(loaded.model, loaded.tokenizer, prompt, {
+      maxTokens: input.maxTokens,
+      temperature: input.temperature,
+      seed: input.seed,
+    });
+    out.completions.push({
+      checkpointId: id,
+      name,
+      text: g.text,
+      tokens: g.completionTokens,
+      finishReason: g.finishReason,
+      ms: Math.round(performance.now() - t0),
+    });
   }
   return out;
 }

@@ -12,7 +12,16 @@ import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { mergeSettings, parseTrainingSettings, trainingSettingsOf, type TrainingSettings } from "./settings";
 
-export const ROUND_STAGES = ["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate", "done"] as const;
+export const ROUND_STAGES = [
+  "bootstrap",
+  "snapshot",
+  "reward",
+  "policy",
+  "evaluate",
+  "gate",
+  "generate",
+  "done",
+] as const;
 export type RoundStage = (typeof ROUND_STAGES)[number];
 export const ROUND_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type RoundStatus = (typeof ROUND_STATUSES)[number];
@@ -36,11 +45,22 @@ export type RoundProgress = z.infer<typeof RoundProgress>;
 export const RoundResult = z
   .object({
     bootstrap: z.record(z.string(), z.unknown()).optional(),
-    snapshot: z.object({ id: z.string(), hash: z.string(), pairCount: z.number(), train: z.number(), validation: z.number(), newPairs: z.number().optional() }).optional(),
+    snapshot: z
+      .object({
+        id: z.string(),
+        hash: z.string(),
+        pairCount: z.number(),
+        train: z.number(),
+        validation: z.number(),
+        newPairs: z.number().optional(),
+      })
+      .optional(),
     reward: z.record(z.string(), z.unknown()).optional(),
     policy: z.record(z.string(), z.unknown()).optional(),
     evaluate: z.record(z.string(), z.unknown()).optional(),
-    gate: z.object({ passed: z.boolean(), reason: z.string(), checkpointId: z.string().nullable() }).optional(),
+    gate: z
+      .object({ passed: z.boolean(), reason: z.string(), checkpointId: z.string().nullable() })
+      .optional(),
     generate: z.record(z.string(), z.unknown()).optional(),
     /** Wall seconds per stage (the last attempt of each). */
     seconds: z.record(z.string(), z.number()).optional(),
@@ -132,12 +152,21 @@ export async function requestRound(input: RequestRoundInput): Promise<RequestRou
             SELECT id, settings, archived FROM "Project" WHERE id = ${input.projectId} FOR UPDATE`;
           const project = rows[0];
           if (!project) throw new DomainError("not_found", `No project ${input.projectId}.`);
-          if (project.archived) throw new DomainError("conflict", "This project is archived; unarchive it before training.");
-          const active = await tx.trainingRound.findFirst({ where: { projectId: input.projectId, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { number: "desc" } });
+          if (project.archived)
+            throw new DomainError("conflict", "This project is archived; unarchive it before training.");
+          const active = await tx.trainingRound.findFirst({
+            where: { projectId: input.projectId, status: { in: [...ACTIVE_STATUSES] } },
+            orderBy: { number: "desc" },
+          });
           if (active) return { round: toRoundView(active), created: false };
           const base = ((project.settings ?? {}) as { training?: unknown }).training ?? {};
-          const settings = parseTrainingSettings(input.overrides ? mergeSettings(base, input.overrides) : base);
-          const last = await tx.trainingRound.aggregate({ where: { projectId: input.projectId }, _max: { number: true } });
+          const settings = parseTrainingSettings(
+            input.overrides ? mergeSettings(base, input.overrides) : base,
+          );
+          const last = await tx.trainingRound.aggregate({
+            where: { projectId: input.projectId },
+            _max: { number: true },
+          });
           const round = await tx.trainingRound.create({
             data: {
               projectId: input.projectId,
@@ -158,7 +187,10 @@ export async function requestRound(input: RequestRoundInput): Promise<RequestRou
       // Another transaction created the round between our check and our insert (the partial unique
       // index, or the (projectId, number) key): read it back.
       if (isUniqueViolation(e) && attempt < 3) {
-        const active = await db().trainingRound.findFirst({ where: { projectId: input.projectId, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { number: "desc" } });
+        const active = await db().trainingRound.findFirst({
+          where: { projectId: input.projectId, status: { in: [...ACTIVE_STATUSES] } },
+          orderBy: { number: "desc" },
+        });
         if (active) return { round: toRoundView(active), created: false };
         continue;
       }
@@ -174,7 +206,11 @@ export async function getRoundOrThrow(id: string): Promise<RoundView> {
 }
 
 export async function listRounds(projectId: string, opts: { take?: number } = {}): Promise<RoundView[]> {
-  const rows = await db().trainingRound.findMany({ where: { projectId }, orderBy: { number: "desc" }, take: opts.take ?? 100 });
+  const rows = await db().trainingRound.findMany({
+    where: { projectId },
+    orderBy: { number: "desc" },
+    take: opts.take ?? 100,
+  });
   return rows.map(toRoundView);
 }
 
@@ -182,16 +218,31 @@ export async function listRounds(projectId: string, opts: { take?: number } = {}
 export async function markRoundForRetry(id: string): Promise<RoundView> {
   const r = await getRoundOrThrow(id);
   if (r.status !== "failed" && r.status !== "cancelled") {
-    throw new DomainError("conflict", `Round ${r.number} is ${r.status}; only a failed or cancelled round can be retried.`);
+    throw new DomainError(
+      "conflict",
+      `Round ${r.number} is ${r.status}; only a failed or cancelled round can be retried.`,
+    );
   }
   try {
     const n = await db().trainingRound.updateMany({
       where: { id, status: { in: ["failed", "cancelled"] } },
-      data: { status: "queued", error: null, finishedAt: null, leaseOwner: null, leaseUntil: null, progress: { message: `retry: resumes at ${r.stage}` } },
+      data: {
+        status: "queued",
+        error: null,
+        finishedAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+        progress: { message: `retry: resumes at ${r.stage}` },
+      },
     });
-    if (n.count === 0) throw new DomainError("conflict", `Round ${r.number} changed meanwhile; reload and try again.`);
+    if (n.count === 0)
+      throw new DomainError("conflict", `Round ${r.number} changed meanwhile; reload and try again.`);
   } catch (e) {
-    if (isUniqueViolation(e)) throw new DomainError("conflict", "Another round of this project is queued or running; retry this one when it has finished.");
+    if (isUniqueViolation(e))
+      throw new DomainError(
+        "conflict",
+        "Another round of this project is queued or running; retry this one when it has finished.",
+      );
     throw e;
   }
   return getRoundOrThrow(id);
@@ -200,8 +251,12 @@ export async function markRoundForRetry(id: string): Promise<RoundView> {
 /** Stops a queued or running round; the trainer notices at its next step. Checkpoints written stay. */
 export async function cancelRound(id: string): Promise<RoundView> {
   const r = await getRoundOrThrow(id);
-  if (!ACTIVE_STATUSES.includes(r.status)) throw new DomainError("conflict", `Round ${r.number} is already ${r.status}.`);
-  await db().trainingRound.updateMany({ where: { id, status: { in: [...ACTIVE_STATUSES] } }, data: { status: "cancelled", finishedAt: new Date() } });
+  if (!ACTIVE_STATUSES.includes(r.status))
+    throw new DomainError("conflict", `Round ${r.number} is already ${r.status}.`);
+  await db().trainingRound.updateMany({
+    where: { id, status: { in: [...ACTIVE_STATUSES] } },
+    data: { status: "cancelled", finishedAt: new Date() },
+  });
   return getRoundOrThrow(id);
 }
 
@@ -216,7 +271,11 @@ export interface MetricSeries {
 
 /** Every metric of a round, grouped by (stage, name), steps ascending. */
 export async function roundMetrics(roundId: string): Promise<MetricSeries[]> {
-  const rows = await db().metricPoint.findMany({ where: { roundId }, orderBy: [{ stage: "asc" }, { name: "asc" }, { step: "asc" }], select: { stage: true, name: true, step: true, value: true } });
+  const rows = await db().metricPoint.findMany({
+    where: { roundId },
+    orderBy: [{ stage: "asc" }, { name: "asc" }, { step: "asc" }],
+    select: { stage: true, name: true, step: true, value: true },
+  });
   const out = new Map<string, MetricSeries>();
   for (const r of rows) {
     const k = `${r.stage}\u0000${r.name}`;
@@ -244,7 +303,10 @@ export interface CheckpointView {
   createdAt: Date;
 }
 
-export async function listCheckpoints(projectId: string, opts: { kind?: "sft" | "policy" | "reward" } = {}): Promise<CheckpointView[]> {
+export async function listCheckpoints(
+  projectId: string,
+  opts: { kind?: "sft" | "policy" | "reward" } = {},
+): Promise<CheckpointView[]> {
   const rows = await db().checkpoint.findMany({
     where: { projectId, ...(opts.kind ? { kind: opts.kind } : {}) },
     include: { round: { select: { number: true } } },
@@ -277,11 +339,17 @@ export interface Provenance {
 
 /** Traceability: a checkpoint -> its snapshot -> the pairs -> the judgments and who made them. */
 export async function checkpointProvenance(checkpointId: string): Promise<Provenance> {
-  const c = await db().checkpoint.findUnique({ where: { id: checkpointId }, include: { round: { select: { number: true } } } });
+  const c = await db().checkpoint.findUnique({
+    where: { id: checkpointId },
+    include: { round: { select: { number: true } } },
+  });
   if (!c) throw new DomainError("not_found", `No checkpoint ${checkpointId}.`);
   const view = (await listCheckpoints(c.projectId ?? "", {})).find((x) => x.id === c.id) as CheckpointView;
   if (!c.snapshotId) return { checkpoint: view, snapshot: null, judgments: [] };
-  const s = await db().datasetSnapshot.findUnique({ where: { id: c.snapshotId }, select: { id: true, hash: true, pairCount: true, createdAt: true } });
+  const s = await db().datasetSnapshot.findUnique({
+    where: { id: c.snapshotId },
+    select: { id: true, hash: true, pairCount: true, createdAt: true },
+  });
   const rows = await db().$queryRaw<Array<{ source: string; by: string; count: number }>>`
     SELECT j.source::text AS source,
            COALESCE(u.email, jc.name, 'import') AS by,
@@ -304,14 +372,22 @@ export async function getTrainingSettings(projectId: string): Promise<TrainingSe
 }
 
 /** Merges a patch into Project.settings.training (validated first); other settings are untouched. */
-export async function updateTrainingSettings(projectId: string, patch: Record<string, unknown>): Promise<TrainingSettings> {
+export async function updateTrainingSettings(
+  projectId: string,
+  patch: Record<string, unknown>,
+): Promise<TrainingSettings> {
   return db().$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<Array<{ settings: unknown }>>`SELECT settings FROM "Project" WHERE id = ${projectId} FOR UPDATE`;
+    const rows = await tx.$queryRaw<
+      Array<{ settings: unknown }>
+    >`SELECT settings FROM "Project" WHERE id = ${projectId} FOR UPDATE`;
     if (!rows[0]) throw new DomainError("not_found", `No project ${projectId}.`);
     const all = (rows[0].settings ?? {}) as Record<string, unknown>;
     const merged = mergeSettings(all["training"] ?? {}, patch);
     parseTrainingSettings(merged); // throws bad_request naming the field
-    await tx.project.update({ where: { id: projectId }, data: { settings: { ...all, training: merged } as Prisma.InputJsonValue } });
+    await tx.project.update({
+      where: { id: projectId },
+      data: { settings: { ...all, training: merged } as Prisma.InputJsonValue },
+    });
     return parseTrainingSettings(merged);
   });
 }

@@ -18,7 +18,11 @@ export interface TrainerServiceOptions {
   log?: (m: string) => void;
 }
 
-export async function startTrainerService(boss: PgBoss, backendName: string, opts: TrainerServiceOptions = {}): Promise<() => Promise<void>> {
+export async function startTrainerService(
+  boss: PgBoss,
+  backendName: string,
+  opts: TrainerServiceOptions = {},
+): Promise<() => Promise<void>> {
   const log = opts.log ?? ((m: string) => console.log(`[trainer] ${m}`));
   const owner = newTrainerId();
   const shutdown = new AbortController();
@@ -31,7 +35,8 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
     lastTick = Date.now();
     const p = trainingTick(boss, owner, { projectId, log })
       .then((r) => {
-        if (r.requeued || r.started) log(`tick: ${r.requeued} round(s) re-queued, ${r.started} started by triggers`);
+        if (r.requeued || r.started)
+          log(`tick: ${r.requeued} round(s) re-queued, ${r.started} started by triggers`);
         return r;
       })
       .catch((e: Error) => log(`tick failed: ${e.message}`))
@@ -45,13 +50,21 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
   await ensureTrainingQueues(boss);
   await boss.work<RoundJob>(ROUND_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
     if (!job || shutdown.signal.aborted) return { result: "stopped" };
-    const run = executeRound(job.data.roundId, { owner, signal: shutdown.signal, leaseMs: opts.leaseMs, log });
+    const run = executeRound(job.data.roundId, {
+      owner,
+      signal: shutdown.signal,
+      leaseMs: opts.leaseMs,
+      log,
+    });
     inFlight = run;
     try {
       const result = await run;
       if (result === "succeeded") {
         // Close the loop: labels that arrived during the round may already call for the next one.
-        const row = await db().trainingRound.findUnique({ where: { id: job.data.roundId }, select: { projectId: true } });
+        const row = await db().trainingRound.findUnique({
+          where: { id: job.data.roundId },
+          select: { projectId: true },
+        });
         if (row) await tick(row.projectId);
       }
       return { result };
@@ -62,16 +75,23 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
   await boss.work(TICK_QUEUE, { batchSize: 1, pollingIntervalSeconds: 10 }, async () => tick());
   // The admin playground: generation from two checkpoints, between training steps of a round.
   await ensureQueue(boss, PLAYGROUND_QUEUE, { retryLimit: 0, expireInSeconds: 120 });
-  await boss.work<PlaygroundInput>(PLAYGROUND_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-    if (!job) return null;
-    const { runPlayground } = await import("./playground");
-    return runPlayground(job.data);
-  });
+  await boss.work<PlaygroundInput>(
+    PLAYGROUND_QUEUE,
+    { batchSize: 1, pollingIntervalSeconds: 1 },
+    async ([job]) => {
+      if (!job) return null;
+      const { runPlayground } = await import("./playground");
+      return runPlayground(job.data);
+    },
+  );
   await boss.schedule(TICK_QUEUE, "* * * * *");
   const fallbackMs = opts.fallbackTickMs ?? 90_000;
-  const timer = setInterval(() => {
-    if (Date.now() - lastTick > fallbackMs) void tick();
-  }, Math.min(30_000, fallbackMs));
+  const timer = setInterval(
+    () => {
+      if (Date.now() - lastTick > fallbackMs) void tick();
+    },
+    Math.min(30_000, fallbackMs),
+  );
   timer.unref?.();
   await tick(); // rounds left by a trainer that died, and triggers due now
   log(`training service ready (${backendName}; trainer ${owner})`);
@@ -79,7 +99,11 @@ export async function startTrainerService(boss: PgBoss, backendName: string, opt
   return async () => {
     clearInterval(timer);
     shutdown.abort();
-    await Promise.allSettled([boss.offWork(ROUND_QUEUE), boss.offWork(TICK_QUEUE), boss.offWork(PLAYGROUND_QUEUE)]);
+    await Promise.allSettled([
+      boss.offWork(ROUND_QUEUE),
+      boss.offWork(TICK_QUEUE),
+      boss.offWork(PLAYGROUND_QUEUE),
+    ]);
     if (inFlight) await Promise.race([inFlight, new Promise((r) => setTimeout(r, 20_000))]);
     if (ticking) await ticking;
   };

@@ -7,7 +7,17 @@ import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
 /** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const PREFERENCE_METHODS = ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo"] as const;
+export const PREFERENCE_METHODS = [
+  "dpo",
+  "ipo",
+  "cdpo",
+  "robust",
+  "hinge",
+  "cpo",
+  "simpo",
+  "orpo",
+  "rpo",
+] as const;
 /**
  * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
  * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
@@ -26,7 +36,7 @@ const cron = z
     } catch {
       return false;
     }
-  }, "expected a 5-field cron expression (minute hour day-of-month month day-of-week, UTC), e.g. \"0 3 * * *\"");
+  }, 'expected a 5-field cron expression (minute hour day-of-month month day-of-week, UTC), e.g. "0 3 * * *"');
 
 export const TrainingSettings = z.object({
   /**
@@ -66,7 +76,10 @@ export const TrainingSettings = z.object({
     .object({
       validationFraction: z.number().min(0).max(0.9).default(0.15), // share of prompts held out for validation
       minAgreement: z.number().min(0).max(1).optional(),
-      origins: z.array(z.enum(["human", "ai", "mixed", "import"])).min(1).optional(),
+      origins: z
+        .array(z.enum(["human", "ai", "mixed", "import"]))
+        .min(1)
+        .optional(),
       minTrainPairs: z.number().int().min(1).default(8), // fewer: skip reward and policy training this round
     })
     .prefault({}),
@@ -147,7 +160,11 @@ function issues(e: z.ZodError): string {
 /** Parses stored or submitted settings; bad values are a bad_request naming each field. */
 export function parseTrainingSettings(json: unknown): TrainingSettings {
   const r = TrainingSettings.safeParse(json ?? {});
-  if (!r.success) throw new DomainError("bad_request", `Invalid training settings: ${issues(r.error)}. Fix them in the project's training settings.`);
+  if (!r.success)
+    throw new DomainError(
+      "bad_request",
+      `Invalid training settings: ${issues(r.error)}. Fix them in the project's training settings.`,
+    );
   return r.data;
 }
 
@@ -159,9 +176,11 @@ export function trainingSettingsOf(projectSettings: unknown): TrainingSettings {
 
 /** Deep merge of plain objects (arrays and scalars replace). */
 export function mergeSettings(base: unknown, patch: unknown): Record<string, unknown> {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
   const out: Record<string, unknown> = isObj(base) ? { ...base } : {};
   if (!isObj(patch)) return out;
-  for (const [k, v] of Object.entries(patch)) out[k] = isObj(v) && isObj(out[k]) ? mergeSettings(out[k], v) : v;
+  for (const [k, v] of Object.entries(patch))
+    out[k] = isObj(v) && isObj(out[k]) ? mergeSettings(out[k], v) : v;
   return out;
 }

@@ -23,7 +23,9 @@ export function promptAnswer(metadata: unknown): number | null {
 }
 
 /** Regenerates mini-R1 problems from their ids; unknown or mismatching ids are left out. */
-export function problemsFromMetadata(prompts: ReadonlyArray<{ id: string; metadata: unknown }>): Map<string, Problem> {
+export function problemsFromMetadata(
+  prompts: ReadonlyArray<{ id: string; metadata: unknown }>,
+): Map<string, Problem> {
   const wanted = new Map<string, Array<{ promptId: string; index: number; question: string | null }>>();
   for (const p of prompts) {
     const prob = ((p.metadata ?? {}) as { problem?: { id?: unknown; question?: unknown } }).problem;
@@ -31,7 +33,11 @@ export function problemsFromMetadata(prompts: ReadonlyArray<{ id: string; metada
     if (!m) continue;
     const key = `${m[1]}:${m[2]}`;
     const list = wanted.get(key) ?? [];
-    list.push({ promptId: p.id, index: Number(m[3]), question: typeof prob?.question === "string" ? prob.question : null });
+    list.push({
+      promptId: p.id,
+      index: Number(m[3]),
+      question: typeof prob?.question === "string" ? prob.question : null,
+    });
     wanted.set(key, list);
   }
   const out = new Map<string, Problem>();
@@ -48,7 +54,10 @@ export function problemsFromMetadata(prompts: ReadonlyArray<{ id: string; metada
 }
 
 /** Gold reward of a completion for a prompt with a known answer (mini-R1's checker), else null. */
-export function goldRewardOf(metadata: unknown, completion: string): { reward: number; correct: boolean; formatOk: boolean } | null {
+export function goldRewardOf(
+  metadata: unknown,
+  completion: string,
+): { reward: number; correct: boolean; formatOk: boolean } | null {
   const answer = promptAnswer(metadata);
   return answer === null ? null : miniR1.goldReward({ answer }, completion);
 }
@@ -57,7 +66,10 @@ export function goldRewardOf(metadata: unknown, completion: string): { reward: n
  * Makes sure a mini-R1 project has the task's prompts: `trainPrompts` pool prompts (split train)
  * and `heldOutPrompts` test prompts. Idempotent (prompts are unique by content hash).
  */
-export async function ensureTaskPrompts(projectId: string, settings: TrainingSettings): Promise<{ added: number; pool: number; heldOut: number }> {
+export async function ensureTaskPrompts(
+  projectId: string,
+  settings: TrainingSettings,
+): Promise<{ added: number; pool: number; heldOut: number }> {
   if (settings.task !== "miniR1") return { added: 0, pool: 0, heldOut: 0 };
   const o = settings.taskOptions;
   const rows = (problems: Problem[], split: "train" | "test", role: "pool" | "heldout") =>
@@ -72,8 +84,16 @@ export async function ensureTaskPrompts(projectId: string, settings: TrainingSet
       };
     });
   // Held-out prompts first: a held-out problem that happens to equal a pool problem stays held out.
-  const held = rows(miniR1.makeProblems(HELD_OUT_SEED_BASE + o.seed, o.heldOutPrompts, { difficulty: o.difficulty }), "test", "heldout");
-  const pool = rows(miniR1.makeProblems(POOL_SEED_BASE + o.seed, o.trainPrompts, { difficulty: o.difficulty }), "train", "pool");
+  const held = rows(
+    miniR1.makeProblems(HELD_OUT_SEED_BASE + o.seed, o.heldOutPrompts, { difficulty: o.difficulty }),
+    "test",
+    "heldout",
+  );
+  const pool = rows(
+    miniR1.makeProblems(POOL_SEED_BASE + o.seed, o.trainPrompts, { difficulty: o.difficulty }),
+    "train",
+    "pool",
+  );
   let added = 0;
   for (const batch of [held, pool]) {
     for (let i = 0; i < batch.length; i += 1000) {

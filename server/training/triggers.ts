@@ -19,7 +19,11 @@ export interface DueTrigger {
 
 /** Active pairs of the project that the last round's snapshot did not hold. */
 export async function newPairsSinceLastRound(projectId: string): Promise<number> {
-  const last = await db().trainingRound.findFirst({ where: { projectId, snapshotId: { not: null } }, orderBy: { number: "desc" }, select: { snapshotId: true } });
+  const last = await db().trainingRound.findFirst({
+    where: { projectId, snapshotId: { not: null } },
+    orderBy: { number: "desc" },
+    select: { snapshotId: true },
+  });
   const rows = await db().$queryRaw<Array<{ n: number }>>`
     SELECT count(*)::int AS n FROM "PreferencePair" pp
     WHERE pp."projectId" = ${projectId} AND pp.active
@@ -28,7 +32,11 @@ export async function newPairsSinceLastRound(projectId: string): Promise<number>
 }
 
 /** Triggers due now for one project (pure reads). */
-export async function dueTriggersFor(projectId: string, settingsJson: unknown, now: Date): Promise<DueTrigger[]> {
+export async function dueTriggersFor(
+  projectId: string,
+  settingsJson: unknown,
+  now: Date,
+): Promise<DueTrigger[]> {
   let settings;
   try {
     settings = trainingSettingsOf(settingsJson);
@@ -38,17 +46,31 @@ export async function dueTriggersFor(projectId: string, settingsJson: unknown, n
   const out: DueTrigger[] = [];
   const { cron, minNewPairs } = settings.schedule;
   if (cron) {
-    const lastCron = await db().trainingRound.findFirst({ where: { projectId, trigger: "cron" }, orderBy: { createdAt: "desc" }, select: { createdAt: true } });
+    const lastCron = await db().trainingRound.findFirst({
+      where: { projectId, trigger: "cron" },
+      orderBy: { createdAt: "desc" },
+      select: { createdAt: true },
+    });
     const from = new Date(Math.max(lastCron?.createdAt.getTime() ?? 0, now.getTime() - CRON_CATCH_UP_MS));
     const fired = firedBetween(parseCron(cron), from, now);
-    if (fired) out.push({ projectId, trigger: "cron", reason: `schedule "${cron}" fired at ${fired.toISOString()}` });
+    if (fired)
+      out.push({ projectId, trigger: "cron", reason: `schedule "${cron}" fired at ${fired.toISOString()}` });
   }
   if (minNewPairs) {
-    const last = await db().trainingRound.findFirst({ where: { projectId }, orderBy: { number: "desc" }, select: { status: true, number: true } });
+    const last = await db().trainingRound.findFirst({
+      where: { projectId },
+      orderBy: { number: "desc" },
+      select: { status: true, number: true },
+    });
     // After a failure, wait for a person (retry or run now) rather than failing again every minute.
     if (last?.status !== "failed") {
       const n = await newPairsSinceLastRound(projectId);
-      if (n >= minNewPairs) out.push({ projectId, trigger: "condition", reason: `${n} new pairs since the last round (threshold ${minNewPairs})` });
+      if (n >= minNewPairs)
+        out.push({
+          projectId,
+          trigger: "condition",
+          reason: `${n} new pairs since the last round (threshold ${minNewPairs})`,
+        });
     }
   }
   return out;
@@ -56,7 +78,10 @@ export async function dueTriggersFor(projectId: string, settingsJson: unknown, n
 
 /** Every project's due triggers. */
 export async function dueTriggers(now = new Date(), projectId?: string): Promise<DueTrigger[]> {
-  const projects = await db().project.findMany({ where: { archived: false, ...(projectId ? { id: projectId } : {}) }, select: { id: true, settings: true } });
+  const projects = await db().project.findMany({
+    where: { archived: false, ...(projectId ? { id: projectId } : {}) },
+    select: { id: true, settings: true },
+  });
   const out: DueTrigger[] = [];
   for (const p of projects) out.push(...(await dueTriggersFor(p.id, p.settings, now)));
   return out;
@@ -66,7 +91,13 @@ export async function dueTriggers(now = new Date(), projectId?: string): Promise
  * Requests a round for each due trigger (at most one per project: the first due trigger wins,
  * and requestRound coalesces with an active round). `onCreated` enqueues the new rounds.
  */
-export async function fireDueTriggers(opts: { now?: Date; projectId?: string; onCreated?: (r: RequestRoundResult, t: DueTrigger) => Promise<void> } = {}): Promise<Array<RequestRoundResult & { due: DueTrigger }>> {
+export async function fireDueTriggers(
+  opts: {
+    now?: Date;
+    projectId?: string;
+    onCreated?: (r: RequestRoundResult, t: DueTrigger) => Promise<void>;
+  } = {},
+): Promise<Array<RequestRoundResult & { due: DueTrigger }>> {
   const due = await dueTriggers(opts.now ?? new Date(), opts.projectId);
   const out: Array<RequestRoundResult & { due: DueTrigger }> = [];
   const seen = new Set<string>();

@@ -13,7 +13,10 @@ export interface Context {
   scopes: Scope[] | null;
 }
 
-export async function createContext(opts: { req: Request; getSession: () => Promise<SessionUser | null> }): Promise<Context> {
+export async function createContext(opts: {
+  req: Request;
+  getSession: () => Promise<SessionUser | null>;
+}): Promise<Context> {
   const bearer = await authenticateBearer(opts.req);
   if (bearer) return { user: bearer.user, scopes: bearer.scopes };
   return { user: await opts.getSession(), scopes: null };
@@ -37,12 +40,18 @@ const t = initTRPC.context<Context>().create({
     return {
       ...shape,
       // Never send a stack or a raw database message to the browser.
-      message: error.code === "INTERNAL_SERVER_ERROR" && !domain ? "Something went wrong on the server; it has been logged. Try again." : shape.message,
+      message:
+        error.code === "INTERNAL_SERVER_ERROR" && !domain
+          ? "Something went wrong on the server; it has been logged. Try again."
+          : shape.message,
       data: {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,
         domainCode: domain?.code ?? null,
-        zodError: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) : null,
+        zodError:
+          error.cause instanceof ZodError
+            ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message }))
+            : null,
       },
     };
   },
@@ -57,7 +66,8 @@ const mapErrors = t.middleware(async ({ next }) => {
     const cause = result.error.cause;
     throw new TRPCError({ code: trpcCode[cause.code], message: cause.message, cause });
   }
-  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR") console.error(result.error.cause ?? result.error);
+  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR")
+    console.error(result.error.cause ?? result.error);
   return result;
 });
 
@@ -66,10 +76,15 @@ export const publicProcedure = t.procedure.use(mapErrors);
 function roleProcedure(role: Role) {
   return publicProcedure.use(({ ctx, next, type }) => {
     if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
-    if (!hasRole(ctx.user, role)) throw new TRPCError({ code: "FORBIDDEN", message: `This needs the ${role} role; ask an admin for access.` });
+    if (!hasRole(ctx.user, role))
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `This needs the ${role} role; ask an admin for access.`,
+      });
     if (ctx.scopes) {
       const needed: Scope = role === "admin" ? "admin" : type === "mutation" ? "write" : "read";
-      if (!hasScope({ scopes: ctx.scopes }, needed)) throw new TRPCError({ code: "FORBIDDEN", message: `This API token lacks the "${needed}" scope.` });
+      if (!hasScope({ scopes: ctx.scopes }, needed))
+        throw new TRPCError({ code: "FORBIDDEN", message: `This API token lacks the "${needed}" scope.` });
     }
     return next({ ctx: { ...ctx, user: ctx.user } });
   });

@@ -38,15 +38,29 @@ const XSS_PAYLOADS = [
 
 beforeAll(async () => {
   app = await startTestApp();
-  const url = app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
+  const url =
+    app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
   const { createPrisma } = await import("@/server/db/client");
   prisma = createPrisma(url, { max: 1 });
   pairwise = await makeProject(prisma, { comparisons: 14, overlap: 1, texts: TEXTS });
-  await prisma.project.update({ where: { id: pairwise.projectId }, data: { slug: "e2e-pairwise", name: "E2E pairwise", instructions: "Pick the **better** answer." } });
-  xss = await makeProject(prisma, { comparisons: 1, overlap: 1, texts: (_i, j) => `Completion ${j}\n\n${XSS_PAYLOADS}` });
+  await prisma.project.update({
+    where: { id: pairwise.projectId },
+    data: { slug: "e2e-pairwise", name: "E2E pairwise", instructions: "Pick the **better** answer." },
+  });
+  xss = await makeProject(prisma, {
+    comparisons: 1,
+    overlap: 1,
+    texts: (_i, j) => `Completion ${j}\n\n${XSS_PAYLOADS}`,
+  });
   await prisma.project.update({ where: { id: xss.projectId }, data: { slug: "e2e-xss", name: "E2E xss" } });
-  const p = await prisma.comparison.findUniqueOrThrow({ where: { id: xss.comparisonIds[0]! }, select: { promptId: true } });
-  await prisma.prompt.update({ where: { id: p.promptId }, data: { text: `Prompt with payloads\n\n${XSS_PAYLOADS}` } });
+  const p = await prisma.comparison.findUniqueOrThrow({
+    where: { id: xss.comparisonIds[0]! },
+    select: { promptId: true },
+  });
+  await prisma.prompt.update({
+    where: { id: p.promptId },
+    data: { text: `Prompt with payloads\n\n${XSS_PAYLOADS}` },
+  });
   browser = await launchBrowser();
 }, 300_000);
 
@@ -95,7 +109,9 @@ async function pressAndAdvance(page: Page, keys: string[]): Promise<string> {
   await page.waitForFunction(
     (prev) => {
       const el = document.querySelector('[data-testid="annotate-session"]');
-      return !!el && el.getAttribute("data-phase") !== "loading" && el.getAttribute("data-assignment-id") !== prev;
+      return (
+        !!el && el.getAttribute("data-phase") !== "loading" && el.getAttribute("data-assignment-id") !== prev
+      );
     },
     before,
     { timeout: 20_000 },
@@ -106,7 +122,16 @@ async function pressAndAdvance(page: Page, keys: string[]): Promise<string> {
 async function axeCritical(page: Page) {
   await page.addScriptTag({ content: AXE });
   const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            opts: unknown,
+          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }>;
+        };
+      }
+    ).axe;
     return axe.run(document, { resultTypes: ["violations"] });
   });
   return result.violations.filter((v) => v.impact === "critical").map((v) => `${v.id} (${v.nodes.length})`);
@@ -167,10 +192,18 @@ describe("annotation in the browser", () => {
       if (i === 4) await first.screenshot({ path: artifactPath("annotation-pairwise.png"), fullPage: true });
       judgedByFirst.push(await pressAndAdvance(first, [...keys, "Enter"]));
     }
-    const judgments = await prisma.judgment.findMany({ where: { projectId: pairwise.projectId }, include: { user: true } });
+    const judgments = await prisma.judgment.findMany({
+      where: { projectId: pairwise.projectId },
+      include: { user: true },
+    });
     expect(judgments).toHaveLength(10);
     expect(new Set(judgments.map((j) => j.assignmentId))).toEqual(new Set(judgedByFirst));
-    expect(judgments.every((j) => j.user?.email === "annotator@pairwise.local" && j.source === "human" && (j.timeSpentMs ?? 0) > 0)).toBe(true);
+    expect(
+      judgments.every(
+        (j) =>
+          j.user?.email === "annotator@pairwise.local" && j.source === "human" && (j.timeSpentMs ?? 0) > 0,
+      ),
+    ).toBe(true);
     expect(judgments.find((j) => j.rationale)?.rationale).toBe("B explains its steps.");
     const strong = judgments.filter((j) => (j.verdict as { strength?: number }).strength === 2);
     expect(strong).toHaveLength(4);
@@ -189,7 +222,10 @@ describe("annotation in the browser", () => {
     await second.keyboard.type("Draft I do not want to lose");
     await second.keyboard.press("Escape");
     await second.keyboard.press("a");
-    await prisma.assignment.update({ where: { id: held }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    await prisma.assignment.update({
+      where: { id: held },
+      data: { expiresAt: new Date(Date.now() - 60_000) },
+    });
     const { sweepExpiredLeases } = await import("@/server/annotation/queue");
     expect(await sweepExpiredLeases(prisma)).toBe(1);
     await second.keyboard.press("Enter");
@@ -201,12 +237,14 @@ describe("annotation in the browser", () => {
     expect(await second.getByTestId("rationale").inputValue()).toBe("Draft I do not want to lose");
     await pressAndAdvance(second, ["Enter"]);
     const rest: string[] = [held];
-    while ((await session(second).getAttribute("data-phase")) === "item") rest.push(await pressAndAdvance(second, ["b", "Enter"]));
+    while ((await session(second).getAttribute("data-phase")) === "item")
+      rest.push(await pressAndAdvance(second, ["b", "Enter"]));
     await second.getByTestId("empty-state").waitFor();
     // 14 − 10 judged by the first annotator − 1 the first annotator holds right now
     expect(rest).toHaveLength(3);
     const heldByFirst = await currentAssignment(first);
-    const heldComparison = (await prisma.assignment.findUniqueOrThrow({ where: { id: heldByFirst } })).comparisonId;
+    const heldComparison = (await prisma.assignment.findUniqueOrThrow({ where: { id: heldByFirst } }))
+      .comparisonId;
     // the first annotator skips (keyboard: S, then Enter on the first reason): the item is released
     await first.keyboard.press("s");
     await first.getByTestId("skip-dialog").waitFor();
@@ -215,12 +253,21 @@ describe("annotation in the browser", () => {
     // ... and the second annotator now gets it
     await second.keyboard.press("n");
     const got = await currentAssignment(second);
-    expect((await prisma.assignment.findUniqueOrThrow({ where: { id: got } })).comparisonId).toBe(heldComparison);
+    expect((await prisma.assignment.findUniqueOrThrow({ where: { id: got } })).comparisonId).toBe(
+      heldComparison,
+    );
     rest.push(await pressAndAdvance(second, ["b", "Enter"]));
     await second.getByTestId("empty-state").waitFor();
-    const byUser = await prisma.judgment.findMany({ where: { projectId: pairwise.projectId }, select: { comparisonId: true, rationale: true, user: { select: { email: true } } } });
-    const firstSet = new Set(byUser.filter((j) => j.user?.email === "annotator@pairwise.local").map((j) => j.comparisonId));
-    const secondSet = byUser.filter((j) => j.user?.email === "annotator2@pairwise.local").map((j) => j.comparisonId);
+    const byUser = await prisma.judgment.findMany({
+      where: { projectId: pairwise.projectId },
+      select: { comparisonId: true, rationale: true, user: { select: { email: true } } },
+    });
+    const firstSet = new Set(
+      byUser.filter((j) => j.user?.email === "annotator@pairwise.local").map((j) => j.comparisonId),
+    );
+    const secondSet = byUser
+      .filter((j) => j.user?.email === "annotator2@pairwise.local")
+      .map((j) => j.comparisonId);
     expect(secondSet).toHaveLength(4);
     expect(secondSet.some((c) => firstSet.has(c))).toBe(false);
     expect(byUser.some((j) => j.rationale === "Draft I do not want to lose")).toBe(true);
@@ -262,15 +309,21 @@ describe("annotation in the browser", () => {
     const probe = async (page: Page) =>
       page.evaluate(() => ({
         xss: (window as unknown as { __xss?: string }).__xss ?? null,
-        jsHrefs: [...document.querySelectorAll("a[href], iframe[src], img[src]")].map((e) => e.getAttribute("href") ?? e.getAttribute("src") ?? "").filter((h) => /^\s*javascript:/i.test(h)).length,
-        handlers: [...document.querySelectorAll("main *")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length,
+        jsHrefs: [...document.querySelectorAll("a[href], iframe[src], img[src]")]
+          .map((e) => e.getAttribute("href") ?? e.getAttribute("src") ?? "")
+          .filter((h) => /^\s*javascript:/i.test(h)).length,
+        handlers: [...document.querySelectorAll("main *")].filter((e) =>
+          [...e.attributes].some((a) => a.name.startsWith("on")),
+        ).length,
         scripts: document.querySelectorAll("main script, main iframe, main svg[onload]").length,
       }));
     const p1 = await probe(first);
     expect(p1).toEqual({ xss: null, jsHrefs: 0, handlers: 0, scripts: 0 });
     await first.getByText("click me").first().click(); // a link without a javascript: target
     await first.keyboard.press("r");
-    await first.keyboard.type(`<img src=x onerror="window.__xss='rationale'"> <script>window.__xss='r2'</script>`);
+    await first.keyboard.type(
+      `<img src=x onerror="window.__xss='rationale'"> <script>window.__xss='r2'</script>`,
+    );
     await first.keyboard.press("Escape");
     await pressAndAdvance(first, ["a", "Enter"]);
     expect((await probe(first)).xss).toBeNull();
@@ -305,9 +358,20 @@ describe("annotation in the browser", () => {
     expect(created.overlap).toBe(2);
 
     await admin.goto(app.baseUrl + "/admin/data?project=e2e-import");
-    const lines = [0, 1, 2].map((i) => JSON.stringify({ prompt: `Imported prompt ${i}`, completions: [`first ${i}`, { text: `second ${i}`, model: "m2" }] }));
+    const lines = [0, 1, 2].map((i) =>
+      JSON.stringify({
+        prompt: `Imported prompt ${i}`,
+        completions: [`first ${i}`, { text: `second ${i}`, model: "m2" }],
+      }),
+    );
     lines.push("{ not json");
-    await admin.getByTestId("import-file").setInputFiles({ name: "rows.jsonl", mimeType: "application/jsonl", buffer: Buffer.from(lines.join("\n") + "\n") });
+    await admin
+      .getByTestId("import-file")
+      .setInputFiles({
+        name: "rows.jsonl",
+        mimeType: "application/jsonl",
+        buffer: Buffer.from(lines.join("\n") + "\n"),
+      });
     await admin.getByTestId("import-start").click();
     await admin.getByTestId("import-summary").waitFor({ timeout: 30_000 });
     expect(await admin.getByTestId("import-summary").textContent()).toMatch(/3 comparisons/);
@@ -317,12 +381,19 @@ describe("annotation in the browser", () => {
     await admin.screenshot({ path: artifactPath("annotation-data.png"), fullPage: true });
 
     await admin.getByTestId("data-project").selectOption("e2e-pairwise");
-    const pairs = await prisma.preferencePair.count({ where: { projectId: pairwise.projectId, active: true } });
-    const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByTestId("export-start").click()]);
+    const pairs = await prisma.preferencePair.count({
+      where: { projectId: pairwise.projectId, active: true },
+    });
+    const [download] = await Promise.all([
+      admin.waitForEvent("download"),
+      admin.getByTestId("export-start").click(),
+    ]);
     const file = await download.path();
     const exported = fs.readFileSync(file!, "utf8").trim().split("\n").filter(Boolean);
     expect(exported).toHaveLength(pairs);
-    expect(Object.keys(JSON.parse(exported[0]!))).toEqual(expect.arrayContaining(["prompt", "chosen", "rejected"]));
+    expect(Object.keys(JSON.parse(exported[0]!))).toEqual(
+      expect.arrayContaining(["prompt", "chosen", "rejected"]),
+    );
     expect(await admin.getByTestId("export-bar").getAttribute("value")).toBe("1");
   });
   test("an admin invites by link; the invitee sets a name and password and is signed in", async () => {
@@ -347,6 +418,10 @@ describe("annotation in the browser", () => {
     await again.goto(link);
     expect(await again.getByTestId("invite-invalid").textContent()).toMatch(/already been used/);
     await admin.reload();
-    expect(await admin.locator('[data-testid="person-row"][data-email="newcomer@example.com"] [data-testid="person-role"]').inputValue()).toBe("reviewer");
+    expect(
+      await admin
+        .locator('[data-testid="person-row"][data-email="newcomer@example.com"] [data-testid="person-role"]')
+        .inputValue(),
+    ).toBe("reviewer");
   });
 });

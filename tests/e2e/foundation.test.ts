@@ -18,7 +18,10 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
     const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
     delete e.NODE_ENV;
     if (!env.DATABASE_URL) delete e.DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), ...args], { cwd: ROOT, env: e as NodeJS.ProcessEnv });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), ...args], {
+      cwd: ROOT,
+      env: e as NodeJS.ProcessEnv,
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.stderr.on("data", (d: Buffer) => (out += d));
@@ -82,7 +85,10 @@ describe("npm start", () => {
     expect(health.status).toBe(403);
     const anon = await fetch(`${app.baseUrl}/api/trpc/system.me`);
     expect(anon.status).toBe(401);
-    const adminPage = await fetch(`${app.baseUrl}/admin/health`, { headers: { cookie: annot }, redirect: "manual" });
+    const adminPage = await fetch(`${app.baseUrl}/admin/health`, {
+      headers: { cookie: annot },
+      redirect: "manual",
+    });
     expect([302, 303, 307, 308]).toContain(adminPage.status);
   });
 
@@ -95,7 +101,12 @@ describe("npm start", () => {
       if (["web", "worker", "trainer"].every((k) => services.some((s) => s.kind === k && s.alive))) break;
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect(services.filter((s) => s.alive).map((s) => s.kind).sort()).toEqual(expect.arrayContaining(["trainer", "web", "worker"]));
+    expect(
+      services
+        .filter((s) => s.alive)
+        .map((s) => s.kind)
+        .sort(),
+    ).toEqual(expect.arrayContaining(["trainer", "web", "worker"]));
     expect(services.find((s) => s.kind === "trainer")!.info.backend).toBe("cpu"); // forced by the test harness
     expect(app.output()).toMatch(/\[trainer\] TensorFlow\.js backend: cpu/);
     const html = await (await fetch(`${app.baseUrl}/admin/health`, { headers: { cookie: admin } })).text();
@@ -103,7 +114,8 @@ describe("npm start", () => {
   });
 
   test("API tokens authenticate scripts with Authorization: Bearer", async () => {
-    const url = app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
+    const url =
+      app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
     const { createPrisma, setDbForTests } = await import("@/server/db/client");
     const prisma = createPrisma(url, { max: 1 });
     setDbForTests(prisma);
@@ -111,12 +123,18 @@ describe("npm start", () => {
       const { createApiToken } = await import("@/server/auth/tokens");
       const admin = await prisma.user.findUniqueOrThrow({ where: { email: "admin@pairwise.local" } });
       const { token } = await createApiToken({ userId: admin.id, name: "e2e", scopes: ["read"] });
-      const ok = await fetch(`${app.baseUrl}/api/trpc/system.me`, { headers: { authorization: `Bearer ${token}` } });
+      const ok = await fetch(`${app.baseUrl}/api/trpc/system.me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(ok.status).toBe(200);
-      const bad = await fetch(`${app.baseUrl}/api/trpc/system.me`, { headers: { authorization: `Bearer ${token}x` } });
+      const bad = await fetch(`${app.baseUrl}/api/trpc/system.me`, {
+        headers: { authorization: `Bearer ${token}x` },
+      });
       expect(bad.status).toBe(401);
       // read scope cannot reach admin procedures even though the user is an admin
-      const scoped = await fetch(`${app.baseUrl}/api/trpc/system.health`, { headers: { authorization: `Bearer ${token}` } });
+      const scoped = await fetch(`${app.baseUrl}/api/trpc/system.health`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(scoped.status).toBe(403);
       expect(await scoped.text()).toMatch(/lacks the \\"admin\\" scope/);
     } finally {
@@ -128,7 +146,8 @@ describe("npm start", () => {
   test("kill -9 of a process: the supervisor restarts it", async () => {
     const m = app.output().match(/\[worker\] connected/);
     expect(m).toBeTruthy();
-    const url = app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
+    const url =
+      app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     const { rows } = await c.query(`SELECT pid FROM "ServiceHeartbeat" WHERE kind = 'worker'`);
@@ -137,13 +156,18 @@ describe("npm start", () => {
     process.kill(pid, "SIGKILL");
     const before = app.output().split("[worker] connected").length;
     const deadline = Date.now() + 60_000;
-    while (app.output().split("[worker] connected").length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (app.output().split("[worker] connected").length === before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect(app.output()).toMatch(/worker exited \(SIGKILL\); restarting it/);
     expect(app.output().split("[worker] connected").length).toBe(before + 1);
   });
 
   test.skipIf(external)("a second start on the same data folder is refused plainly", async () => {
-    const r = await runCli(["start"], { PAIRWISE_DATA_DIR: app.dataDir, PORT: String(await freePort()), PAIRWISE_DB_PORT: String(await freePort()) });
+    const r = await runCli(["start"], {
+      PAIRWISE_DATA_DIR: app.dataDir,
+      PORT: String(await freePort()),
+      PAIRWISE_DB_PORT: String(await freePort()),
+    });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/The data folder .* is in use by another Pairwise process/);
     expect(r.out).not.toMatch(/\n\s+at /); // no stack trace
@@ -153,7 +177,10 @@ describe("npm start", () => {
     const port = await freePort();
     const blocker = net.createServer().listen(port, "127.0.0.1");
     try {
-      const r = await runCli(["start"], { PAIRWISE_DATA_DIR: fs.mkdtempSync(path.join(app.dataDir, "..", "pw-port-")), PORT: String(port) });
+      const r = await runCli(["start"], {
+        PAIRWISE_DATA_DIR: fs.mkdtempSync(path.join(app.dataDir, "..", "pw-port-")),
+        PORT: String(port),
+      });
       expect(r.code).toBe(1);
       expect(r.out).toMatch(new RegExp(`Port ${port} \\(web app\\) is already in use.*PORT=<port>`, "s"));
       expect(r.out).not.toMatch(/\n\s+at /);
@@ -164,9 +191,14 @@ describe("npm start", () => {
 
   test("an unreachable DATABASE_URL gives a clear message", async () => {
     const port = await freePort();
-    const r = await runCli(["start"], { DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/nothing`, PORT: String(await freePort()) });
+    const r = await runCli(["start"], {
+      DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/nothing`,
+      PORT: String(await freePort()),
+    });
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/Cannot connect to the database at postgresql:\/\/nobody@127\.0\.0\.1:\d+\/nothing: connection refused/);
+    expect(r.out).toMatch(
+      /Cannot connect to the database at postgresql:\/\/nobody@127\.0\.0\.1:\d+\/nothing: connection refused/,
+    );
     expect(r.out).not.toMatch(/\n\s+at /);
   });
 
@@ -184,7 +216,12 @@ describe("npm start", () => {
     if (!external) expect(out).toMatch(/\[database\] closed cleanly/);
     expect(out).toMatch(/stopped\. Your data is in/);
     const t0 = Date.now();
-    app = await startTestApp({ dataDir: app.dataDir, databaseUrl: app.databaseUrl ?? undefined, ownDatabase: true, processes: [] });
+    app = await startTestApp({
+      dataDir: app.dataDir,
+      databaseUrl: app.databaseUrl ?? undefined,
+      ownDatabase: true,
+      processes: [],
+    });
     const warm = Date.now() - t0;
     expect(app.output()).not.toMatch(/seeded the demo/); // data reused, not re-seeded
     expect(app.output()).not.toMatch(/building the web app/);

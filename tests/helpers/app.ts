@@ -94,7 +94,11 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   delete env.DATABASE_URL;
   delete env.NODE_ENV; // vitest sets "test"; the app decides its own
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "start"], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "start"], {
+    cwd: ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -150,6 +154,7 @@ export async function signInCookie(baseUrl: string, email: string, password: str
     redirect: "manual",
   });
   keep(res);
-  if (![...jar.keys()].some((k) => k.includes("session-token"))) throw new Error(`sign-in failed for ${email} (HTTP ${res.status})`);
+  if (![...jar.keys()].some((k) => k.includes("session-token")))
+    throw new Error(`sign-in failed for ${email} (HTTP ${res.status})`);
   return cookie();
 }

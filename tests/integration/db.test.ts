@@ -9,18 +9,25 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 test("prisma reads and writes through adapter-pg", async () => {
-  const u = await t.prisma.user.create({ data: { email: "a@example.com", name: "A", passwordHash: "x", role: "admin" } });
+  const u = await t.prisma.user.create({
+    data: { email: "a@example.com", name: "A", passwordHash: "x", role: "admin" },
+  });
   const back = await t.prisma.user.findUniqueOrThrow({ where: { id: u.id } });
   expect(back.email).toBe("a@example.com");
   expect((back as Record<string, unknown>).passwordHash).toBeUndefined(); // omitted by default
-  const withHash = await t.prisma.user.findUniqueOrThrow({ where: { id: u.id }, select: { passwordHash: true } });
+  const withHash = await t.prisma.user.findUniqueOrThrow({
+    where: { id: u.id },
+    select: { passwordHash: true },
+  });
   expect(withHash.passwordHash).toBe("x");
 });
 
 test("concurrent migrate calls apply each migration once", async () => {
   const results = await Promise.all([migrate(t.url), migrate(t.url), migrate(t.url)]);
   expect(results.every((r) => r.applied.length === 0)).toBe(true);
-  const rows = await t.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*)::bigint AS n FROM "_prisma_migrations"`);
+  const rows = await t.prisma.$queryRawUnsafe<{ n: bigint }[]>(
+    `SELECT count(*)::bigint AS n FROM "_prisma_migrations"`,
+  );
   expect(Number(rows[0]!.n)).toBeGreaterThan(0);
 });
 

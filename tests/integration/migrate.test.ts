@@ -21,7 +21,9 @@ const tmp = () => {
 
 function prismaCli(args: string[], env: Record<string, string>, waitFor: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["node_modules/prisma/build/index.js", ...args], { env: { ...prismaEnv(), ...env } });
+    const child = spawn(process.execPath, ["node_modules/prisma/build/index.js", ...args], {
+      env: { ...prismaEnv(), ...env },
+    });
     let out = "";
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -43,7 +45,11 @@ test("the real `prisma migrate deploy` agrees with what the runner applied", asy
   const r = await migrate(db.url);
   expect(r.applied).toEqual(listMigrations().map((m) => m.name));
   await db.stop();
-  const out = await prismaCli(["migrate", "deploy"], { PRISMA_PGLITE_DIR: path.join(dataDir, "pg") }, /No pending migrations|migrations? (have been )?applied|Error/);
+  const out = await prismaCli(
+    ["migrate", "deploy"],
+    { PRISMA_PGLITE_DIR: path.join(dataDir, "pg") },
+    /No pending migrations|migrations? (have been )?applied|Error/,
+  );
   expect(out).toContain(`${listMigrations().length} migration`);
   expect(out).toContain("No pending migrations to apply.");
 }, 120_000);
@@ -55,7 +61,9 @@ test("two processes migrating at once: each migration applied exactly once", asy
     expect(results.map((x) => x.applied.length).sort()).toEqual([0, 0, listMigrations().length]);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    const { rows } = await c.query(`SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1`);
+    const { rows } = await c.query(
+      `SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1`,
+    );
     await c.end();
     expect(rows.every((x) => x.n === 1)).toBe(true);
   } finally {
@@ -69,7 +77,9 @@ test("a database written by a newer schema is refused with a clear message", asy
     await migrate(db.url);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    await c.query(`INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('x', 'y', now(), '29990101000000_future', 1)`);
+    await c.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('x', 'y', now(), '29990101000000_future', 1)`,
+    );
     await c.end();
     const err = await migrate(db.url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaTooNewError);
@@ -84,7 +94,9 @@ test("a second embedded database on the same data folder is refused (locked)", a
   const dataDir = tmp();
   const db = await startEmbeddedDatabase({ dataDir, port: 0 });
   try {
-    await expect(startEmbeddedDatabase({ dataDir, port: 0 })).rejects.toThrow(/in use by another Pairwise process/);
+    await expect(startEmbeddedDatabase({ dataDir, port: 0 })).rejects.toThrow(
+      /in use by another Pairwise process/,
+    );
   } finally {
     await db.stop();
   }

@@ -16,7 +16,9 @@ beforeAll(async () => {
   t = await createTestDatabase();
   pool = createPgPool(t.url, { max: 3 });
   pgx = pgSql(pool);
-  await t.prisma.$executeRawUnsafe(`CREATE TABLE sql_probe (id text PRIMARY KEY, at timestamp(3), tags text[], doc jsonb)`);
+  await t.prisma.$executeRawUnsafe(
+    `CREATE TABLE sql_probe (id text PRIMARY KEY, at timestamp(3), tags text[], doc jsonb)`,
+  );
 });
 afterAll(async () => {
   process.env.TZ = tz;
@@ -27,14 +29,24 @@ afterAll(async () => {
 test("timestamps round-trip in UTC through both executors, in a non-UTC time zone", async () => {
   process.env.TZ = "Asia/Kolkata"; // +05:30: a local-time reading would be off by 5.5 hours
   const at = new Date(Date.UTC(2026, 10, 29, 23, 45, 1, 250));
-  for (const [name, sql] of [["pg", pgx], ["prisma", prismaSql(t.prisma)]] as const) {
-    await sql.query(`INSERT INTO sql_probe (id, at, tags, doc) VALUES ($1::text, $2::timestamp(3), $3::text[], $4::jsonb)`, [name, at, ["a", "b,c"], JSON.stringify({ k: [1, 2] })]);
+  for (const [name, sql] of [
+    ["pg", pgx],
+    ["prisma", prismaSql(t.prisma)],
+  ] as const) {
+    await sql.query(
+      `INSERT INTO sql_probe (id, at, tags, doc) VALUES ($1::text, $2::timestamp(3), $3::text[], $4::jsonb)`,
+      [name, at, ["a", "b,c"], JSON.stringify({ k: [1, 2] })],
+    );
   }
   // what the database holds is the UTC wall time
-  const raw = await pgx.query<{ id: string; s: string }>(`SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS.MS') AS s FROM sql_probe ORDER BY id`);
+  const raw = await pgx.query<{ id: string; s: string }>(
+    `SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS.MS') AS s FROM sql_probe ORDER BY id`,
+  );
   expect(raw.map((r) => r.s)).toEqual(["2026-11-29 23:45:01.250", "2026-11-29 23:45:01.250"]);
   for (const sql of [pgx, prismaSql(t.prisma)]) {
-    const rows = await sql.query<{ id: string; at: Date; tags: string[]; doc: unknown }>(`SELECT id, at, tags, doc FROM sql_probe ORDER BY id`);
+    const rows = await sql.query<{ id: string; at: Date; tags: string[]; doc: unknown }>(
+      `SELECT id, at, tags, doc FROM sql_probe ORDER BY id`,
+    );
     for (const r of rows) {
       expect(r.at.getTime()).toBe(at.getTime());
       expect(r.tags).toEqual(["a", "b,c"]);

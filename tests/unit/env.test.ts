@@ -18,10 +18,14 @@ describe("environment module", () => {
   });
 
   test("a wrong variable is named with what is expected", () => {
-    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL="mysql:\/\/x": expected a URL like postgresql:/);
+    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, DATABASE_URL: "mysql://x" })).toThrow(
+      /DATABASE_URL="mysql:\/\/x": expected a URL like postgresql:/,
+    );
     expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, PORT: "99999" })).toThrow(ConfigError);
     expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, PORT: "abc" })).toThrow(/PORT="abc"/);
-    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, PAIRWISE_PROCESSES: "worker,gpu" })).toThrow(/PAIRWISE_PROCESSES/);
+    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, PAIRWISE_PROCESSES: "worker,gpu" })).toThrow(
+      /PAIRWISE_PROCESSES/,
+    );
   });
 
   test("production mode requires its secrets and says how to make them", () => {
@@ -45,7 +49,11 @@ describe("environment module", () => {
   });
 
   test("OAuth providers need their variables in pairs", () => {
-    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, GITHUB_ID: "abc" })).toThrow(/GITHUB_ID and GITHUB_SECRET must be set together/);
-    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, OIDC_CLIENT_ID: "a", OIDC_CLIENT_SECRET: "b" })).toThrow(/OIDC_ISSUER/);
+    expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, GITHUB_ID: "abc" })).toThrow(
+      /GITHUB_ID and GITHUB_SECRET must be set together/,
+    );
+    expect(() =>
+      parseEnv({ PAIRWISE_DATA_DIR: dataDir, OIDC_CLIENT_ID: "a", OIDC_CLIENT_SECRET: "b" }),
+    ).toThrow(/OIDC_ISSUER/);
   });
 });

@@ -25,7 +25,9 @@ export default async function HealthPage() {
               <td className="p-2">
                 {s.host} / {s.pid}
               </td>
-              <td className={`p-2 ${s.alive ? "text-green-700" : "text-red-700"}`}>{s.alive ? "alive" : "not responding"}</td>
+              <td className={`p-2 ${s.alive ? "text-green-700" : "text-red-700"}`}>
+                {s.alive ? "alive" : "not responding"}
+              </td>
               <td className="p-2">{s.lastSeenAt.toISOString()}</td>
               <td className="p-2 font-mono text-xs">{JSON.stringify(s.info)}</td>
             </tr>

@@ -7,7 +7,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { errorMessage } from "@/components/annotate/errors";
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
+const pct = (v: number | null | undefined) =>
+  v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`;
 const fix = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? "–" : v.toFixed(d));
 const usd = (v: number) => (v === 0 ? "$0" : v < 0.01 ? `$${v.toFixed(5)}` : `$${v.toFixed(2)}`);
 
@@ -112,14 +113,29 @@ function JudgeForm({ project, onDone }: { project: string; onDone: () => void })
   };
 
   return (
-    <form onSubmit={submit} className="flex flex-col gap-3 rounded border bg-white p-4" data-testid="judge-form">
+    <form
+      onSubmit={submit}
+      className="flex flex-col gap-3 rounded border bg-white p-4"
+      data-testid="judge-form"
+    >
       <h2 className="text-lg font-semibold">New judge</h2>
       <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
         <Field label="Name">
-          <input className={input} value={f.name} onChange={(e) => set("name", e.target.value)} required data-testid="judge-name" />
+          <input
+            className={input}
+            value={f.name}
+            onChange={(e) => set("name", e.target.value)}
+            required
+            data-testid="judge-name"
+          />
         </Field>
         <Field label="Kind">
-          <select className={input} value={f.kind} onChange={(e) => set("kind", e.target.value as Kind)} data-testid="judge-kind">
+          <select
+            className={input}
+            value={f.kind}
+            onChange={(e) => set("kind", e.target.value as Kind)}
+            data-testid="judge-kind"
+          >
             <option value="llm">LLM (OpenAI-compatible endpoint)</option>
             <option value="reward_model">Reward model (latest reward checkpoint)</option>
             <option value="rule">Rule (programmatic answer check)</option>
@@ -127,57 +143,148 @@ function JudgeForm({ project, onDone }: { project: string; onDone: () => void })
         </Field>
         <Field label="Scope">
           <label className="flex items-center gap-2 text-sm">
-            <input type="checkbox" checked={f.shared} onChange={(e) => set("shared", e.target.checked)} /> shared by all projects
+            <input type="checkbox" checked={f.shared} onChange={(e) => set("shared", e.target.checked)} />{" "}
+            shared by all projects
           </label>
         </Field>
       </div>
       {f.kind === "llm" ? (
         <>
           <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
-            <Field label="Base URL" hint="vLLM, Ollama (/v1), llama.cpp server, OpenAI, DeepSeek, or pairwise serve">
-              <input className={input} value={f.baseUrl} onChange={(e) => set("baseUrl", e.target.value)} required data-testid="judge-base-url" />
+            <Field
+              label="Base URL"
+              hint="vLLM, Ollama (/v1), llama.cpp server, OpenAI, DeepSeek, or pairwise serve"
+            >
+              <input
+                className={input}
+                value={f.baseUrl}
+                onChange={(e) => set("baseUrl", e.target.value)}
+                required
+                data-testid="judge-base-url"
+              />
             </Field>
             <Field label="Model">
-              <input className={input} value={f.model} onChange={(e) => set("model", e.target.value)} required data-testid="judge-model" />
+              <input
+                className={input}
+                value={f.model}
+                onChange={(e) => set("model", e.target.value)}
+                required
+                data-testid="judge-model"
+              />
             </Field>
             <Field label="API key" hint="Stored encrypted (AES-256-GCM); never shown again">
-              <input className={input} type="password" autoComplete="off" value={f.apiKey} onChange={(e) => set("apiKey", e.target.value)} data-testid="judge-api-key" />
+              <input
+                className={input}
+                type="password"
+                autoComplete="off"
+                value={f.apiKey}
+                onChange={(e) => set("apiKey", e.target.value)}
+                data-testid="judge-api-key"
+              />
             </Field>
             <Field label="Temperature">
-              <input className={input} type="number" step="0.1" min="0" max="2" value={f.temperature} onChange={(e) => set("temperature", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                step="0.1"
+                min="0"
+                max="2"
+                value={f.temperature}
+                onChange={(e) => set("temperature", e.target.value)}
+              />
             </Field>
             <Field label="Max tokens">
-              <input className={input} type="number" min="1" value={f.maxTokens} onChange={(e) => set("maxTokens", e.target.value)} data-testid="judge-max-tokens" />
+              <input
+                className={input}
+                type="number"
+                min="1"
+                value={f.maxTokens}
+                onChange={(e) => set("maxTokens", e.target.value)}
+                data-testid="judge-max-tokens"
+              />
             </Field>
             <Field label="Timeout per request (ms)">
-              <input className={input} type="number" min="100" value={f.timeoutMs} onChange={(e) => set("timeoutMs", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                min="100"
+                value={f.timeoutMs}
+                onChange={(e) => set("timeoutMs", e.target.value)}
+              />
             </Field>
             <Field label="Concurrency">
-              <input className={input} type="number" min="1" value={f.concurrency} onChange={(e) => set("concurrency", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                min="1"
+                value={f.concurrency}
+                onChange={(e) => set("concurrency", e.target.value)}
+              />
             </Field>
             <Field label="Requests / minute" hint="empty = no limit">
-              <input className={input} type="number" min="1" value={f.requestsPerMinute} onChange={(e) => set("requestsPerMinute", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                min="1"
+                value={f.requestsPerMinute}
+                onChange={(e) => set("requestsPerMinute", e.target.value)}
+              />
             </Field>
             <Field label="Tokens / minute" hint="empty = no limit">
-              <input className={input} type="number" min="1" value={f.tokensPerMinute} onChange={(e) => set("tokensPerMinute", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                min="1"
+                value={f.tokensPerMinute}
+                onChange={(e) => set("tokensPerMinute", e.target.value)}
+              />
             </Field>
             <Field label="$ per 1M input tokens">
-              <input className={input} type="number" step="0.01" min="0" value={f.costIn} onChange={(e) => set("costIn", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                step="0.01"
+                min="0"
+                value={f.costIn}
+                onChange={(e) => set("costIn", e.target.value)}
+              />
             </Field>
             <Field label="$ per 1M output tokens">
-              <input className={input} type="number" step="0.01" min="0" value={f.costOut} onChange={(e) => set("costOut", e.target.value)} />
+              <input
+                className={input}
+                type="number"
+                step="0.01"
+                min="0"
+                value={f.costOut}
+                onChange={(e) => set("costOut", e.target.value)}
+              />
             </Field>
             <div className="flex flex-col gap-2 text-sm">
               <label className="flex items-center gap-2">
-                <input type="checkbox" checked={f.positionSwap} onChange={(e) => set("positionSwap", e.target.checked)} /> position swap (judge both orders)
+                <input
+                  type="checkbox"
+                  checked={f.positionSwap}
+                  onChange={(e) => set("positionSwap", e.target.checked)}
+                />{" "}
+                position swap (judge both orders)
               </label>
               <label className="flex items-center gap-2">
-                <input type="checkbox" checked={f.logprobs} onChange={(e) => set("logprobs", e.target.checked)} /> ask for logprobs (confidence)
+                <input
+                  type="checkbox"
+                  checked={f.logprobs}
+                  onChange={(e) => set("logprobs", e.target.checked)}
+                />{" "}
+                ask for logprobs (confidence)
               </label>
             </div>
           </div>
           <Field label="Rubric">
-            <select className={input} value={f.rubricPreset} onChange={(e) => set("rubricPreset", e.target.value)} data-testid="judge-rubric-preset">
+            <select
+              className={input}
+              value={f.rubricPreset}
+              onChange={(e) => set("rubricPreset", e.target.value)}
+              data-testid="judge-rubric-preset"
+            >
               {rubrics.data?.presets.map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.label}
@@ -189,28 +296,53 @@ function JudgeForm({ project, onDone }: { project: string; onDone: () => void })
             <input
               type="checkbox"
               checked={f.customRubric}
-              onChange={(e) => setF((s) => ({ ...s, customRubric: e.target.checked, rubric: s.rubric || preset?.template || "", systemPrompt: s.systemPrompt || preset?.system || "" }))}
+              onChange={(e) =>
+                setF((s) => ({
+                  ...s,
+                  customRubric: e.target.checked,
+                  rubric: s.rubric || preset?.template || "",
+                  systemPrompt: s.systemPrompt || preset?.system || "",
+                }))
+              }
               data-testid="judge-custom-rubric"
             />
-            write my own (placeholders: {rubrics.data?.placeholders.map((p) => `{${p}}`).join(" ")}; the verdict is read from [[A]] / [[B]] / [[C]])
+            write my own (placeholders: {rubrics.data?.placeholders.map((p) => `{${p}}`).join(" ")}; the
+            verdict is read from [[A]] / [[B]] / [[C]])
           </label>
           {f.customRubric ? (
             <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
               <Field label="System message">
-                <textarea className={`${input} h-40 font-mono text-xs`} value={f.systemPrompt} onChange={(e) => set("systemPrompt", e.target.value)} />
+                <textarea
+                  className={`${input} h-40 font-mono text-xs`}
+                  value={f.systemPrompt}
+                  onChange={(e) => set("systemPrompt", e.target.value)}
+                />
               </Field>
               <Field label="User message template">
-                <textarea className={`${input} h-40 font-mono text-xs`} value={f.rubric} onChange={(e) => set("rubric", e.target.value)} data-testid="judge-rubric" />
+                <textarea
+                  className={`${input} h-40 font-mono text-xs`}
+                  value={f.rubric}
+                  onChange={(e) => set("rubric", e.target.value)}
+                  data-testid="judge-rubric"
+                />
               </Field>
             </div>
           ) : (
-            <pre className="max-h-40 overflow-auto whitespace-pre-wrap rounded bg-slate-50 p-2 text-xs">{preset ? `${preset.system}\n\n${preset.template}` : ""}</pre>
+            <pre className="max-h-40 overflow-auto whitespace-pre-wrap rounded bg-slate-50 p-2 text-xs">
+              {preset ? `${preset.system}\n\n${preset.template}` : ""}
+            </pre>
           )}
         </>
       ) : f.kind === "reward_model" ? (
-        <p className="text-sm text-slate-600">Scores both completions with the project&apos;s latest reward-model checkpoint; confidence is σ(r_winner − r_loser).</p>
+        <p className="text-sm text-slate-600">
+          Scores both completions with the project&apos;s latest reward-model checkpoint; confidence is
+          σ(r_winner − r_loser).
+        </p>
       ) : (
-        <p className="text-sm text-slate-600">For tasks with a known answer (Prompt.metadata.answer or metadata.problem.answer, as mini-R1 prompts carry): the trainer&apos;s gold reward decides. Exact and free.</p>
+        <p className="text-sm text-slate-600">
+          For tasks with a known answer (Prompt.metadata.answer or metadata.problem.answer, as mini-R1 prompts
+          carry): the trainer&apos;s gold reward decides. Exact and free.
+        </p>
       )}
       {create.error ? (
         <p role="alert" className="text-sm text-red-700" data-testid="judge-form-error">
@@ -218,7 +350,12 @@ function JudgeForm({ project, onDone }: { project: string; onDone: () => void })
         </p>
       ) : null}
       <div>
-        <button type="submit" className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white disabled:opacity-50" disabled={create.isPending || !project} data-testid="judge-create">
+        <button
+          type="submit"
+          className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+          disabled={create.isPending || !project}
+          data-testid="judge-create"
+        >
           {create.isPending ? "Saving…" : "Create judge"}
         </button>
       </div>
@@ -234,11 +371,16 @@ function AgreementPanel({ project, judgeConfigId }: { project: string; judgeConf
   const r = q.data!;
   const a = r.overlap.agreement;
   return (
-    <div className="grid grid-cols-1 gap-4 rounded border bg-white p-4 text-sm md:grid-cols-2" data-testid="agreement-report">
+    <div
+      className="grid grid-cols-1 gap-4 rounded border bg-white p-4 text-sm md:grid-cols-2"
+      data-testid="agreement-report"
+    >
       <div>
         <h3 className="font-semibold">Agreement with humans</h3>
         <p className="text-xs text-slate-500">
-          {r.overlap.n} comparisons judged by both{r.overlap.humansSplit ? ` (${r.overlap.humansSplit} left out: humans split evenly)` : ""}; {r.judgeJudgments} judged by this judge.
+          {r.overlap.n} comparisons judged by both
+          {r.overlap.humansSplit ? ` (${r.overlap.humansSplit} left out: humans split evenly)` : ""};{" "}
+          {r.judgeJudgments} judged by this judge.
         </p>
         <table className="mt-2">
           <tbody>
@@ -248,7 +390,9 @@ function AgreementPanel({ project, judgeConfigId }: { project: string; judgeConf
             </tr>
             <tr>
               <td className="pr-4">Cohen&apos;s κ, decisive votes only</td>
-              <td data-testid="kappa-decisive">{fix(a.decisiveOnly.kappa)} (n = {a.decisiveOnly.n})</td>
+              <td data-testid="kappa-decisive">
+                {fix(a.decisiveOnly.kappa)} (n = {a.decisiveOnly.n})
+              </td>
             </tr>
             <tr>
               <td className="pr-4">Raw agreement</td>
@@ -264,7 +408,9 @@ function AgreementPanel({ project, judgeConfigId }: { project: string; judgeConf
             <tr>
               <td className="pr-4">Position: first shown wins</td>
               <td data-testid="position-bias">
-                {pct(r.positionBias.firstWins.estimate)} of {r.positionBias.firstWins.considered} decisive calls (95% {pct(r.positionBias.firstWins.lower)}–{pct(r.positionBias.firstWins.upper)}; 50% = none)
+                {pct(r.positionBias.firstWins.estimate)} of {r.positionBias.firstWins.considered} decisive
+                calls (95% {pct(r.positionBias.firstWins.lower)}–{pct(r.positionBias.firstWins.upper)}; 50% =
+                none)
               </td>
             </tr>
             <tr>
@@ -276,13 +422,15 @@ function AgreementPanel({ project, judgeConfigId }: { project: string; judgeConf
             <tr>
               <td className="pr-4">Length: longer wins (humans, same items)</td>
               <td>
-                {pct(r.lengthBias.humansOnOverlap.longerWins.estimate)} of {r.lengthBias.humansOnOverlap.longerWins.considered}
+                {pct(r.lengthBias.humansOnOverlap.longerWins.estimate)} of{" "}
+                {r.lengthBias.humansOnOverlap.longerWins.considered}
               </td>
             </tr>
             <tr>
               <td className="pr-4">Swap inconsistency</td>
               <td data-testid="swap-inconsistency">
-                {pct(r.swap.inconsistent.estimate)} of {r.swap.comparisons} (same position both times: {pct(r.swap.samePosition.estimate)})
+                {pct(r.swap.inconsistent.estimate)} of {r.swap.comparisons} (same position both times:{" "}
+                {pct(r.swap.samePosition.estimate)})
               </td>
             </tr>
           </tbody>
@@ -296,7 +444,8 @@ function RunProblems({ runId }: { runId: string }) {
   const trpc = useTRPC();
   const q = useQuery(trpc.judges.run.queryOptions({ runId }));
   if (!q.data) return null;
-  if (!q.data.problems.length) return <p className="p-2 text-xs text-slate-500">No failed or unparseable calls.</p>;
+  if (!q.data.problems.length)
+    return <p className="p-2 text-xs text-slate-500">No failed or unparseable calls.</p>;
   return (
     <table className="w-full text-xs" data-testid={`run-problems-${runId}`}>
       <thead>
@@ -338,7 +487,8 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
     ...trpc.judges.runs.queryOptions({ project }),
     enabled: !!project,
     // Live while anything is queued or running.
-    refetchInterval: (q) => ((q.state.data ?? []).some((r) => r.status === "queued" || r.status === "running") ? 1000 : false),
+    refetchInterval: (q) =>
+      (q.state.data ?? []).some((r) => r.status === "queued" || r.status === "running") ? 1000 : false,
   });
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: trpc.judges.runs.queryKey() });
@@ -361,7 +511,12 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
         <h1 className="text-2xl font-semibold">AI judges</h1>
         <label className="flex items-center gap-2 text-sm">
           Project
-          <select className={input} value={project} onChange={(e) => setProject(e.target.value)} data-testid="judges-project">
+          <select
+            className={input}
+            value={project}
+            onChange={(e) => setProject(e.target.value)}
+            data-testid="judges-project"
+          >
             {projects.data?.map((p) => (
               <option key={p.id} value={p.slug}>
                 {p.name}
@@ -371,7 +526,14 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
         </label>
         <label className="flex items-center gap-2 text-sm">
           Comparisons per run
-          <input className={`${input} w-24`} type="number" min="1" value={limit} onChange={(e) => setLimit(e.target.value)} data-testid="run-limit" />
+          <input
+            className={`${input} w-24`}
+            type="number"
+            min="1"
+            value={limit}
+            onChange={(e) => setLimit(e.target.value)}
+            data-testid="run-limit"
+          />
         </label>
       </div>
       {actionError ? (
@@ -403,7 +565,9 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
                   {c.active ? "" : " — off"}
                 </td>
                 <td className="p-2">{c.kind}</td>
-                <td className="p-2 font-mono text-xs">{c.kind === "llm" ? `${c.model} @ ${c.baseUrl}` : "–"}</td>
+                <td className="p-2 font-mono text-xs">
+                  {c.kind === "llm" ? `${c.model} @ ${c.baseUrl}` : "–"}
+                </td>
                 <td className="p-2" data-testid={`judge-${c.name}-key`}>
                   {c.kind === "llm" ? (
                     <div className="flex flex-col gap-1">
@@ -438,15 +602,28 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
                   <button
                     className="rounded bg-slate-900 px-2 py-1 text-xs text-white disabled:opacity-50"
                     disabled={!c.active || start.isPending}
-                    onClick={() => start.mutate({ judgeConfigId: c.id, project, selection: { limit: Math.max(1, Number(limit) || 1000) } })}
+                    onClick={() =>
+                      start.mutate({
+                        judgeConfigId: c.id,
+                        project,
+                        selection: { limit: Math.max(1, Number(limit) || 1000) },
+                      })
+                    }
                     data-testid={`judge-${c.name}-run`}
                   >
                     Run
                   </button>
-                  <button className="text-xs text-blue-700 underline" onClick={() => setReport(report === c.id ? null : c.id)} data-testid={`judge-${c.name}-agreement`}>
+                  <button
+                    className="text-xs text-blue-700 underline"
+                    onClick={() => setReport(report === c.id ? null : c.id)}
+                    data-testid={`judge-${c.name}-agreement`}
+                  >
                     Agreement
                   </button>
-                  <button className="text-xs text-blue-700 underline" onClick={() => setActive.mutate({ id: c.id, patch: { active: !c.active } })}>
+                  <button
+                    className="text-xs text-blue-700 underline"
+                    onClick={() => setActive.mutate({ id: c.id, patch: { active: !c.active } })}
+                  >
                     {c.active ? "Switch off" : "Switch on"}
                   </button>
                 </td>
@@ -454,7 +631,9 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
             ))}
           </tbody>
         </table>
-        {configs.data && configs.data.length === 0 ? <p className="text-sm text-slate-600">No judges yet: create one below.</p> : null}
+        {configs.data && configs.data.length === 0 ? (
+          <p className="text-sm text-slate-600">No judges yet: create one below.</p>
+        ) : null}
         {report && project ? <AgreementPanel project={project} judgeConfigId={report} /> : null}
       </section>
 
@@ -487,37 +666,63 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
                     {r.error ? <div className="max-w-xs text-xs text-red-700">{r.error}</div> : null}
                   </td>
                   <td className="p-2">
-                    <progress max={1} value={r.progress} className="h-3 w-32" aria-label={`progress of run ${r.id}`} />
+                    <progress
+                      max={1}
+                      value={r.progress}
+                      className="h-3 w-32"
+                      aria-label={`progress of run ${r.id}`}
+                    />
                     <div className="text-xs" data-testid={`run-${r.id}-progress`}>
                       {r.processed} / {r.total}
-                      {r.excluded.alreadyJudged ? ` (${r.excluded.alreadyJudged} already judged by this version)` : ""}
+                      {r.excluded.alreadyJudged
+                        ? ` (${r.excluded.alreadyJudged} already judged by this version)`
+                        : ""}
                     </div>
                   </td>
-                  <td className="p-2" data-testid={`run-${r.id}-done`}>{r.done}</td>
+                  <td className="p-2" data-testid={`run-${r.id}-done`}>
+                    {r.done}
+                  </td>
                   <td className="p-2">{r.failed}</td>
                   <td className="p-2">{r.unparseable}</td>
                   <td className="p-2">{r.inconsistent}</td>
                   <td className="p-2">
                     {r.promptTokens.toLocaleString()} / {r.completionTokens.toLocaleString()}
                   </td>
-                  <td className="p-2" data-testid={`run-${r.id}-cost`}>{usd(r.costUsd)}</td>
+                  <td className="p-2" data-testid={`run-${r.id}-cost`}>
+                    {usd(r.costUsd)}
+                  </td>
                   <td className="flex flex-wrap gap-2 p-2 text-xs">
                     {r.status === "queued" || r.status === "running" ? (
-                      <button className="text-blue-700 underline" onClick={() => pause.mutate({ runId: r.id })} data-testid={`run-${r.id}-pause`}>
+                      <button
+                        className="text-blue-700 underline"
+                        onClick={() => pause.mutate({ runId: r.id })}
+                        data-testid={`run-${r.id}-pause`}
+                      >
                         Pause
                       </button>
                     ) : null}
                     {r.status === "paused" || r.status === "failed" ? (
-                      <button className="text-blue-700 underline" onClick={() => resume.mutate({ runId: r.id })} data-testid={`run-${r.id}-resume`}>
+                      <button
+                        className="text-blue-700 underline"
+                        onClick={() => resume.mutate({ runId: r.id })}
+                        data-testid={`run-${r.id}-resume`}
+                      >
                         Resume
                       </button>
                     ) : null}
                     {r.status !== "cancelled" && r.status !== "succeeded" && r.status !== "failed" ? (
-                      <button className="text-red-700 underline" onClick={() => cancel.mutate({ runId: r.id })} data-testid={`run-${r.id}-cancel`}>
+                      <button
+                        className="text-red-700 underline"
+                        onClick={() => cancel.mutate({ runId: r.id })}
+                        data-testid={`run-${r.id}-cancel`}
+                      >
                         Cancel
                       </button>
                     ) : null}
-                    <button className="text-blue-700 underline" onClick={() => setOpenRun(openRun === r.id ? null : r.id)}>
+                    <button
+                      className="text-blue-700 underline"
+                      onClick={() => setOpenRun(openRun === r.id ? null : r.id)}
+                    >
                       {openRun === r.id ? "Hide" : "Details"}
                     </button>
                   </td>

@@ -20,9 +20,26 @@ function ticks(lo: number, hi: number, n = 4): number[] {
   return out;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3));
+const fmt = (v: number) =>
+  Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3);
 
-export function LineChart({ title, series, xLabel, height = 180, yMin, yMax, testId }: { title: string; series: ChartSeries[]; xLabel: string; height?: number; yMin?: number; yMax?: number; testId?: string }) {
+export function LineChart({
+  title,
+  series,
+  xLabel,
+  height = 180,
+  yMin,
+  yMax,
+  testId,
+}: {
+  title: string;
+  series: ChartSeries[];
+  xLabel: string;
+  height?: number;
+  yMin?: number;
+  yMax?: number;
+  testId?: string;
+}) {
   const W = 420;
   const H = height;
   const m = { l: 46, r: 10, t: 22, b: 30 };
@@ -75,7 +92,13 @@ export function LineChart({ title, series, xLabel, height = 180, yMin, yMax, tes
           const p = s.points.filter((q) => Number.isFinite(q.y));
           return (
             <g key={s.name}>
-              <polyline points={p.map((q) => `${px(q.x)},${py(q.y)}`).join(" ")} fill="none" stroke={s.color} strokeWidth={1.8} strokeDasharray={s.dashed ? "5 4" : undefined} />
+              <polyline
+                points={p.map((q) => `${px(q.x)},${py(q.y)}`).join(" ")}
+                fill="none"
+                stroke={s.color}
+                strokeWidth={1.8}
+                strokeDasharray={s.dashed ? "5 4" : undefined}
+              />
               {p.length <= 60 &&
                 p.map((q) => (
                   <circle key={q.x} cx={px(q.x)} cy={py(q.y)} r={2.4} fill={s.color}>

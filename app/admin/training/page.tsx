@@ -3,7 +3,11 @@
 import { requirePageUser } from "@/server/auth/session";
 import { TrainingAdmin } from "./training-admin";
 
-export default async function TrainingPage({ searchParams }: { searchParams: Promise<{ project?: string }> }) {
+export default async function TrainingPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ project?: string }>;
+}) {
   await requirePageUser("admin");
   const { project } = await searchParams;
   return <TrainingAdmin initialProject={project ?? ""} />;

@@ -10,7 +10,12 @@ import { POLICY_METHODS } from "@/server/training/settings";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 const f = (v: unknown, d = 3) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "–");
-const dur = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
+const dur = (s: number) =>
+  s >= 3600
+    ? `${(s / 3600).toFixed(1)} h`
+    : s >= 60
+      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+      : `${Math.round(s)} s`;
 
 const statusColor: Record<string, string> = {
   queued: "bg-slate-100 text-slate-700",
@@ -21,21 +26,31 @@ const statusColor: Record<string, string> = {
 };
 
 function Badge({ status }: { status: string }) {
-  return <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${statusColor[status] ?? "bg-slate-100"}`}>{status}</span>;
+  return (
+    <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${statusColor[status] ?? "bg-slate-100"}`}>
+      {status}
+    </span>
+  );
 }
 
 export function TrainingAdmin({ initialProject }: { initialProject: string }) {
   const trpc = useTRPC();
   const projects = useQuery(trpc.training.projects.queryOptions());
   const [project, setProject] = useState(initialProject);
-  const chosen = project || projects.data?.find((p) => p.slug === "mini-r1")?.id || projects.data?.[0]?.id || "";
+  const chosen =
+    project || projects.data?.find((p) => p.slug === "mini-r1")?.id || projects.data?.[0]?.id || "";
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-2xl font-semibold">Training</h1>
         <label className="text-sm">
           Project{" "}
-          <select className="rounded border px-2 py-1" value={chosen} onChange={(e) => setProject(e.target.value)} data-testid="training-project">
+          <select
+            className="rounded border px-2 py-1"
+            value={chosen}
+            onChange={(e) => setProject(e.target.value)}
+            data-testid="training-project"
+          >
             {(projects.data ?? []).map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name} ({p.slug})
@@ -54,7 +69,8 @@ function ProjectTraining({ project }: { project: string }) {
   const qc = useQueryClient();
   const overview = useQuery({
     ...trpc.training.overview.queryOptions({ project }),
-    refetchInterval: (q) => (q.state.data?.rounds.some((r) => r.status === "queued" || r.status === "running") ? 2000 : 10000),
+    refetchInterval: (q) =>
+      q.state.data?.rounds.some((r) => r.status === "queued" || r.status === "running") ? 2000 : 10000,
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.training.overview.queryKey() });
   const runNow = useMutation(trpc.training.runNow.mutationOptions({ onSuccess: refresh }));
@@ -67,16 +83,26 @@ function ProjectTraining({ project }: { project: string }) {
   const active = o.rounds.find((r) => r.status === "queued" || r.status === "running");
   const roundId = selected ?? o.rounds[0]?.id ?? null;
   const perRound = o.perRound;
-  const ser = (name: string, color: string, key: keyof (typeof perRound)[number], dashed = false): ChartSeries => ({
+  const ser = (
+    name: string,
+    color: string,
+    key: keyof (typeof perRound)[number],
+    dashed = false,
+  ): ChartSeries => ({
     name,
     color,
     dashed,
-    points: perRound.filter((r) => typeof r[key] === "number").map((r) => ({ x: r.round, y: r[key] as number })),
+    points: perRound
+      .filter((r) => typeof r[key] === "number")
+      .map((r) => ({ x: r.round, y: r[key] as number })),
   });
 
   return (
     <div className="space-y-6">
-      <section className="flex flex-wrap items-center gap-4 rounded border bg-white p-3 text-sm" data-testid="training-summary">
+      <section
+        className="flex flex-wrap items-center gap-4 rounded border bg-white p-3 text-sm"
+        data-testid="training-summary"
+      >
         <button
           className="rounded bg-blue-700 px-3 py-1.5 font-medium text-white hover:bg-blue-800 disabled:opacity-50"
           onClick={() => runNow.mutate({ projectId: o.project.id })}
@@ -86,14 +112,21 @@ function ProjectTraining({ project }: { project: string }) {
           {active ? `Round ${active.number} is ${active.status}` : "Run a round now"}
         </button>
         <span>
-          <b>{o.pairs}</b> preference pairs, <b data-testid="new-pairs">{o.newPairs}</b> new since the last round
+          <b>{o.pairs}</b> preference pairs, <b data-testid="new-pairs">{o.newPairs}</b> new since the last
+          round
         </span>
         <span>
           Schedule: {o.settings?.schedule.cron ? <code>{o.settings.schedule.cron}</code> : "none"}
-          {o.nextCronAt ? ` (next ${new Date(o.nextCronAt).toISOString().replace("T", " ").slice(0, 16)} UTC)` : ""}
+          {o.nextCronAt
+            ? ` (next ${new Date(o.nextCronAt).toISOString().replace("T", " ").slice(0, 16)} UTC)`
+            : ""}
           {o.settings?.schedule.minNewPairs ? `; also at ${o.settings.schedule.minNewPairs} new pairs` : ""}
         </span>
-        {runNow.data && !runNow.data.created && <span className="text-amber-700">A round was already {runNow.data.round.status}: no second one started.</span>}
+        {runNow.data && !runNow.data.created && (
+          <span className="text-amber-700">
+            A round was already {runNow.data.round.status}: no second one started.
+          </span>
+        )}
         {runNow.error && <span className="text-red-700">{runNow.error.message}</span>}
         {o.settingsError && <span className="text-red-700">{o.settingsError}</span>}
       </section>
@@ -125,23 +158,41 @@ function ProjectTraining({ project }: { project: string }) {
                 const rw = (r.result.reward ?? {}) as Record<string, unknown>;
                 const secs = Object.values(r.result.seconds ?? {}).reduce((a, b) => a + b, 0);
                 return (
-                  <tr key={r.id} className={`border-b align-top ${r.id === roundId ? "bg-blue-50" : ""}`} data-testid={`round-${r.number}`}>
+                  <tr
+                    key={r.id}
+                    className={`border-b align-top ${r.id === roundId ? "bg-blue-50" : ""}`}
+                    data-testid={`round-${r.number}`}
+                  >
                     <td className="p-2 font-medium">{r.number}</td>
                     <td className="p-2">
                       <Badge status={r.status} />
-                      {r.attempts > 1 && <span className="ml-1 text-xs text-slate-500">resumed ×{r.attempts - 1}</span>}
+                      {r.attempts > 1 && (
+                        <span className="ml-1 text-xs text-slate-500">resumed ×{r.attempts - 1}</span>
+                      )}
                     </td>
                     <td className="p-2">{r.stage}</td>
                     <td className="p-2">{r.trigger}</td>
                     <td className="p-2">{f(ev["goldAccuracy"])}</td>
                     <td className="p-2">
                       {f(rw["valAccuracy"])}
-                      {typeof rw["prevValAccuracy"] === "number" && <span className="text-xs text-slate-500"> (prev. {f(rw["prevValAccuracy"])})</span>}
+                      {typeof rw["prevValAccuracy"] === "number" && (
+                        <span className="text-xs text-slate-500"> (prev. {f(rw["prevValAccuracy"])})</span>
+                      )}
                     </td>
                     <td className="p-2">{f(ev["winRate"], 2)}</td>
                     <td className="p-2">{f(ev["kl"], 2)}</td>
                     <td className="p-2 text-xs" title={r.result.gate?.reason}>
-                      {r.result.gate ? (r.result.gate.passed ? <span className="text-green-700">promoted</span> : <span className="text-amber-700">{r.result.gate.checkpointId ? "rejected" : "nothing to promote"}</span>) : "–"}
+                      {r.result.gate ? (
+                        r.result.gate.passed ? (
+                          <span className="text-green-700">promoted</span>
+                        ) : (
+                          <span className="text-amber-700">
+                            {r.result.gate.checkpointId ? "rejected" : "nothing to promote"}
+                          </span>
+                        )
+                      ) : (
+                        "–"
+                      )}
                     </td>
                     <td className="p-2 text-xs">{secs ? dur(secs) : "–"}</td>
                     <td className="space-x-2 p-2 text-xs whitespace-nowrap">
@@ -149,12 +200,19 @@ function ProjectTraining({ project }: { project: string }) {
                         details
                       </button>
                       {(r.status === "failed" || r.status === "cancelled") && (
-                        <button className="text-blue-700 underline" onClick={() => retry.mutate({ id: r.id })} data-testid={`retry-${r.number}`}>
+                        <button
+                          className="text-blue-700 underline"
+                          onClick={() => retry.mutate({ id: r.id })}
+                          data-testid={`retry-${r.number}`}
+                        >
                           retry
                         </button>
                       )}
                       {(r.status === "queued" || r.status === "running") && (
-                        <button className="text-red-700 underline" onClick={() => cancel.mutate({ id: r.id })}>
+                        <button
+                          className="text-red-700 underline"
+                          onClick={() => cancel.mutate({ id: r.id })}
+                        >
                           cancel
                         </button>
                       )}
@@ -165,7 +223,8 @@ function ProjectTraining({ project }: { project: string }) {
               {!o.rounds.length && (
                 <tr>
                   <td colSpan={11} className="p-3 text-slate-600">
-                    No rounds yet. The first round bootstraps a tokenizer and an SFT policy, then trains on the pairs there are.
+                    No rounds yet. The first round bootstraps a tokenizer and an SFT policy, then trains on
+                    the pairs there are.
                   </td>
                 </tr>
               )}
@@ -176,7 +235,11 @@ function ProjectTraining({ project }: { project: string }) {
           .filter((r) => r.status === "failed")
           .slice(0, 3)
           .map((r) => (
-            <p key={r.id} className="mt-2 rounded border border-red-200 bg-red-50 p-2 text-sm text-red-800" data-testid={`round-error-${r.number}`}>
+            <p
+              key={r.id}
+              className="mt-2 rounded border border-red-200 bg-red-50 p-2 text-sm text-red-800"
+              data-testid={`round-error-${r.number}`}
+            >
               Round {r.number} failed at stage <b>{r.stage}</b>: {r.error}
             </p>
           ))}
@@ -186,29 +249,81 @@ function ProjectTraining({ project }: { project: string }) {
       <section>
         <h2 className="mb-2 text-lg font-semibold">Per round</h2>
         <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4">
-          <LineChart testId="chart-gold" title="Gold reward / accuracy (held-out)" xLabel="round" yMin={0} yMax={1} series={[ser("gold accuracy", COLORS[0]!, "goldAccuracy"), ser("gold reward", COLORS[1]!, "goldReward", true)]} />
-          <LineChart title="Reward model validation accuracy" xLabel="round" yMin={0} yMax={1} series={[ser("RM val. accuracy", COLORS[2]!, "rmValAccuracy")]} />
-          <LineChart title="Win rate over the previous policy" xLabel="round" yMin={0} yMax={1} series={[ser("win rate (RM)", COLORS[3]!, "winRate")]} />
-          <LineChart title="KL to the reference (nats)" xLabel="round" series={[ser("KL", COLORS[4]!, "kl")]} />
+          <LineChart
+            testId="chart-gold"
+            title="Gold reward / accuracy (held-out)"
+            xLabel="round"
+            yMin={0}
+            yMax={1}
+            series={[
+              ser("gold accuracy", COLORS[0]!, "goldAccuracy"),
+              ser("gold reward", COLORS[1]!, "goldReward", true),
+            ]}
+          />
+          <LineChart
+            title="Reward model validation accuracy"
+            xLabel="round"
+            yMin={0}
+            yMax={1}
+            series={[ser("RM val. accuracy", COLORS[2]!, "rmValAccuracy")]}
+          />
+          <LineChart
+            title="Win rate over the previous policy"
+            xLabel="round"
+            yMin={0}
+            yMax={1}
+            series={[ser("win rate (RM)", COLORS[3]!, "winRate")]}
+          />
+          <LineChart
+            title="KL to the reference (nats)"
+            xLabel="round"
+            series={[ser("KL", COLORS[4]!, "kl")]}
+          />
         </div>
       </section>
 
       {roundId && <RoundDetail id={roundId} />}
       <Lineage checkpoints={o.checkpoints} />
       <Playground checkpoints={o.checkpoints.filter((c) => c.kind !== "reward")} />
-      {o.settings && <SettingsForm projectId={o.project.id} settings={o.settings} aiCounts={o.project.aiCountsTowardConsensus} overlap={o.project.overlap} onSaved={refresh} />}
+      {o.settings && (
+        <SettingsForm
+          projectId={o.project.id}
+          settings={o.settings}
+          aiCounts={o.project.aiCountsTowardConsensus}
+          overlap={o.project.overlap}
+          onSaved={refresh}
+        />
+      )}
     </div>
   );
 }
 
-function LiveProgress({ round }: { round: { number: number; status: string; stage: string; progress: { step?: number; totalSteps?: number; tokensPerSecond?: number; etaSeconds?: number; message?: string; updatedAt?: string }; leaseOwner: string | null } }) {
+function LiveProgress({
+  round,
+}: {
+  round: {
+    number: number;
+    status: string;
+    stage: string;
+    progress: {
+      step?: number;
+      totalSteps?: number;
+      tokensPerSecond?: number;
+      etaSeconds?: number;
+      message?: string;
+      updatedAt?: string;
+    };
+    leaseOwner: string | null;
+  };
+}) {
   const p = round.progress;
   const pct = p.step !== undefined && p.totalSteps ? Math.min(100, (100 * p.step) / p.totalSteps) : null;
   return (
     <section className="rounded border border-blue-200 bg-blue-50 p-3 text-sm" data-testid="live-progress">
       <div className="flex flex-wrap gap-4">
         <span>
-          Round <b>{round.number}</b> · <Badge status={round.status} /> · stage <b data-testid="live-stage">{round.stage}</b>
+          Round <b>{round.number}</b> · <Badge status={round.status} /> · stage{" "}
+          <b data-testid="live-stage">{round.stage}</b>
         </span>
         {p.step !== undefined && (
           <span>
@@ -219,10 +334,20 @@ function LiveProgress({ round }: { round: { number: number; status: string; stag
         {p.tokensPerSecond !== undefined && <span>{p.tokensPerSecond} tokens/s</span>}
         {p.etaSeconds !== undefined && <span>ETA {dur(p.etaSeconds)}</span>}
         {p.message && <span className="text-slate-600">{p.message}</span>}
-        {round.status === "queued" && !round.leaseOwner && <span className="text-amber-700">waiting for a trainer (npm start runs one; or `pairwise trainer`)</span>}
+        {round.status === "queued" && !round.leaseOwner && (
+          <span className="text-amber-700">
+            waiting for a trainer (npm start runs one; or `pairwise trainer`)
+          </span>
+        )}
       </div>
       {pct !== null && (
-        <div className="mt-2 h-2 w-full overflow-hidden rounded bg-blue-100" role="progressbar" aria-valuenow={Math.round(pct)} aria-valuemin={0} aria-valuemax={100}>
+        <div
+          className="mt-2 h-2 w-full overflow-hidden rounded bg-blue-100"
+          role="progressbar"
+          aria-valuenow={Math.round(pct)}
+          aria-valuemin={0}
+          aria-valuemax={100}
+        >
           <div className="h-2 bg-blue-600" style={{ width: `${pct}%` }} />
         </div>
       )}
@@ -232,12 +357,25 @@ function LiveProgress({ round }: { round: { number: number; status: string; stag
 
 function RoundDetail({ id }: { id: string }) {
   const trpc = useTRPC();
-  const q = useQuery({ ...trpc.training.round.queryOptions({ id }), refetchInterval: (s) => (s.state.data && (s.state.data.round.status === "running" || s.state.data.round.status === "queued") ? 2000 : false) });
+  const q = useQuery({
+    ...trpc.training.round.queryOptions({ id }),
+    refetchInterval: (s) =>
+      s.state.data && (s.state.data.round.status === "running" || s.state.data.round.status === "queued")
+        ? 2000
+        : false,
+  });
   const d = q.data;
   const series = useMemo(() => {
     const by = (stage: string, names: string[]): ChartSeries[] =>
       names
-        .map((n, i) => ({ name: n, color: COLORS[i % COLORS.length]!, points: (d?.metrics.find((m) => m.stage === stage && m.name === n)?.points ?? []).map((p) => ({ x: p.step, y: p.value })) }))
+        .map((n, i) => ({
+          name: n,
+          color: COLORS[i % COLORS.length]!,
+          points: (d?.metrics.find((m) => m.stage === stage && m.name === n)?.points ?? []).map((p) => ({
+            x: p.step,
+            y: p.value,
+          })),
+        }))
         .filter((s) => s.points.length);
     return {
       sft: by("bootstrap", ["loss"]),
@@ -252,39 +390,70 @@ function RoundDetail({ id }: { id: string }) {
   const r = d.round;
   return (
     <section data-testid="round-detail">
-      <h2 className="mb-2 text-lg font-semibold">
-        Round {r.number}: per step
-      </h2>
+      <h2 className="mb-2 text-lg font-semibold">Round {r.number}: per step</h2>
       <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-3">
         {series.sft.length > 0 && <LineChart title="Bootstrap SFT loss" xLabel="step" series={series.sft} />}
         <LineChart title="Reward model: loss, accuracy" xLabel="step" series={series.rmLoss} />
         <LineChart title="Reward model: margin" xLabel="step" series={series.rmMargin} />
-        <LineChart testId="chart-policy-loss" title="Policy: loss, rewards/accuracies" xLabel="step" series={series.polLoss} />
-        <LineChart title="Policy: rewards/margins, chosen, rejected" xLabel="step" series={series.polMargins} />
+        <LineChart
+          testId="chart-policy-loss"
+          title="Policy: loss, rewards/accuracies"
+          xLabel="step"
+          series={series.polLoss}
+        />
+        <LineChart
+          title="Policy: rewards/margins, chosen, rejected"
+          xLabel="step"
+          series={series.polMargins}
+        />
         <LineChart title="Policy: logps/chosen, logps/rejected" xLabel="step" series={series.logps} />
       </div>
       <dl className="mt-3 grid gap-2 text-sm md:grid-cols-2">
-        {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map((stage) =>
-          r.result[stage] ? (
-            <div key={stage} className="rounded border bg-white p-2">
-              <dt className="font-medium">
-                {stage} {r.result.seconds?.[stage] !== undefined && <span className="text-xs text-slate-500">({dur(r.result.seconds[stage]!)})</span>}
-              </dt>
-              <dd className="mt-1 max-h-40 overflow-auto font-mono text-xs break-all whitespace-pre-wrap text-slate-700">{JSON.stringify(r.result[stage], (k, v) => (k === "leaderboard" || k === "examples" ? undefined : v), 1)}</dd>
-            </div>
-          ) : null,
+        {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map(
+          (stage) =>
+            r.result[stage] ? (
+              <div key={stage} className="rounded border bg-white p-2">
+                <dt className="font-medium">
+                  {stage}{" "}
+                  {r.result.seconds?.[stage] !== undefined && (
+                    <span className="text-xs text-slate-500">({dur(r.result.seconds[stage]!)})</span>
+                  )}
+                </dt>
+                <dd className="mt-1 max-h-40 overflow-auto font-mono text-xs break-all whitespace-pre-wrap text-slate-700">
+                  {JSON.stringify(
+                    r.result[stage],
+                    (k, v) => (k === "leaderboard" || k === "examples" ? undefined : v),
+                    1,
+                  )}
+                </dd>
+              </div>
+            ) : null,
         )}
       </dl>
     </section>
   );
 }
 
-type Ck = { id: string; name: string; kind: string; parentId: string | null; promoted: boolean; gateReason: string | null; roundNumber: number | null; snapshotId: string | null; metrics: Record<string, unknown>; createdAt: Date | string };
+type Ck = {
+  id: string;
+  name: string;
+  kind: string;
+  parentId: string | null;
+  promoted: boolean;
+  gateReason: string | null;
+  roundNumber: number | null;
+  snapshotId: string | null;
+  metrics: Record<string, unknown>;
+  createdAt: Date | string;
+};
 
 function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
   const trpc = useTRPC();
   const [prov, setProv] = useState<string | null>(null);
-  const provenance = useQuery({ ...trpc.training.provenance.queryOptions({ checkpointId: prov ?? "" }), enabled: !!prov });
+  const provenance = useQuery({
+    ...trpc.training.provenance.queryOptions({ checkpointId: prov ?? "" }),
+    enabled: !!prov,
+  });
   const depth = new Map<string, number>();
   const byId = new Map(checkpoints.map((c) => [c.id, c]));
   const d = (c: Ck): number => {
@@ -301,12 +470,23 @@ function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
         {checkpoints.map((c) => {
           const ev = (c.metrics["eval"] ?? {}) as Record<string, unknown>;
           return (
-            <li key={c.id} style={{ paddingLeft: `${d(c) * 18}px` }} className="flex flex-wrap items-baseline gap-2">
+            <li
+              key={c.id}
+              style={{ paddingLeft: `${d(c) * 18}px` }}
+              className="flex flex-wrap items-baseline gap-2"
+            >
               <span className="text-slate-400">{d(c) ? "└" : "●"}</span>
               <b>{c.name}</b>
               <span className="rounded bg-slate-100 px-1 text-xs">{c.kind}</span>
-              {c.kind !== "reward" && (c.promoted ? <span className="text-xs text-green-700">promoted</span> : <span className="text-xs text-amber-700">not promoted</span>)}
-              {typeof ev["goldAccuracy"] === "number" && <span className="text-xs text-slate-600">gold acc. {f(ev["goldAccuracy"])}</span>}
+              {c.kind !== "reward" &&
+                (c.promoted ? (
+                  <span className="text-xs text-green-700">promoted</span>
+                ) : (
+                  <span className="text-xs text-amber-700">not promoted</span>
+                ))}
+              {typeof ev["goldAccuracy"] === "number" && (
+                <span className="text-xs text-slate-600">gold acc. {f(ev["goldAccuracy"])}</span>
+              )}
               {c.gateReason && <span className="text-xs text-slate-500">{c.gateReason}</span>}
               {c.snapshotId && (
                 <button className="text-xs text-blue-700 underline" onClick={() => setProv(c.id)}>
@@ -321,7 +501,9 @@ function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
       {prov && provenance.data && (
         <div className="mt-2 rounded border bg-white p-2 text-sm" data-testid="provenance">
           <p>
-            <b>{provenance.data.checkpoint.name}</b> was trained on snapshot <code>{provenance.data.snapshot?.id}</code> ({provenance.data.snapshot?.pairCount} pairs, sha256 <code>{provenance.data.snapshot?.hash.slice(0, 16)}…</code>), from judgments by:
+            <b>{provenance.data.checkpoint.name}</b> was trained on snapshot{" "}
+            <code>{provenance.data.snapshot?.id}</code> ({provenance.data.snapshot?.pairCount} pairs, sha256{" "}
+            <code>{provenance.data.snapshot?.hash.slice(0, 16)}…</code>), from judgments by:
           </p>
           <ul className="ml-4 list-disc">
             {provenance.data.judgments.map((j) => (
@@ -339,7 +521,9 @@ function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
 function Playground({ checkpoints }: { checkpoints: Ck[] }) {
   const trpc = useTRPC();
   const gen = useMutation(trpc.training.playground.mutationOptions());
-  const [prompt, setPrompt] = useState("Ana has 5 apples. Ana buys 3 more. How many apples does Ana have now?");
+  const [prompt, setPrompt] = useState(
+    "Ana has 5 apples. Ana buys 3 more. How many apples does Ana have now?",
+  );
   const [a, setA] = useState("");
   const [b, setB] = useState("");
   const [temperature, setTemperature] = useState(0);
@@ -350,7 +534,14 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
     <section>
       <h2 className="mb-2 text-lg font-semibold">Playground</h2>
       <div className="space-y-2 rounded border bg-white p-3 text-sm">
-        <textarea className="w-full rounded border p-2" rows={2} value={prompt} onChange={(e) => setPrompt(e.target.value)} aria-label="Prompt" data-testid="playground-prompt" />
+        <textarea
+          className="w-full rounded border p-2"
+          rows={2}
+          value={prompt}
+          onChange={(e) => setPrompt(e.target.value)}
+          aria-label="Prompt"
+          data-testid="playground-prompt"
+        />
         <div className="flex flex-wrap items-center gap-3">
           {[
             [a || first, setA, "A"],
@@ -358,7 +549,11 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
           ].map(([v, set, label]) => (
             <label key={label as string}>
               {label as string}{" "}
-              <select className="rounded border px-2 py-1" value={v as string} onChange={(e) => (set as (s: string) => void)(e.target.value)}>
+              <select
+                className="rounded border px-2 py-1"
+                value={v as string}
+                onChange={(e) => (set as (s: string) => void)(e.target.value)}
+              >
                 {checkpoints.map((c) => (
                   <option key={c.id} value={c.id}>
                     {c.name}
@@ -369,9 +564,22 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
           ))}
           <label>
             temperature{" "}
-            <input type="number" min={0} max={2} step={0.1} className="w-16 rounded border px-1" value={temperature} onChange={(e) => setTemperature(Number(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              max={2}
+              step={0.1}
+              className="w-16 rounded border px-1"
+              value={temperature}
+              onChange={(e) => setTemperature(Number(e.target.value))}
+            />
           </label>
-          <button className="rounded bg-slate-800 px-3 py-1 text-white disabled:opacity-50" disabled={!ids.length || gen.isPending} onClick={() => gen.mutate({ prompt, checkpointIds: ids, temperature, maxTokens: 64, seed: 0 })} data-testid="playground-generate">
+          <button
+            className="rounded bg-slate-800 px-3 py-1 text-white disabled:opacity-50"
+            disabled={!ids.length || gen.isPending}
+            onClick={() => gen.mutate({ prompt, checkpointIds: ids, temperature, maxTokens: 64, seed: 0 })}
+            data-testid="playground-generate"
+          >
             {gen.isPending ? "Generating…" : "Generate"}
           </button>
         </div>
@@ -393,7 +601,24 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
   );
 }
 
-function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { projectId: string; settings: { policy: { method: string; reference: string; beta: number; steps: number }; schedule: { cron: string | null; minNewPairs: number | null }; gate: { minWinRate: number | null; maxKl: number | null }; labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number } }; aiCounts: boolean; overlap: number; onSaved: () => void }) {
+function SettingsForm({
+  projectId,
+  settings,
+  aiCounts,
+  overlap,
+  onSaved,
+}: {
+  projectId: string;
+  settings: {
+    policy: { method: string; reference: string; beta: number; steps: number };
+    schedule: { cron: string | null; minNewPairs: number | null };
+    gate: { minWinRate: number | null; maxKl: number | null };
+    labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number };
+  };
+  aiCounts: boolean;
+  overlap: number;
+  onSaved: () => void;
+}) {
   const trpc = useTRPC();
   const save = useMutation(trpc.training.updateSettings.mutationOptions({ onSuccess: onSaved }));
   const [s, setS] = useState({
@@ -417,13 +642,22 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
         policy: { method: s.method, reference: s.reference, beta: Number(s.beta), steps: Number(s.steps) },
         schedule: { cron: s.cron.trim() || null, minNewPairs: opt(s.minNewPairs) },
         gate: { minWinRate: opt(s.minWinRate), maxKl: opt(s.maxKl) },
-        labeling: { ruleJudge: s.ruleJudge, simulatedAnnotators: Number(s.simulated), noise: Number(s.noise) },
+        labeling: {
+          ruleJudge: s.ruleJudge,
+          simulatedAnnotators: Number(s.simulated),
+          noise: Number(s.noise),
+        },
       },
     });
   const field = (label: string, key: keyof typeof s, extra: Record<string, unknown> = {}) => (
     <label className="flex flex-col text-xs">
       {label}
-      <input className="rounded border px-2 py-1 text-sm" value={s[key] as string} onChange={(e) => setS({ ...s, [key]: e.target.value })} {...extra} />
+      <input
+        className="rounded border px-2 py-1 text-sm"
+        value={s[key] as string}
+        onChange={(e) => setS({ ...s, [key]: e.target.value })}
+        {...extra}
+      />
     </label>
   );
   return (
@@ -432,7 +666,11 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
       <div className="grid gap-3 rounded border bg-white p-3 md:grid-cols-4" data-testid="training-settings">
         <label className="flex flex-col text-xs">
           Policy method
-          <select className="rounded border px-2 py-1 text-sm" value={s.method} onChange={(e) => setS({ ...s, method: e.target.value })}>
+          <select
+            className="rounded border px-2 py-1 text-sm"
+            value={s.method}
+            onChange={(e) => setS({ ...s, method: e.target.value })}
+          >
             {POLICY_METHODS.map((m) => (
               <option key={m}>{m}</option>
             ))}
@@ -440,7 +678,11 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
         </label>
         <label className="flex flex-col text-xs">
           Reference
-          <select className="rounded border px-2 py-1 text-sm" value={s.reference} onChange={(e) => setS({ ...s, reference: e.target.value })}>
+          <select
+            className="rounded border px-2 py-1 text-sm"
+            value={s.reference}
+            onChange={(e) => setS({ ...s, reference: e.target.value })}
+          >
             <option value="previous">previous policy</option>
             <option value="sft">SFT checkpoint</option>
           </select>
@@ -452,17 +694,29 @@ function SettingsForm({ projectId, settings, aiCounts, overlap, onSaved }: { pro
         {field("Gate: min. win rate", "minWinRate", { placeholder: "off" })}
         {field("Gate: max. KL", "maxKl", { placeholder: "off" })}
         <label className="flex items-center gap-2 text-xs">
-          <input type="checkbox" checked={s.ruleJudge} onChange={(e) => setS({ ...s, ruleJudge: e.target.checked })} /> Rule judge labels new comparisons
+          <input
+            type="checkbox"
+            checked={s.ruleJudge}
+            onChange={(e) => setS({ ...s, ruleJudge: e.target.checked })}
+          />{" "}
+          Rule judge labels new comparisons
         </label>
         {field("Simulated annotators", "simulated")}
         {field("Their noise (flip prob.)", "noise")}
         <div className="flex items-end">
-          <button className="rounded bg-blue-700 px-3 py-1.5 text-sm text-white disabled:opacity-50" disabled={save.isPending} onClick={submit}>
+          <button
+            className="rounded bg-blue-700 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+            disabled={save.isPending}
+            onClick={submit}
+          >
             Save
           </button>
         </div>
         {s.ruleJudge && !aiCounts && Number(s.simulated) < overlap && (
-          <p className="text-xs text-amber-700 md:col-span-4">This project does not count AI judgments toward consensus, so the rule judge alone makes no pairs: add {overlap} simulated annotators, or let AI judgments count (project settings).</p>
+          <p className="text-xs text-amber-700 md:col-span-4">
+            This project does not count AI judgments toward consensus, so the rule judge alone makes no pairs:
+            add {overlap} simulated annotators, or let AI judgments count (project settings).
+          </p>
         )}
         {save.error && <p className="text-xs text-red-700 md:col-span-4">{save.error.message}</p>}
         {save.isSuccess && <p className="text-xs text-green-700 md:col-span-4">Saved.</p>}

@@ -7,7 +7,10 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
   const { token } = await params;
   const info = await inviteInfo(db(), token);
   return (
-    <div className="mx-auto mt-12 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm" data-testid="invite-page">
+    <div
+      className="mx-auto mt-12 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm"
+      data-testid="invite-page"
+    >
       <h1 className="mb-4 text-xl font-semibold">Join Pairwise</h1>
       {info.valid ? (
         <AcceptInvite token={token} email={info.email} role={info.role} />

@@ -53,15 +53,24 @@ Examples:
     const project = str(values.project);
     if (!project) throw new UsageError("--project is required");
     const format = str(values.format) ?? "trl";
-    if (!["trl", "kto", "hh", "votes"].includes(format)) throw new UsageError(`--format must be trl, kto, hh or votes, got ${JSON.stringify(format)}`);
-    if (values["human-only"] && values["ai-only"]) throw new UsageError("--human-only and --ai-only exclude each other");
+    if (!["trl", "kto", "hh", "votes"].includes(format))
+      throw new UsageError(`--format must be trl, kto, hh or votes, got ${JSON.stringify(format)}`);
+    if (values["human-only"] && values["ai-only"])
+      throw new UsageError("--human-only and --ai-only exclude each other");
     const date = (v: unknown, name: string) => {
       if (typeof v !== "string") return undefined;
       const d = new Date(v);
-      if (Number.isNaN(d.getTime())) throw new UsageError(`--${name} must be a date like 2025-01-31 or 2025-01-31T12:00:00Z, got ${JSON.stringify(v)}`);
+      if (Number.isNaN(d.getTime()))
+        throw new UsageError(
+          `--${name} must be a date like 2025-01-31 or 2025-01-31T12:00:00Z, got ${JSON.stringify(v)}`,
+        );
       return d;
     };
-    const origins = values["human-only"] ? ["human"] : values["ai-only"] ? ["ai"] : str(values.origin)?.split(",").filter(Boolean);
+    const origins = values["human-only"]
+      ? ["human"]
+      : values["ai-only"]
+        ? ["ai"]
+        : str(values.origin)?.split(",").filter(Boolean);
     const filter: ExportFilter = {
       project,
       format: format as ExportFilter["format"],
@@ -83,9 +92,14 @@ Examples:
       const stream = fs.createWriteStream(tmp);
       try {
         const { lines, bytes } = await writeExport(filter, stream);
-        await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          stream.end((e?: Error | null) => (e ? reject(e) : resolve())),
+        );
         fs.renameSync(tmp, out);
-        println(io.stderr, `wrote ${lines.toLocaleString("en")} rows (${(bytes / 1024 / 1024).toFixed(1)} MB) to ${out}`);
+        println(
+          io.stderr,
+          `wrote ${lines.toLocaleString("en")} rows (${(bytes / 1024 / 1024).toFixed(1)} MB) to ${out}`,
+        );
         return 0;
       } catch (e) {
         stream.destroy();

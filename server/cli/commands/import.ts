@@ -52,9 +52,12 @@ Examples:
           project,
           batchSize,
           signal: ac.signal,
-          onProgress: (p: { bytesDone: number; bytesTotal: number | null; rowsDone: number }) => bar.update({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rows: p.rowsDone }),
+          onProgress: (p: { bytesDone: number; bytesTotal: number | null; rowsDone: number }) =>
+            bar.update({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rows: p.rowsDone }),
         };
-        return file === "-" ? importStream(io.stdin as AsyncIterable<Uint8Array>, { ...opts, fileName: "stdin" }) : importFile(file, opts);
+        return file === "-"
+          ? importStream(io.stdin as AsyncIterable<Uint8Array>, { ...opts, fileName: "stdin" })
+          : importFile(file, opts);
       });
     } finally {
       process.off("SIGINT", onSigint);
@@ -64,14 +67,23 @@ Examples:
     if (values.json) println(io.stdout, JSON.stringify(result, null, 2));
     else {
       println(io.stdout, r.summary);
-      const formats = Object.entries(r.byFormat).map(([k, v]) => `${k} ${v}`).join(", ");
-      println(io.stdout, `rows ${r.rows}  valid ${r.valid}  invalid ${r.invalid}  duplicates ${r.duplicates}${formats ? `  (${formats})` : ""}`);
-      println(io.stdout, `added: ${r.added.prompts} prompts, ${r.added.completions} completions, ${r.added.comparisons} comparisons, ${r.added.judgments} judgments, ${r.added.pairs} pairs`);
+      const formats = Object.entries(r.byFormat)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ");
+      println(
+        io.stdout,
+        `rows ${r.rows}  valid ${r.valid}  invalid ${r.invalid}  duplicates ${r.duplicates}${formats ? `  (${formats})` : ""}`,
+      );
+      println(
+        io.stdout,
+        `added: ${r.added.prompts} prompts, ${r.added.completions} completions, ${r.added.comparisons} comparisons, ${r.added.judgments} judgments, ${r.added.pairs} pairs`,
+      );
       for (const note of r.notes) println(io.stdout, `note: ${note}`);
       if (r.errors.length) {
         println(io.stdout, `first bad rows:`);
         for (const e of r.errors.slice(0, 20)) println(io.stdout, `  line ${e.line}: ${e.reason}`);
-        if (r.invalid > 20) println(io.stdout, `  … and ${r.invalid - 20} more (pairwise import --json lists up to 100)`);
+        if (r.invalid > 20)
+          println(io.stdout, `  … and ${r.invalid - 20} more (pairwise import --json lists up to 100)`);
       }
       println(io.stdout, `import job ${result.jobId}`);
     }

@@ -12,4 +12,16 @@ import { trainCommand } from "./train";
 import { trainerCommand } from "./trainer";
 import { usersCommand } from "./users";
 
-export const commands: Command[] = [startCommand, migrateCommand, projectsCommand, importCommand, exportCommand, snapshotCommand, usersCommand, tokensCommand, serveCommand, trainCommand, trainerCommand];
+export const commands: Command[] = [
+  startCommand,
+  migrateCommand,
+  projectsCommand,
+  importCommand,
+  exportCommand,
+  snapshotCommand,
+  usersCommand,
+  tokensCommand,
+  serveCommand,
+  trainCommand,
+  trainerCommand,
+];

@@ -15,8 +15,15 @@ folder when DATABASE_URL is unset. Safe to run while other processes start: they
   async run({ positionals }, io) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const where = env().DATABASE_URL ? "DATABASE_URL" : `the embedded database in ${env().dataDir}`;
-    const result = await withDatabase((url) => migrate(url, { log: (m) => println(io.stderr, m) }), { migrate: false });
-    println(io.stdout, result.applied.length ? `applied ${result.applied.length} migration(s) to ${where}: ${result.applied.join(", ")}` : `${where} is up to date (${result.alreadyApplied} migrations applied before)`);
+    const result = await withDatabase((url) => migrate(url, { log: (m) => println(io.stderr, m) }), {
+      migrate: false,
+    });
+    println(
+      io.stdout,
+      result.applied.length
+        ? `applied ${result.applied.length} migration(s) to ${where}: ${result.applied.join(", ")}`
+        : `${where} is up to date (${result.alreadyApplied} migrations applied before)`,
+    );
     return 0;
   },
 };

@@ -39,8 +39,25 @@ Options:
       if (sub === "list" || sub === undefined) {
         const ps = await listProjects(db(), { includeArchived: Boolean(values.all) });
         if (values.json) println(io.stdout, JSON.stringify(ps, null, 2));
-        else if (!ps.length) println(io.stdout, "No projects yet: create one with `pairwise projects create --slug my-project --name \"My project\"`.");
-        else println(io.stdout, table([["ID", "SLUG", "KIND", "OVERLAP", "NAME"], ...ps.map((p) => [p.id, p.slug, p.labelSchema.kind, String(p.overlap), p.name + (p.archived ? " (archived)" : "")])]));
+        else if (!ps.length)
+          println(
+            io.stdout,
+            'No projects yet: create one with `pairwise projects create --slug my-project --name "My project"`.',
+          );
+        else
+          println(
+            io.stdout,
+            table([
+              ["ID", "SLUG", "KIND", "OVERLAP", "NAME"],
+              ...ps.map((p) => [
+                p.id,
+                p.slug,
+                p.labelSchema.kind,
+                String(p.overlap),
+                p.name + (p.archived ? " (archived)" : ""),
+              ]),
+            ]),
+          );
         return 0;
       }
       if (sub === "show") {
@@ -50,9 +67,11 @@ Options:
       }
       if (sub === "create") {
         const kind = str(values.kind) ?? "pairwise";
-        if (kind !== "pairwise" && kind !== "ranking") throw new UsageError(`--kind must be pairwise or ranking, got ${JSON.stringify(kind)}`);
+        if (kind !== "pairwise" && kind !== "ranking")
+          throw new UsageError(`--kind must be pairwise or ranking, got ${JSON.stringify(kind)}`);
         const consensus = str(values.consensus) ?? "majority";
-        if (consensus !== "majority" && consensus !== "weighted") throw new UsageError(`--consensus must be majority or weighted`);
+        if (consensus !== "majority" && consensus !== "weighted")
+          throw new UsageError(`--consensus must be majority or weighted`);
         const p = await createProject(db(), {
           slug: str(values.slug) ?? "",
           name: str(values.name) ?? str(values.slug) ?? "",

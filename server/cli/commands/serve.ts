@@ -49,7 +49,11 @@ Examples:
         // eslint-disable-next-line no-restricted-properties -- db() reads DATABASE_URL: point it at the running embedded database
         if (url) process.env.DATABASE_URL = url;
         database = Boolean(url);
-        if (!url) println(io.stderr, "note: no database (DATABASE_URL unset and `pairwise start` not running): serving without promoted checkpoints");
+        if (!url)
+          println(
+            io.stderr,
+            "note: no database (DATABASE_URL unset and `pairwise start` not running): serving without promoted checkpoints",
+          );
       } else database = true;
     }
     const checkpoint = str(values.checkpoint);
@@ -64,7 +68,10 @@ Examples:
       backend: str(values.backend),
       log: (m) => println(io.stderr, `[serve] ${m}`),
     });
-    println(io.stdout, `serving on ${server.url} — models: ${(await server.models()).map((m) => m.id).join(", ")}`);
+    println(
+      io.stdout,
+      `serving on ${server.url} — models: ${(await server.models()).map((m) => m.id).join(", ")}`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once("SIGINT", stop);

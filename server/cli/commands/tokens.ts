@@ -30,12 +30,19 @@ Scopes: read (GET), write (imports, judgments), admin (projects); admin implies 
         const email = str(values.user);
         if (!email) throw new UsageError("--user <email> is required");
         const u = await db().user.findUnique({ where: { email: email.trim().toLowerCase() } });
-        if (!u) throw new DomainError("not_found", `No user with email ${email}; create one with \`pairwise users create\`.`);
+        if (!u)
+          throw new DomainError(
+            "not_found",
+            `No user with email ${email}; create one with \`pairwise users create\`.`,
+          );
         return u;
       };
       if (sub === "create") {
         const u = await user();
-        const scopes = (str(values.scopes) ?? "read").split(",").map((s) => s.trim()).filter(Boolean);
+        const scopes = (str(values.scopes) ?? "read")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
         if (bad.length) throw new UsageError(`unknown scope ${bad.join(", ")}: use ${SCOPES.join(", ")}`);
         const days = num(values["expires-days"], "expires-days", { min: 1, max: 3650 });
@@ -45,24 +52,51 @@ Scopes: read (GET), write (imports, judgments), admin (projects); admin implies 
           scopes: scopes as Scope[],
           expiresAt: days ? new Date(Date.now() + days * 86_400_000) : undefined,
         });
-        if (values.json) println(io.stdout, JSON.stringify({ token, id: record.id, scopes: record.scopes, expiresAt: record.expiresAt }));
+        if (values.json)
+          println(
+            io.stdout,
+            JSON.stringify({ token, id: record.id, scopes: record.scopes, expiresAt: record.expiresAt }),
+          );
         else {
           println(io.stdout, token);
-          io.stderr.write(`token ${record.id} for ${u.email} (${record.scopes.join(", ")}): shown once, store it now\n`);
+          io.stderr.write(
+            `token ${record.id} for ${u.email} (${record.scopes.join(", ")}): shown once, store it now\n`,
+          );
         }
         return 0;
       }
       if (sub === "list" || sub === undefined) {
         const where = values.user ? { userId: (await user()).id } : {};
-        const tokens = await db().apiToken.findMany({ where, include: { user: { select: { email: true } } }, orderBy: { createdAt: "asc" } });
-        const state = (t: { revokedAt: Date | null; expiresAt: Date | null }) => (t.revokedAt ? "revoked" : t.expiresAt && t.expiresAt < new Date() ? "expired" : "active");
-        if (values.json) println(io.stdout, JSON.stringify(tokens.map(({ tokenHash: _h, ...t }) => ({ ...t, state: state(t) })), null, 2));
+        const tokens = await db().apiToken.findMany({
+          where,
+          include: { user: { select: { email: true } } },
+          orderBy: { createdAt: "asc" },
+        });
+        const state = (t: { revokedAt: Date | null; expiresAt: Date | null }) =>
+          t.revokedAt ? "revoked" : t.expiresAt && t.expiresAt < new Date() ? "expired" : "active";
+        if (values.json)
+          println(
+            io.stdout,
+            JSON.stringify(
+              tokens.map(({ tokenHash: _h, ...t }) => ({ ...t, state: state(t) })),
+              null,
+              2,
+            ),
+          );
         else
           println(
             io.stdout,
             table([
               ["ID", "USER", "NAME", "PREFIX", "SCOPES", "STATE", "LAST USED"],
-              ...tokens.map((t) => [t.id, t.user.email, t.name, `pw_${t.prefix}_…`, t.scopes.join(","), state(t), t.lastUsedAt?.toISOString() ?? "never"]),
+              ...tokens.map((t) => [
+                t.id,
+                t.user.email,
+                t.name,
+                `pw_${t.prefix}_…`,
+                t.scopes.join(","),
+                state(t),
+                t.lastUsedAt?.toISOString() ?? "never",
+              ]),
             ]),
           );
         return 0;

@@ -45,7 +45,8 @@ Options:
         const p = await getProjectOrThrow(db(), arg);
         const list = await rounds.listRounds(p.id);
         if (values.json) println(io.stdout, JSON.stringify(list, null, 2));
-        else if (!list.length) println(io.stdout, `No rounds yet: \`pairwise train ${p.slug}\` runs the first.`);
+        else if (!list.length)
+          println(io.stdout, `No rounds yet: \`pairwise train ${p.slug}\` runs the first.`);
         else
           println(
             io.stdout,
@@ -53,7 +54,17 @@ Options:
               ["ROUND", "STATUS", "STAGE", "TRIGGER", "GOLD", "WIN", "KL", "GATE", "ID"],
               ...list.map((r) => {
                 const ev = (r.result.evaluate ?? {}) as Record<string, unknown>;
-                return [String(r.number), r.status, r.stage, r.trigger, fmt(ev["goldAccuracy"]), fmt(ev["winRate"], 2), fmt(ev["kl"], 2), r.result.gate ? (r.result.gate.passed ? "promoted" : "rejected") : "-", r.id];
+                return [
+                  String(r.number),
+                  r.status,
+                  r.stage,
+                  r.trigger,
+                  fmt(ev["goldAccuracy"]),
+                  fmt(ev["winRate"], 2),
+                  fmt(ev["kl"], 2),
+                  r.result.gate ? (r.result.gate.passed ? "promoted" : "rejected") : "-",
+                  r.id,
+                ];
               }),
             ]),
           );
@@ -68,7 +79,10 @@ Options:
         if (!arg) throw new UsageError("give the round id");
         if (first === "cancel") {
           const r = await rounds.cancelRound(arg);
-          println(io.stdout, `round ${r.number} cancelled (it stops at its next step; checkpoints written stay)`);
+          println(
+            io.stdout,
+            `round ${r.number} cancelled (it stops at its next step; checkpoints written stay)`,
+          );
           return 0;
         }
         const r = await rounds.markRoundForRetry(arg);
@@ -84,21 +98,36 @@ Options:
       if (steps !== undefined) overrides["policy"] = { steps };
       const method = str(values.method);
       if (method) overrides["policy"] = { ...((overrides["policy"] as object) ?? {}), method };
-      const req = { projectId: p.id, trigger: "manual" as const, overrides: Object.keys(overrides).length ? overrides : undefined };
+      const req = {
+        projectId: p.id,
+        trigger: "manual" as const,
+        overrides: Object.keys(overrides).length ? overrides : undefined,
+      };
       if (values.here) {
         const { round, created } = await rounds.requestRound(req);
-        if (!created) println(io.stderr, `round ${round.number} was already ${round.status}; running it here`);
+        if (!created)
+          println(io.stderr, `round ${round.number} was already ${round.status}; running it here`);
         const { executeRound } = await import("@/server/training/engine");
         println(io.stderr, `round ${round.number} of ${p.slug}: running here`);
         const result = await executeRound(round.id, { log: (m) => println(io.stderr, m) });
         const done = await rounds.getRoundOrThrow(round.id);
-        println(io.stdout, values.json ? JSON.stringify(done, null, 2) : `round ${done.number}: ${result}${done.error ? ` (${done.error})` : ""}`);
+        println(
+          io.stdout,
+          values.json
+            ? JSON.stringify(done, null, 2)
+            : `round ${done.number}: ${result}${done.error ? ` (${done.error})` : ""}`,
+        );
         return result === "succeeded" ? 0 : 1;
       }
       const { requestAndEnqueue } = await import("@/server/training/jobs");
       const { round, created } = await requestAndEnqueue(req);
       await (await import("@/server/jobs/boss")).stopBoss();
-      println(io.stdout, created ? `round ${round.number} of ${p.slug} queued (${round.id})` : `round ${round.number} of ${p.slug} is already ${round.status} (${round.id}); not starting another`);
+      println(
+        io.stdout,
+        created
+          ? `round ${round.number} of ${p.slug} queued (${round.id})`
+          : `round ${round.number} of ${p.slug} is already ${round.status} (${round.id}); not starting another`,
+      );
       if (!values.wait) return 0;
       let last = "";
       for (;;) {
@@ -106,10 +135,16 @@ Options:
         const pr = r.progress;
         const line = `${r.status} · ${r.stage}${pr.step !== undefined ? ` · step ${pr.step}/${pr.totalSteps ?? "?"}` : ""}${pr.tokensPerSecond ? ` · ${pr.tokensPerSecond} tok/s` : ""}${pr.etaSeconds !== undefined ? ` · ETA ${pr.etaSeconds} s` : ""}${pr.message ? ` · ${pr.message}` : ""}`;
         if (line !== last) println(io.stderr, line);
-        if (line !== last && r.status === "queued" && Date.now() - r.createdAt.getTime() > 30_000) println(io.stderr, "no trainer has taken it yet: is `npm start` (or `pairwise trainer`) running?");
+        if (line !== last && r.status === "queued" && Date.now() - r.createdAt.getTime() > 30_000)
+          println(io.stderr, "no trainer has taken it yet: is `npm start` (or `pairwise trainer`) running?");
         last = line;
         if (r.status !== "queued" && r.status !== "running") {
-          println(io.stdout, values.json ? JSON.stringify(r, null, 2) : `round ${r.number}: ${r.status}${r.error ? ` (${r.error})` : ""}`);
+          println(
+            io.stdout,
+            values.json
+              ? JSON.stringify(r, null, 2)
+              : `round ${r.number}: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+          );
           return r.status === "succeeded" ? 0 : 1;
         }
         await new Promise((res) => setTimeout(res, 1000));

@@ -23,15 +23,24 @@ Ctrl-C stops it; the round in progress stops at its next step and resumes later.
     const e = env();
     const url = e.DATABASE_URL ?? runningEmbeddedUrl(e.dataDir);
     if (!url) {
-      throw new UsageError("no database: set DATABASE_URL to the shared PostgreSQL (or start `npm start` on this machine, whose embedded database the trainer then joins)");
+      throw new UsageError(
+        "no database: set DATABASE_URL to the shared PostgreSQL (or start `npm start` on this machine, whose embedded database the trainer then joins)",
+      );
     }
     await checkDatabase(url);
-    println(io.stderr, `trainer: database ${url.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@")}, checkpoints in ${e.checkpointDir}`);
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server/processes/trainer.ts")], {
-      cwd: ROOT,
-      stdio: "inherit",
-      env: { ...process.env, DATABASE_URL: url },
-    });
+    println(
+      io.stderr,
+      `trainer: database ${url.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@")}, checkpoints in ${e.checkpointDir}`,
+    );
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "server/processes/trainer.ts")],
+      {
+        cwd: ROOT,
+        stdio: "inherit",
+        env: { ...process.env, DATABASE_URL: url },
+      },
+    );
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on("SIGINT", forward);
     process.on("SIGTERM", forward);

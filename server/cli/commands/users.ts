@@ -8,7 +8,8 @@ import { MIN_PASSWORD_LENGTH } from "@/server/auth/password";
 import { println, str, table, UsageError, type Command, type Io } from "../command";
 
 function role(v: string | undefined): Role {
-  if (!v || !(ROLES as readonly string[]).includes(v)) throw new UsageError(`the role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(v ?? "")}`);
+  if (!v || !(ROLES as readonly string[]).includes(v))
+    throw new UsageError(`the role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(v ?? "")}`);
   return v as Role;
 }
 
@@ -20,7 +21,11 @@ async function readStdin(io: Io): Promise<string> {
 
 async function userByEmail(email: string) {
   const u = await db().user.findUnique({ where: { email: email.trim().toLowerCase() } });
-  if (!u) throw new DomainError("not_found", `No user with email ${email}; list them with \`pairwise users list\`.`);
+  if (!u)
+    throw new DomainError(
+      "not_found",
+      `No user with email ${email}; list them with \`pairwise users list\`.`,
+    );
   return u;
 }
 
@@ -49,22 +54,38 @@ Without one the user signs in through OAuth/OIDC or an invite.`,
     let password: string | undefined;
     if (sub === "create" && values["password-stdin"]) {
       password = await readStdin(io);
-      if (password.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+      if (password.length < MIN_PASSWORD_LENGTH)
+        throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
     }
     return withDatabase(async () => {
       switch (sub) {
         case "create": {
           const email = str(values.email);
           if (!email) throw new UsageError("--email is required");
-          const u = await createUser({ email, name: str(values.name) ?? email.split("@")[0]!, role: role(str(values.role) ?? "annotator"), password });
-          println(io.stdout, `created ${u.role} ${u.email} (${u.id})${password ? "" : " without a password"}`);
+          const u = await createUser({
+            email,
+            name: str(values.name) ?? email.split("@")[0]!,
+            role: role(str(values.role) ?? "annotator"),
+            password,
+          });
+          println(
+            io.stdout,
+            `created ${u.role} ${u.email} (${u.id})${password ? "" : " without a password"}`,
+          );
           return 0;
         }
         case "list":
         case undefined: {
           const users = await db().user.findMany({ orderBy: { createdAt: "asc" } });
           if (values.json) println(io.stdout, JSON.stringify(users, null, 2));
-          else println(io.stdout, table([["EMAIL", "ROLE", "ACTIVE", "NAME", "ID"], ...users.map((u) => [u.email, u.role, u.active ? "yes" : "no", u.name, u.id])]));
+          else
+            println(
+              io.stdout,
+              table([
+                ["EMAIL", "ROLE", "ACTIVE", "NAME", "ID"],
+                ...users.map((u) => [u.email, u.role, u.active ? "yes" : "no", u.name, u.id]),
+              ]),
+            );
           return 0;
         }
         case "set-role": {
@@ -79,12 +100,23 @@ Without one the user signs in through OAuth/OIDC or an invite.`,
           if (!a) throw new UsageError("give the user's email");
           const u = await userByEmail(a);
           await setUserActive(u.id, sub === "activate");
-          if (sub === "deactivate") await db().apiToken.updateMany({ where: { userId: u.id, revokedAt: null }, data: { revokedAt: new Date() } });
-          println(io.stdout, sub === "activate" ? `${u.email} can sign in again` : `${u.email} is deactivated (signed out at the next request; API tokens revoked)`);
+          if (sub === "deactivate")
+            await db().apiToken.updateMany({
+              where: { userId: u.id, revokedAt: null },
+              data: { revokedAt: new Date() },
+            });
+          println(
+            io.stdout,
+            sub === "activate"
+              ? `${u.email} can sign in again`
+              : `${u.email} is deactivated (signed out at the next request; API tokens revoked)`,
+          );
           return 0;
         }
         default:
-          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: use create, list, set-role, deactivate or activate`);
+          throw new UsageError(
+            `unknown subcommand ${JSON.stringify(sub)}: use create, list, set-role, deactivate or activate`,
+          );
       }
     });
   },

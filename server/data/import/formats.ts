@@ -19,7 +19,15 @@
 // re-imports cleanly.
 import type { ChatMessage, PromptContent } from "../hash";
 
-export type RowFormat = "prompt" | "completions" | "trl" | "trl_conversational" | "trl_implicit" | "hh" | "chat" | "openai_preference";
+export type RowFormat =
+  | "prompt"
+  | "completions"
+  | "trl"
+  | "trl_conversational"
+  | "trl_implicit"
+  | "hh"
+  | "chat"
+  | "openai_preference";
 
 export interface CompletionIn {
   text: string;
@@ -28,12 +36,34 @@ export interface CompletionIn {
 }
 
 /** A preference or ranking carried by the row, in indices of `completions`. */
-export type RowJudgment = { kind: "win"; chosen: number; rejected: number; margin: number } | { kind: "ranking"; groups: number[][] };
+export type RowJudgment =
+  { kind: "win"; chosen: number; rejected: number; margin: number } | { kind: "ranking"; groups: number[][] };
 
 export type ImportRow =
-  | { kind: "prompt"; format: RowFormat; project?: string; prompt: PromptContent; metadata?: Record<string, unknown> }
-  | { kind: "completion"; format: RowFormat; project?: string; prompt: PromptContent; completion: CompletionIn; metadata?: Record<string, unknown> }
-  | { kind: "comparison"; format: RowFormat; project?: string; prompt: PromptContent; completions: CompletionIn[]; judgment?: RowJudgment; metadata?: Record<string, unknown> };
+  | {
+      kind: "prompt";
+      format: RowFormat;
+      project?: string;
+      prompt: PromptContent;
+      metadata?: Record<string, unknown>;
+    }
+  | {
+      kind: "completion";
+      format: RowFormat;
+      project?: string;
+      prompt: PromptContent;
+      completion: CompletionIn;
+      metadata?: Record<string, unknown>;
+    }
+  | {
+      kind: "comparison";
+      format: RowFormat;
+      project?: string;
+      prompt: PromptContent;
+      completions: CompletionIn[];
+      judgment?: RowJudgment;
+      metadata?: Record<string, unknown>;
+    };
 
 export class RowError extends Error {}
 
@@ -42,26 +72,40 @@ const ROLES = new Set(["system", "user", "assistant", "tool"]);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
+const typeName = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`;
 
 function checkText(text: unknown, what: string, maxChars: number): string {
   if (typeof text !== "string") throw new RowError(`${what} must be a string, got ${typeName(text)}`);
   if (text.trim() === "") throw new RowError(`${what} is empty`);
   // PostgreSQL text cannot hold NUL or half a surrogate pair.
-  if (text.includes("\u0000")) throw new RowError(`${what} contains a NUL character (\\u0000), which PostgreSQL text cannot store`);
-  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) throw new RowError(`${what} contains an unpaired UTF-16 surrogate (a broken \\uD8xx escape)`);
-  if (text.length > maxChars) throw new RowError(`${what} is ${text.length.toLocaleString("en")} characters, over the limit of ${maxChars.toLocaleString("en")} (PAIRWISE_MAX_TEXT_CHARS)`);
+  if (text.includes("\u0000"))
+    throw new RowError(`${what} contains a NUL character (\\u0000), which PostgreSQL text cannot store`);
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed())
+    throw new RowError(`${what} contains an unpaired UTF-16 surrogate (a broken \\uD8xx escape)`);
+  if (text.length > maxChars)
+    throw new RowError(
+      `${what} is ${text.length.toLocaleString("en")} characters, over the limit of ${maxChars.toLocaleString("en")} (PAIRWISE_MAX_TEXT_CHARS)`,
+    );
   return text;
 }
 
 function checkMessages(v: unknown, what: string, maxChars: number): ChatMessage[] {
-  if (!Array.isArray(v)) throw new RowError(`${what} must be a list of {role, content} messages, got ${typeName(v)}`);
+  if (!Array.isArray(v))
+    throw new RowError(`${what} must be a list of {role, content} messages, got ${typeName(v)}`);
   if (v.length === 0) throw new RowError(`${what} is an empty conversation`);
   return v.map((m, i) => {
     if (!isObj(m)) throw new RowError(`${what}[${i}] must be an object {role, content}, got ${typeName(m)}`);
-    if (typeof m.role !== "string" || !ROLES.has(m.role)) throw new RowError(`${what}[${i}].role must be one of system, user, assistant, tool; got ${JSON.stringify(m.role)}`);
-    if (typeof m.content !== "string") throw new RowError(`${what}[${i}].content must be a string, got ${typeName(m.content)}`);
-    return { role: m.role as ChatMessage["role"], content: checkText(m.content, `${what}[${i}].content`, maxChars) };
+    if (typeof m.role !== "string" || !ROLES.has(m.role))
+      throw new RowError(
+        `${what}[${i}].role must be one of system, user, assistant, tool; got ${JSON.stringify(m.role)}`,
+      );
+    if (typeof m.content !== "string")
+      throw new RowError(`${what}[${i}].content must be a string, got ${typeName(m.content)}`);
+    return {
+      role: m.role as ChatMessage["role"],
+      content: checkText(m.content, `${what}[${i}].content`, maxChars),
+    };
   });
 }
 
@@ -87,15 +131,18 @@ function optMetadata(row: Obj, key = "metadata"): Obj | undefined {
 function marginOf(row: Obj): number {
   const v = row.margin;
   if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new RowError(`margin must be a number, got ${typeName(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw new RowError(`margin must be a number, got ${typeName(v)}`);
   return v;
 }
 
 /** The assistant message a conversational chosen/rejected side holds. */
 function singleAssistant(v: Obj[] | ChatMessage[], what: string): string {
-  if (v.length !== 1) throw new RowError(`${what} must hold exactly one assistant message after the prompt, got ${v.length}`);
+  if (v.length !== 1)
+    throw new RowError(`${what} must hold exactly one assistant message after the prompt, got ${v.length}`);
   const m = v[0] as ChatMessage;
-  if (m.role !== "assistant") throw new RowError(`${what} must be an assistant message, got role "${m.role}"`);
+  if (m.role !== "assistant")
+    throw new RowError(`${what} must be an assistant message, got role "${m.role}"`);
   return m.content;
 }
 
@@ -104,13 +151,19 @@ function sameMessage(a: ChatMessage, b: ChatMessage) {
 }
 
 const HH_MARKER = /\n\n(Human|Assistant|System): ?/g;
-const HH_ROLE: Record<string, ChatMessage["role"]> = { Human: "user", Assistant: "assistant", System: "system" };
+const HH_ROLE: Record<string, ChatMessage["role"]> = {
+  Human: "user",
+  Assistant: "assistant",
+  System: "system",
+};
 
 /** "\n\nHuman: hi\n\nAssistant: hello" -> [{user, "hi"}, {assistant, "hello"}]. */
 export function parseHHTranscript(s: string, what: string): ChatMessage[] {
   const marks = [...s.matchAll(HH_MARKER)];
   if (!marks.length || marks[0]!.index !== 0) {
-    throw new RowError(`${what} is not an HH-RLHF transcript: it must start with "\\n\\nHuman: " and alternate "\\n\\nHuman: " / "\\n\\nAssistant: " turns`);
+    throw new RowError(
+      `${what} is not an HH-RLHF transcript: it must start with "\\n\\nHuman: " and alternate "\\n\\nHuman: " / "\\n\\nAssistant: " turns`,
+    );
   }
   return marks.map((m, i) => ({
     role: HH_ROLE[m[1]!]!,
@@ -123,15 +176,23 @@ export function renderHHTranscript(messages: readonly ChatMessage[]): string {
   return messages.map((m) => `\n\n${name[m.role]}: ${m.content}`).join("");
 }
 
-function splitConversations(chosen: ChatMessage[], rejected: ChatMessage[], what: string): { prompt: ChatMessage[]; chosen: string; rejected: string } {
+function splitConversations(
+  chosen: ChatMessage[],
+  rejected: ChatMessage[],
+  what: string,
+): { prompt: ChatMessage[]; chosen: string; rejected: string } {
   const lastC = chosen.length - 1;
   const lastR = rejected.length - 1;
-  if (chosen[lastC]?.role !== "assistant") throw new RowError(`${what}: chosen must end with an assistant turn`);
-  if (rejected[lastR]?.role !== "assistant") throw new RowError(`${what}: rejected must end with an assistant turn`);
+  if (chosen[lastC]?.role !== "assistant")
+    throw new RowError(`${what}: chosen must end with an assistant turn`);
+  if (rejected[lastR]?.role !== "assistant")
+    throw new RowError(`${what}: rejected must end with an assistant turn`);
   const prompt = chosen.slice(0, lastC);
   const other = rejected.slice(0, lastR);
   if (prompt.length !== other.length || !prompt.every((m, i) => sameMessage(m, other[i]!))) {
-    throw new RowError(`${what}: chosen and rejected must share the same conversation before their last assistant turn`);
+    throw new RowError(
+      `${what}: chosen and rejected must share the same conversation before their last assistant turn`,
+    );
   }
   if (prompt.length === 0) throw new RowError(`${what}: there is no prompt before the final assistant turn`);
   return { prompt, chosen: chosen[lastC]!.content, rejected: rejected[lastR]!.content };
@@ -147,7 +208,8 @@ function preference(
 ): ImportRow {
   const chosen = checkText(chosenText, "chosen", maxChars);
   const rejected = checkText(rejectedText, "rejected", maxChars);
-  if (chosen === rejected) throw new RowError("chosen and rejected are the same text: there is nothing to prefer");
+  if (chosen === rejected)
+    throw new RowError("chosen and rejected are the same text: there is nothing to prefer");
   return {
     kind: "comparison",
     format,
@@ -163,13 +225,17 @@ function preference(
 }
 
 function rankingOf(v: unknown, k: number): number[][] {
-  if (!Array.isArray(v) || v.length === 0) throw new RowError(`ranking must be a non-empty list of completion indices (best first), got ${typeName(v)}`);
+  if (!Array.isArray(v) || v.length === 0)
+    throw new RowError(
+      `ranking must be a non-empty list of completion indices (best first), got ${typeName(v)}`,
+    );
   const groups = v.map((g) => (Array.isArray(g) ? g : [g]));
   const seen = new Set<number>();
   for (const g of groups) {
     if (g.length === 0) throw new RowError("ranking has an empty group");
     for (const i of g) {
-      if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i >= k) throw new RowError(`ranking index ${JSON.stringify(i)} is not a completion index 0..${k - 1}`);
+      if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i >= k)
+        throw new RowError(`ranking index ${JSON.stringify(i)} is not a completion index 0..${k - 1}`);
       if (seen.has(i)) throw new RowError(`ranking lists completion ${i} twice`);
       seen.add(i);
     }
@@ -186,10 +252,17 @@ export function parseRow(value: unknown, opts: { maxTextChars: number }): Import
   const has = (k: string) => row[k] !== undefined && row[k] !== null;
 
   if (has("input") || has("preferred_output") || has("non_preferred_output")) {
-    if (!isObj(row.input)) throw new RowError("input must be an object {messages: [...]} (OpenAI preference format)");
+    if (!isObj(row.input))
+      throw new RowError("input must be an object {messages: [...]} (OpenAI preference format)");
     const prompt = checkMessages(row.input.messages, "input.messages", max);
-    const chosen = singleAssistant(checkMessages(row.preferred_output, "preferred_output", max), "preferred_output");
-    const rejected = singleAssistant(checkMessages(row.non_preferred_output, "non_preferred_output", max), "non_preferred_output");
+    const chosen = singleAssistant(
+      checkMessages(row.preferred_output, "preferred_output", max),
+      "preferred_output",
+    );
+    const rejected = singleAssistant(
+      checkMessages(row.non_preferred_output, "non_preferred_output", max),
+      "non_preferred_output",
+    );
     return preference("openai_preference", row, { messages: prompt }, chosen, rejected, max);
   }
 
@@ -200,25 +273,41 @@ export function parseRow(value: unknown, opts: { maxTextChars: number }): Import
     const r = row.rejected;
     if (has("prompt")) {
       if (typeof row.prompt === "string") {
-        if (typeof c !== "string" || typeof r !== "string") throw new RowError("with a string prompt, chosen and rejected must be strings (TRL standard format)");
+        if (typeof c !== "string" || typeof r !== "string")
+          throw new RowError(
+            "with a string prompt, chosen and rejected must be strings (TRL standard format)",
+          );
         return preference("trl", row, promptOf(row.prompt, max), c, r, max);
       }
       const prompt = promptOf(row.prompt, max);
-      if (!Array.isArray(c) || !Array.isArray(r)) throw new RowError("with a conversation prompt, chosen and rejected must be conversations [{role: \"assistant\", content}] (TRL conversational format)");
+      if (!Array.isArray(c) || !Array.isArray(r))
+        throw new RowError(
+          'with a conversation prompt, chosen and rejected must be conversations [{role: "assistant", content}] (TRL conversational format)',
+        );
       const ct = singleAssistant(checkMessages(c, "chosen", max), "chosen");
       const rt = singleAssistant(checkMessages(r, "rejected", max), "rejected");
       return preference("trl_conversational", row, prompt, ct, rt, max);
     }
     if (typeof c === "string" && typeof r === "string") {
-      const split = splitConversations(parseHHTranscript(c, "chosen"), parseHHTranscript(r, "rejected"), "HH-RLHF row");
+      const split = splitConversations(
+        parseHHTranscript(c, "chosen"),
+        parseHHTranscript(r, "rejected"),
+        "HH-RLHF row",
+      );
       for (const [i, m] of split.prompt.entries()) checkText(m.content, `prompt turn ${i + 1}`, max);
       return preference("hh", row, { messages: split.prompt }, split.chosen, split.rejected, max);
     }
     if (Array.isArray(c) && Array.isArray(r)) {
-      const split = splitConversations(checkMessages(c, "chosen", max), checkMessages(r, "rejected", max), "implicit-prompt row");
+      const split = splitConversations(
+        checkMessages(c, "chosen", max),
+        checkMessages(r, "rejected", max),
+        "implicit-prompt row",
+      );
       return preference("trl_implicit", row, { messages: split.prompt }, split.chosen, split.rejected, max);
     }
-    throw new RowError(`chosen and rejected must both be strings or both be conversations, got ${typeName(c)} and ${typeName(r)}`);
+    throw new RowError(
+      `chosen and rejected must both be strings or both be conversations, got ${typeName(c)} and ${typeName(r)}`,
+    );
   }
 
   if (has("completions")) {
@@ -226,16 +315,32 @@ export function parseRow(value: unknown, opts: { maxTextChars: number }): Import
     const prompt = promptOf(row.prompt, max);
     const list = row.completions;
     if (!Array.isArray(list)) throw new RowError(`completions must be a list, got ${typeName(list)}`);
-    if (list.length < 2 || list.length > MAX_COMPLETIONS) throw new RowError(`completions must hold 2 to ${MAX_COMPLETIONS} completions, got ${list.length}`);
+    if (list.length < 2 || list.length > MAX_COMPLETIONS)
+      throw new RowError(`completions must hold 2 to ${MAX_COMPLETIONS} completions, got ${list.length}`);
     const completions = list.map((c, i): CompletionIn => {
       if (typeof c === "string") return { text: checkText(c, `completions[${i}]`, max) };
-      if (!isObj(c)) throw new RowError(`completions[${i}] must be a string or {text, model}, got ${typeName(c)}`);
-      return { text: checkText(c.text, `completions[${i}].text`, max), model: optString(c, "model"), metadata: optMetadata(c) };
+      if (!isObj(c))
+        throw new RowError(`completions[${i}] must be a string or {text, model}, got ${typeName(c)}`);
+      return {
+        text: checkText(c.text, `completions[${i}].text`, max),
+        model: optString(c, "model"),
+        metadata: optMetadata(c),
+      };
     });
     const texts = new Set(completions.map((c) => c.text));
     if (texts.size !== completions.length) throw new RowError("completions holds the same text twice");
-    const judgment: RowJudgment | undefined = has("ranking") ? { kind: "ranking", groups: rankingOf(row.ranking, completions.length) } : undefined;
-    return { kind: "comparison", format: "completions", project: optString(row, "project"), prompt, completions, judgment, metadata: optMetadata(row) };
+    const judgment: RowJudgment | undefined = has("ranking")
+      ? { kind: "ranking", groups: rankingOf(row.ranking, completions.length) }
+      : undefined;
+    return {
+      kind: "comparison",
+      format: "completions",
+      project: optString(row, "project"),
+      prompt,
+      completions,
+      judgment,
+      metadata: optMetadata(row),
+    };
   }
 
   if (has("messages")) {
@@ -251,10 +356,23 @@ export function parseRow(value: unknown, opts: { maxTextChars: number }): Import
         metadata: optMetadata(row),
       };
     }
-    return { kind: "prompt", format: "chat", project: optString(row, "project"), prompt: { messages }, metadata: optMetadata(row) };
+    return {
+      kind: "prompt",
+      format: "chat",
+      project: optString(row, "project"),
+      prompt: { messages },
+      metadata: optMetadata(row),
+    };
   }
 
-  if (has("prompt")) return { kind: "prompt", format: "prompt", project: optString(row, "project"), prompt: promptOf(row.prompt, max), metadata: optMetadata(row) };
+  if (has("prompt"))
+    return {
+      kind: "prompt",
+      format: "prompt",
+      project: optString(row, "project"),
+      prompt: promptOf(row.prompt, max),
+      metadata: optMetadata(row),
+    };
 
   const keys = Object.keys(row).slice(0, 5);
   throw new RowError(

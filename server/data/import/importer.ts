@@ -94,7 +94,17 @@ interface Prepared {
 }
 
 export function emptyReport(): ImportReport {
-  return { rows: 0, valid: 0, invalid: 0, duplicates: 0, added: { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 }, byFormat: {}, errors: [], notes: [], summary: "" };
+  return {
+    rows: 0,
+    valid: 0,
+    invalid: 0,
+    duplicates: 0,
+    added: { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 },
+    byFormat: {},
+    errors: [],
+    notes: [],
+    summary: "",
+  };
 }
 
 export function summarize(r: ImportReport): string {
@@ -103,11 +113,18 @@ export function summarize(r: ImportReport): string {
   else {
     const a = r.added;
     const any = a.prompts + a.completions + a.comparisons + a.judgments + a.pairs > 0;
-    if (!any && r.valid > 0) parts.push(`Nothing new: all ${r.valid.toLocaleString("en")} valid rows were already imported.`);
-    else parts.push(`Imported ${r.valid.toLocaleString("en")} valid rows: ${a.prompts} prompts, ${a.completions} completions, ${a.comparisons} comparisons, ${a.judgments} judgments, ${a.pairs} pairs added${r.duplicates ? `; ${r.duplicates.toLocaleString("en")} rows were already there` : ""}.`);
+    if (!any && r.valid > 0)
+      parts.push(`Nothing new: all ${r.valid.toLocaleString("en")} valid rows were already imported.`);
+    else
+      parts.push(
+        `Imported ${r.valid.toLocaleString("en")} valid rows: ${a.prompts} prompts, ${a.completions} completions, ${a.comparisons} comparisons, ${a.judgments} judgments, ${a.pairs} pairs added${r.duplicates ? `; ${r.duplicates.toLocaleString("en")} rows were already there` : ""}.`,
+      );
     if (r.fatal) parts.push(`Warning: ${r.fatal}.`);
   }
-  if (r.invalid) parts.push(`${r.invalid.toLocaleString("en")} bad ${r.invalid === 1 ? "row was" : "rows were"} skipped (see errors: line and reason); fix them and import the file again — rows already imported are recognised and skipped.`);
+  if (r.invalid)
+    parts.push(
+      `${r.invalid.toLocaleString("en")} bad ${r.invalid === 1 ? "row was" : "rows were"} skipped (see errors: line and reason); fix them and import the file again — rows already imported are recognised and skipped.`,
+    );
   if (r.rows === 0 && !r.fatal) parts.push("The file is empty.");
   return parts.join(" ");
 }
@@ -129,27 +146,48 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     const projects = new Map<string, ProjectInfo | null>();
     const lookupProject = async (key: string): Promise<ProjectInfo | null> => {
       if (projects.has(key)) return projects.get(key)!;
-      const { rows } = await client.query<{ id: string; labelSchema: { kind?: string } }>(`SELECT id, "labelSchema" FROM "Project" WHERE id = $1 OR slug = $1 LIMIT 1`, [key]);
-      const info = rows[0] ? { id: rows[0].id, kind: rows[0].labelSchema?.kind === "ranking" ? ("ranking" as const) : ("pairwise" as const) } : null;
+      const { rows } = await client.query<{ id: string; labelSchema: { kind?: string } }>(
+        `SELECT id, "labelSchema" FROM "Project" WHERE id = $1 OR slug = $1 LIMIT 1`,
+        [key],
+      );
+      const info = rows[0]
+        ? {
+            id: rows[0].id,
+            kind: rows[0].labelSchema?.kind === "ranking" ? ("ranking" as const) : ("pairwise" as const),
+          }
+        : null;
       projects.set(key, info);
       return info;
     };
     let defaultProject: ProjectInfo | null = null;
     if (opts.project) {
       defaultProject = await lookupProject(opts.project);
-      if (!defaultProject) throw new DomainError("not_found", `No project "${opts.project}" (by id or slug). Create it first, or check the name with \`pairwise projects list\`.`);
+      if (!defaultProject)
+        throw new DomainError(
+          "not_found",
+          `No project "${opts.project}" (by id or slug). Create it first, or check the name with \`pairwise projects list\`.`,
+        );
     }
 
     const report = emptyReport();
     let jobId = opts.jobId;
     if (jobId) {
-      const { rowCount } = await client.query(`UPDATE "ImportJob" SET status = 'running', "bytesTotal" = COALESCE($2, "bytesTotal") WHERE id = $1`, [jobId, opts.bytesTotal ?? null]);
+      const { rowCount } = await client.query(
+        `UPDATE "ImportJob" SET status = 'running', "bytesTotal" = COALESCE($2, "bytesTotal") WHERE id = $1`,
+        [jobId, opts.bytesTotal ?? null],
+      );
       if (!rowCount) throw new DomainError("not_found", `No import job ${jobId}.`);
     } else {
       jobId = newId();
       await client.query(
         `INSERT INTO "ImportJob" (id, "projectId", kind, "fileName", status, "bytesTotal", "createdById", report) VALUES ($1, $2, 'import', $3, 'running', $4, $5, '{}')`,
-        [jobId, defaultProject?.id ?? null, opts.fileName ?? null, opts.bytesTotal ?? null, opts.createdById ?? null],
+        [
+          jobId,
+          defaultProject?.id ?? null,
+          opts.fileName ?? null,
+          opts.bytesTotal ?? null,
+          opts.createdById ?? null,
+        ],
       );
     }
     const id = jobId;
@@ -159,7 +197,14 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       report.invalid++;
       if (report.errors.length < maxErrors) report.errors.push({ line, reason });
     };
-    const progress = () => opts.onProgress?.({ jobId: id, bytesDone, bytesTotal: opts.bytesTotal ?? null, rowsDone: report.rows, report });
+    const progress = () =>
+      opts.onProgress?.({
+        jobId: id,
+        bytesDone,
+        bytesTotal: opts.bytesTotal ?? null,
+        rowsDone: report.rows,
+        report,
+      });
 
     let parseFailures = 0;
     // Batches are written by `writers` connections at once (PostgreSQL runs each on its own core)
@@ -169,14 +214,20 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
     // the batches' transactions. The embedded database runs one transaction at a time: a second
     // writer would only queue there.
     const writers: pg.Client[] = [];
-    const embedded = /PGlite/i.test((await client.query<{ v: string }>("SELECT version() AS v")).rows[0]?.v ?? "");
+    const embedded = /PGlite/i.test(
+      (await client.query<{ v: string }>("SELECT version() AS v")).rows[0]?.v ?? "",
+    );
     for (let i = 0; i < Math.max(1, opts.writers ?? (embedded ? 1 : 2)); i++) {
       const c = await connectPg(opts.url);
       writers.push(c);
       closeWriters.push(c);
     }
     const free = [...writers];
-    const hints: Hints = { prompt: { optimistic: true }, completion: { optimistic: true }, comparison: { optimistic: true } };
+    const hints: Hints = {
+      prompt: { optimistic: true },
+      completion: { optimistic: true },
+      comparison: { optimistic: true },
+    };
     const inflight = new Set<Promise<void>>();
     let writeError: unknown = null;
     const flush = async (batch: Prepared[]) => {
@@ -214,7 +265,9 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
           value = JSON.parse(rec.text);
         } catch (e) {
           const msg = (e as Error).message;
-          const cut = /end of JSON input|Unterminated string/i.test(msg) ? " (the line ends before the JSON does: is the file truncated?)" : "";
+          const cut = /end of JSON input|Unterminated string/i.test(msg)
+            ? " (the line ends before the JSON does: is the file truncated?)"
+            : "";
           bad(rec.line, `invalid JSON: ${msg}${cut}`);
           if (report.valid === 0 && ++parseFailures >= NOT_JSON_AFTER) {
             report.fatal = `the file is not JSON Lines or a JSON array: none of its first ${NOT_JSON_AFTER} lines parse as JSON (expected one JSON object per line, e.g. {"prompt": "...", "chosen": "...", "rejected": "..."})`;
@@ -225,7 +278,10 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
         let row: ImportRow;
         try {
           row = parseRow(value, { maxTextChars });
-          if (row.metadata && BAD_JSONB.test(json(row.metadata))) throw new RowError("metadata contains a NUL character or an unpaired surrogate, which PostgreSQL cannot store");
+          if (row.metadata && BAD_JSONB.test(json(row.metadata)))
+            throw new RowError(
+              "metadata contains a NUL character or an unpaired surrogate, which PostgreSQL cannot store",
+            );
         } catch (e) {
           if (e instanceof RowError) {
             bad(rec.line, e.message);
@@ -242,11 +298,22 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
           }
         }
         if (!project) {
-          bad(rec.line, "no project: give the import a project (--project, or the URL's project) or add a \"project\" field to the row");
+          bad(
+            rec.line,
+            'no project: give the import a project (--project, or the URL\'s project) or add a "project" field to the row',
+          );
           continue;
         }
-        if (row.kind === "comparison" && project.kind === "pairwise" && row.completions.length > 2 && !row.judgment) {
-          bad(rec.line, `project compares pairs, but this row has ${row.completions.length} completions and no ranking: give 2 completions, add a "ranking", or import into a ranking project`);
+        if (
+          row.kind === "comparison" &&
+          project.kind === "pairwise" &&
+          row.completions.length > 2 &&
+          !row.judgment
+        ) {
+          bad(
+            rec.line,
+            `project compares pairs, but this row has ${row.completions.length} completions and no ranking: give 2 completions, add a "ranking", or import into a ranking project`,
+          );
           continue;
         }
         report.valid++;
@@ -256,7 +323,8 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
           await flush(batch);
           batch = [];
           if (opts.signal?.aborted) {
-            report.fatal = "the import was stopped before the end of the file; run it again to continue (rows already imported are skipped)";
+            report.fatal =
+              "the import was stopped before the end of the file; run it again to continue (rows already imported are skipped)";
             break;
           }
         }
@@ -270,14 +338,10 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       }
       report.summary = summarize(report);
       const status: ImportResult["status"] = report.fatal && report.valid === 0 ? "failed" : "succeeded";
-      await client.query(`UPDATE "ImportJob" SET status = $2, "bytesDone" = $3, "rowsDone" = $4, report = $5, error = $6, "finishedAt" = now() WHERE id = $1`, [
-        id,
-        status,
-        bytesDone,
-        report.rows,
-        json(report),
-        status === "failed" ? report.fatal : null,
-      ]);
+      await client.query(
+        `UPDATE "ImportJob" SET status = $2, "bytesDone" = $3, "rowsDone" = $4, report = $5, error = $6, "finishedAt" = now() WHERE id = $1`,
+        [id, status, bytesDone, report.rows, json(report), status === "failed" ? report.fatal : null],
+      );
       progress();
       return { jobId: id, status, report, error: status === "failed" ? report.fatal : undefined };
     } catch (e) {
@@ -287,7 +351,10 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       report.summary = summarize(report);
       await client.query("ROLLBACK").catch(() => {});
       await client
-        .query(`UPDATE "ImportJob" SET status = 'failed', "bytesDone" = $2, "rowsDone" = $3, report = $4, error = $5, "finishedAt" = now() WHERE id = $1`, [id, bytesDone, report.rows, json(report), message])
+        .query(
+          `UPDATE "ImportJob" SET status = 'failed', "bytesDone" = $2, "rowsDone" = $3, report = $4, error = $5, "finishedAt" = now() WHERE id = $1`,
+          [id, bytesDone, report.rows, json(report), message],
+        )
         .catch(() => {});
       progress();
       return { jobId: id, status: "failed" as const, report, error: message };
@@ -371,7 +438,10 @@ async function insertNew(
   const plainInsert = async (fresh: Array<Record<string, unknown>>): Promise<boolean> => {
     await client.query("SAVEPOINT insert_new");
     try {
-      await client.query(`INSERT INTO "${spec.table}" (${cols}) SELECT ${cols} FROM json_to_recordset($1::json) AS t(${defs})`, [json(fresh)]);
+      await client.query(
+        `INSERT INTO "${spec.table}" (${cols}) SELECT ${cols} FROM json_to_recordset($1::json) AS t(${defs})`,
+        [json(fresh)],
+      );
       await client.query("RELEASE SAVEPOINT insert_new");
     } catch (e) {
       if ((e as { code?: string }).code !== "23505") throw e;
@@ -448,13 +518,36 @@ async function writeBatch(
   const promptKeyOf = (p: Prepared, content: PromptContent, metadata?: unknown) => {
     const hash = promptHash(content);
     const key = `${p.projectId}\u0001${hash}`;
-    if (!prompts.has(key)) prompts.set(key, { id: newId(), projectId: p.projectId, contentHash: hash, text: content.text ?? null, messages: content.messages ?? null, metadata: metadata ?? {} });
+    if (!prompts.has(key))
+      prompts.set(key, {
+        id: newId(),
+        projectId: p.projectId,
+        contentHash: hash,
+        text: content.text ?? null,
+        messages: content.messages ?? null,
+        metadata: metadata ?? {},
+      });
     return key;
   };
-  const completionKeyOf = (p: Prepared, promptKey: string, text: string, model?: string, metadata?: unknown) => {
+  const completionKeyOf = (
+    p: Prepared,
+    promptKey: string,
+    text: string,
+    model?: string,
+    metadata?: unknown,
+  ) => {
     const hash = completionHash(text);
     const key = `${promptKey}\u0001${hash}`;
-    if (!completions.has(key)) completions.set(key, { id: newId(), projectId: p.projectId, promptKey, contentHash: hash, text, modelName: model ?? "unknown", metadata: metadata ?? {} });
+    if (!completions.has(key))
+      completions.set(key, {
+        id: newId(),
+        projectId: p.projectId,
+        promptKey,
+        contentHash: hash,
+        text,
+        modelName: model ?? "unknown",
+        metadata: metadata ?? {},
+      });
     return key;
   };
   interface ComparisonDraft {
@@ -488,8 +581,19 @@ async function writeBatch(
       const hash = comparisonHash(prompts.get(pk)!.contentHash, hashes);
       const key = `${p.projectId}\u0001${hash}`;
       if (!comparisons.has(key)) {
-        const completionKeys = [...rowKeys].sort((a, b) => (completions.get(a)!.contentHash < completions.get(b)!.contentHash ? -1 : 1));
-        comparisons.set(key, { id: newId(), projectId: p.projectId, promptKey: pk, completionKeys, contentHash: hash, judgment: r.judgment, rowKeys, metadata: r.metadata ?? {} });
+        const completionKeys = [...rowKeys].sort((a, b) =>
+          completions.get(a)!.contentHash < completions.get(b)!.contentHash ? -1 : 1,
+        );
+        comparisons.set(key, {
+          id: newId(),
+          projectId: p.projectId,
+          promptKey: pk,
+          completionKeys,
+          contentHash: hash,
+          judgment: r.judgment,
+          rowKeys,
+          metadata: r.metadata ?? {},
+        });
       }
       rowOwner.push({ kind: "comparison", key, first: !seen.has(key) });
       seen.add(key);
@@ -503,13 +607,22 @@ async function writeBatch(
     // Don't wait for the WAL flush at each batch's commit: a crash can lose only the last batches,
     // and running the import again re-adds exactly those (it is idempotent). Scoped to this
     // transaction (SET LOCAL): the embedded database's single session is shared.
-    const now = (await client.query<{ now: string }>("SET LOCAL synchronous_commit TO off; SELECT now()::timestamp(3)::text AS now")) as unknown as Array<{ rows: Array<{ now: string }> }>;
+    const now = (await client.query<{ now: string }>(
+      "SET LOCAL synchronous_commit TO off; SELECT now()::timestamp(3)::text AS now",
+    )) as unknown as Array<{ rows: Array<{ now: string }> }>;
     const nowText = now[1]!.rows[0]!.now;
     const promptRes = await insertNew(
       client,
       {
         table: "Prompt",
-        columns: [["id", "text"], ["projectId", "text"], ["contentHash", "text"], ["text", "text"], ["messages", "jsonb"], ["metadata", "jsonb"]],
+        columns: [
+          ["id", "text"],
+          ["projectId", "text"],
+          ["contentHash", "text"],
+          ["text", "text"],
+          ["messages", "jsonb"],
+          ["metadata", "jsonb"],
+        ],
         keys: ["projectId", "contentHash"],
         conflict: `"projectId", "contentHash"`,
         match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
@@ -519,12 +632,28 @@ async function writeBatch(
     );
     const promptId = (key: string) => promptRes.ids.get(prompts.get(key)!.id)!;
 
-    const completionRows = [...completions.values()].map((c) => ({ id: c.id, projectId: c.projectId, promptId: promptId(c.promptKey), contentHash: c.contentHash, text: c.text, modelName: c.modelName, metadata: c.metadata }));
+    const completionRows = [...completions.values()].map((c) => ({
+      id: c.id,
+      projectId: c.projectId,
+      promptId: promptId(c.promptKey),
+      contentHash: c.contentHash,
+      text: c.text,
+      modelName: c.modelName,
+      metadata: c.metadata,
+    }));
     const completionRes = await insertNew(
       client,
       {
         table: "Completion",
-        columns: [["id", "text"], ["projectId", "text"], ["promptId", "text"], ["contentHash", "text"], ["text", "text"], ["modelName", "text"], ["metadata", "jsonb"]],
+        columns: [
+          ["id", "text"],
+          ["projectId", "text"],
+          ["promptId", "text"],
+          ["contentHash", "text"],
+          ["text", "text"],
+          ["modelName", "text"],
+          ["metadata", "jsonb"],
+        ],
         keys: ["promptId", "contentHash"],
         conflict: `"promptId", "contentHash"`,
         match: `e."promptId" = i."promptId" AND e."contentHash" = i."contentHash"`,
@@ -582,19 +711,43 @@ async function writeBatch(
       const ids = c.rowKeys.map(completionId);
       const verdict: Verdict =
         c.judgment.kind === "win"
-          ? { kind: "pairwise", outcome: "win", winnerId: ids[c.judgment.chosen]!, loserId: ids[c.judgment.rejected]!, strength: 1, margin: c.judgment.margin }
+          ? {
+              kind: "pairwise",
+              outcome: "win",
+              winnerId: ids[c.judgment.chosen]!,
+              loserId: ids[c.judgment.rejected]!,
+              strength: 1,
+              margin: c.judgment.margin,
+            }
           : { kind: "ranking", ranking: c.judgment.groups.map((g) => g.map((i) => ids[i]!)) };
       const judgmentId = newId();
-      judgments.push({ id: judgmentId, idempotencyKey: `import:${c.projectId}:${c.contentHash}`, projectId: c.projectId, comparisonId: c.id, verdict });
-      const canonical = c.completionKeys.map(completionId);
-      const agg = aggregate(canonical, [{ id: judgmentId, source: "import", verdict, createdAt: new Date() }], {
-        overlap: 1,
-        consensusRule: "majority",
-        aiCountsTowardConsensus: false,
-        reviewAgreementBelow: 0,
-        weightByStrength: false,
+      judgments.push({
+        id: judgmentId,
+        idempotencyKey: `import:${c.projectId}:${c.contentHash}`,
+        projectId: c.projectId,
+        comparisonId: c.id,
+        verdict,
       });
-      for (const p of agg.pairs) pairs.push({ id: newId(), projectId: c.projectId, comparisonId: c.id, promptId: promptId(c.promptKey), ...p });
+      const canonical = c.completionKeys.map(completionId);
+      const agg = aggregate(
+        canonical,
+        [{ id: judgmentId, source: "import", verdict, createdAt: new Date() }],
+        {
+          overlap: 1,
+          consensusRule: "majority",
+          aiCountsTowardConsensus: false,
+          reviewAgreementBelow: 0,
+          weightByStrength: false,
+        },
+      );
+      for (const p of agg.pairs)
+        pairs.push({
+          id: newId(),
+          projectId: c.projectId,
+          comparisonId: c.id,
+          promptId: promptId(c.promptKey),
+          ...p,
+        });
     }
     if (judgments.length) {
       const res = await client.query(
@@ -636,10 +789,17 @@ async function writeBatch(
       if (!isNew) duplicates++;
     }
     // The report counts only what committed: apply this batch's numbers with its COMMIT.
-    const after: ImportReport = { ...report, duplicates: report.duplicates + duplicates, added: { ...report.added } };
+    const after: ImportReport = {
+      ...report,
+      duplicates: report.duplicates + duplicates,
+      added: { ...report.added },
+    };
     for (const k of Object.keys(delta) as Array<keyof typeof delta>) after.added[k] += delta[k];
     after.summary = summarize(after);
-    await client.query(`UPDATE "ImportJob" SET "bytesDone" = GREATEST("bytesDone", $2), "rowsDone" = GREATEST("rowsDone", $3), report = $4 WHERE id = $1`, [jobId, bytesDone, report.rows, json(after)]);
+    await client.query(
+      `UPDATE "ImportJob" SET "bytesDone" = GREATEST("bytesDone", $2), "rowsDone" = GREATEST("rowsDone", $3), report = $4 WHERE id = $1`,
+      [jobId, bytesDone, report.rows, json(after)],
+    );
     await client.query("COMMIT");
     report.duplicates += duplicates;
     for (const k of Object.keys(delta) as Array<keyof typeof delta>) report.added[k] += delta[k];
@@ -651,13 +811,24 @@ async function writeBatch(
 }
 
 /** Chat rows give one completion each: completions of one prompt become one comparison. */
-async function groupChatCompletions(client: pg.Client, chatPrompts: Map<string, string>, report: ImportReport): Promise<void> {
+async function groupChatCompletions(
+  client: pg.Client,
+  chatPrompts: Map<string, string>,
+  report: ImportReport,
+): Promise<void> {
   const kinds = new Map<string, "pairwise" | "ranking">();
   let tooMany = 0;
   const entries = [...chatPrompts.entries()];
   for (let i = 0; i < entries.length; i += 1000) {
     const chunk = entries.slice(i, i + 1000);
-    const { rows } = await client.query<{ promptId: string; projectId: string; promptHash: string; ids: string[]; hashes: string[]; kind: string }>(
+    const { rows } = await client.query<{
+      promptId: string;
+      projectId: string;
+      promptHash: string;
+      ids: string[];
+      hashes: string[];
+      kind: string;
+    }>(
       `SELECT c."promptId", c."projectId", p."contentHash" AS "promptHash", array_agg(c.id ORDER BY c."contentHash" COLLATE "C") AS ids,
               array_agg(c."contentHash" ORDER BY c."contentHash" COLLATE "C") AS hashes, pj."labelSchema"->>'kind' AS kind
        FROM "Completion" c JOIN "Prompt" p ON p.id = c."promptId" JOIN "Project" pj ON pj.id = c."projectId"
@@ -673,7 +844,13 @@ async function groupChatCompletions(client: pg.Client, chatPrompts: Map<string, 
         tooMany++;
         continue;
       }
-      drafts.push({ id: newId(), projectId: r.projectId, promptId: r.promptId, completionIds: r.ids, contentHash: comparisonHash(r.promptHash, r.hashes) });
+      drafts.push({
+        id: newId(),
+        projectId: r.projectId,
+        promptId: r.promptId,
+        completionIds: r.ids,
+        contentHash: comparisonHash(r.promptHash, r.hashes),
+      });
     }
     if (!drafts.length) continue;
     await client.query("BEGIN");

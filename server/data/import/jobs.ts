@@ -3,7 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import type { PrismaClient, ImportJob } from "@prisma/client";
 import { DomainError } from "@/server/errors";
-import { importStream, type ImportJobView, type ImportOptions, type ImportReport, type ImportResult } from "./importer";
+import {
+  importStream,
+  type ImportJobView,
+  type ImportOptions,
+  type ImportReport,
+  type ImportResult,
+} from "./importer";
 
 export function importJobView(j: ImportJob): ImportJobView {
   const total = j.bytesTotal === null ? null : Number(j.bytesTotal);
@@ -33,21 +39,39 @@ export async function getImportJob(db: PrismaClient, id: string): Promise<Import
   return importJobView(j);
 }
 
-export async function listImportJobs(db: PrismaClient, opts: { projectId?: string; limit?: number } = {}): Promise<ImportJobView[]> {
-  const rows = await db.importJob.findMany({ where: opts.projectId ? { projectId: opts.projectId } : {}, orderBy: { createdAt: "desc" }, take: Math.min(opts.limit ?? 50, 500) });
+export async function listImportJobs(
+  db: PrismaClient,
+  opts: { projectId?: string; limit?: number } = {},
+): Promise<ImportJobView[]> {
+  const rows = await db.importJob.findMany({
+    where: opts.projectId ? { projectId: opts.projectId } : {},
+    orderBy: { createdAt: "desc" },
+    take: Math.min(opts.limit ?? 50, 500),
+  });
   return rows.map(importJobView);
 }
 
 /** Import a file from disk (JSON Lines, a JSON array, or either gzip-compressed). */
-export async function importFile(file: string, opts: Omit<ImportOptions, "fileName" | "bytesTotal"> = {}): Promise<ImportResult> {
+export async function importFile(
+  file: string,
+  opts: Omit<ImportOptions, "fileName" | "bytesTotal"> = {},
+): Promise<ImportResult> {
   let size: number;
   try {
     const st = fs.statSync(file);
-    if (st.isDirectory()) throw new DomainError("bad_request", `${file} is a folder; give the path of a .jsonl or .json file.`);
+    if (st.isDirectory())
+      throw new DomainError("bad_request", `${file} is a folder; give the path of a .jsonl or .json file.`);
     size = st.size;
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    throw new DomainError("not_found", `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}.`);
+    throw new DomainError(
+      "not_found",
+      `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}.`,
+    );
   }
-  return importStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), { ...opts, fileName: path.basename(file), bytesTotal: size });
+  return importStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), {
+    ...opts,
+    fileName: path.basename(file),
+    bytesTotal: size,
+  });
 }

@@ -19,7 +19,10 @@ export interface ReadOptions {
 export type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
 
 function toAsyncIterable(source: ByteSource): AsyncIterable<Uint8Array> {
-  if (typeof (source as ReadableStream<Uint8Array>).getReader === "function" && !(Symbol.asyncIterator in source)) {
+  if (
+    typeof (source as ReadableStream<Uint8Array>).getReader === "function" &&
+    !(Symbol.asyncIterator in source)
+  ) {
     return Readable.fromWeb(source as import("node:stream/web").ReadableStream<Uint8Array>);
   }
   return source as AsyncIterable<Uint8Array>;
@@ -37,7 +40,10 @@ function decode(parts: Buffer[], total: number): string | null {
   }
 }
 
-async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+async function* countBytes(
+  source: AsyncIterable<Uint8Array>,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<Buffer> {
   let done = 0;
   for await (const chunk of source) {
     done += chunk.byteLength;
@@ -88,7 +94,8 @@ export async function* readRecords(source: ByteSource, opts: ReadOptions): Async
     return;
   }
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d))
+    i++;
   if (head[i] === 0x5b /* [ */) yield* arrayRecords(body, opts.maxRecordBytes);
   else yield* lineRecords(body, opts.maxRecordBytes);
 }
@@ -100,7 +107,10 @@ async function* lineRecords(body: AsyncIterable<Buffer>, max: number): AsyncGene
   let firstChunk = true;
   const finish = function* (): Generator<RawRecord> {
     if (size > max) {
-      yield { line, error: `line is ${mb(size)}, longer than the longest accepted record (${mb(max)}); it was skipped` };
+      yield {
+        line,
+        error: `line is ${mb(size)}, longer than the longest accepted record (${mb(max)}); it was skipped`,
+      };
     } else if (size > 0) {
       let total = size;
       if (parts.length) {
@@ -162,10 +172,15 @@ async function* arrayRecords(body: AsyncIterable<Buffer>, max: number): AsyncGen
     elements++;
     const rec: RawRecord =
       size > max
-        ? { line: elementLine, error: `array element ${elements} is ${mb(size)}, longer than the longest accepted record (${mb(max)}); it was skipped` }
+        ? {
+            line: elementLine,
+            error: `array element ${elements} is ${mb(size)}, longer than the longest accepted record (${mb(max)}); it was skipped`,
+          }
         : (() => {
             const text = decode(parts, size);
-            return text === null ? { line: elementLine, error: "element is not valid UTF-8 text" } : { line: elementLine, text };
+            return text === null
+              ? { line: elementLine, error: "element is not valid UTF-8 text" }
+              : { line: elementLine, text };
           })();
     parts = [];
     size = 0;
@@ -205,7 +220,14 @@ async function* arrayRecords(body: AsyncIterable<Buffer>, max: number): AsyncGen
         }
         continue;
       }
-      if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d || (state === "start" && (b === 0xef || b === 0xbb || b === 0xbf))) continue;
+      if (
+        b === 0x20 ||
+        b === 0x09 ||
+        b === 0x0a ||
+        b === 0x0d ||
+        (state === "start" && (b === 0xef || b === 0xbb || b === 0xbf))
+      )
+        continue;
       if (state === "start") {
         state = "between"; // the "["
         continue;
@@ -246,8 +268,17 @@ async function* arrayRecords(body: AsyncIterable<Buffer>, max: number): AsyncGen
   }
   const end = state as string; // (TypeScript cannot follow the state through the loop)
   if (end === "element") {
-    yield { line: elementLine, error: `the file ends inside array element ${elements + 1} (starting on line ${elementLine}): it looks truncated; the elements before it were read`, fatal: true };
+    yield {
+      line: elementLine,
+      error: `the file ends inside array element ${elements + 1} (starting on line ${elementLine}): it looks truncated; the elements before it were read`,
+      fatal: true,
+    };
   } else if (end !== "after") {
-    yield { line, error: "the file ends before the JSON array's closing ]: it looks truncated; the elements before the end were read", fatal: true };
+    yield {
+      line,
+      error:
+        "the file ends before the JSON array's closing ]: it looks truncated; the elements before the end were read",
+      fatal: true,
+    };
   }
 }

@@ -11,7 +11,14 @@
 //    per-prompt battles judged by gold reward (or the reward model when there is no gold).
 import { createHash } from "node:crypto";
 import type { Checkpoint, Prisma } from "@prisma/client";
-import { completionLogProbs, disposeModel, generate, scoreRewards, type BpeTokenizer, type GPTModel } from "@/trainer";
+import {
+  completionLogProbs,
+  disposeModel,
+  generate,
+  scoreRewards,
+  type BpeTokenizer,
+  type GPTModel,
+} from "@/trainer";
 import { db } from "@/server/db/client";
 import { bradleyTerryLeaderboard, type Battle } from "@/server/stats";
 import type { RoundContext } from "../context";
@@ -35,7 +42,9 @@ export interface CheckpointEval {
   samples: Array<{ promptId: string; text: string; gold: number | null }>;
 }
 
-async function heldOutPrompts(ctx: RoundContext): Promise<{ prompts: HeldOutPrompt[]; split: string; key: string }> {
+async function heldOutPrompts(
+  ctx: RoundContext,
+): Promise<{ prompts: HeldOutPrompt[]; split: string; key: string }> {
   const take = ctx.settings.evaluation.prompts;
   for (const split of ["test", "validation"] as const) {
     const rows = await db().prompt.findMany({
@@ -45,8 +54,15 @@ async function heldOutPrompts(ctx: RoundContext): Promise<{ prompts: HeldOutProm
       select: { id: true, text: true, messages: true, metadata: true },
     });
     if (rows.length) {
-      const key = createHash("sha256").update(`${ctx.settings.evaluation.maxTokens}|${rows.map((r) => r.id).join(",")}`).digest("hex").slice(0, 16);
-      return { prompts: rows.map((r) => ({ id: r.id, prompt: trainerPrompt(r), metadata: r.metadata })), split, key };
+      const key = createHash("sha256")
+        .update(`${ctx.settings.evaluation.maxTokens}|${rows.map((r) => r.id).join(",")}`)
+        .digest("hex")
+        .slice(0, 16);
+      return {
+        prompts: rows.map((r) => ({ id: r.id, prompt: trainerPrompt(r), metadata: r.metadata })),
+        split,
+        key,
+      };
     }
   }
   return { prompts: [], split: "none", key: "none" };
@@ -58,7 +74,11 @@ function storedEval(c: Checkpoint, key: string): CheckpointEval | null {
 }
 
 /** Greedy completions of the held-out prompts by a checkpoint, scored by gold reward; cached on the row. */
-async function evaluateCheckpoint(ctx: RoundContext, c: Checkpoint, held: { prompts: HeldOutPrompt[]; key: string }): Promise<CheckpointEval> {
+async function evaluateCheckpoint(
+  ctx: RoundContext,
+  c: Checkpoint,
+  held: { prompts: HeldOutPrompt[]; key: string },
+): Promise<CheckpointEval> {
   const cached = storedEval(c, held.key);
   if (cached) return cached;
   const { model, tokenizer } = await loadModel(ctx.opts.checkpointRoot, c, "policy");
@@ -70,7 +90,10 @@ async function evaluateCheckpoint(ctx: RoundContext, c: Checkpoint, held: { prom
     let fmt = 0;
     for (const [i, p] of held.prompts.entries()) {
       ctx.checkStop();
-      const g = await generate(model, tokenizer, p.prompt, { maxTokens: ctx.settings.evaluation.maxTokens, temperature: 0 });
+      const g = await generate(model, tokenizer, p.prompt, {
+        maxTokens: ctx.settings.evaluation.maxTokens,
+        temperature: 0,
+      });
       const gold = goldRewardOf(p.metadata, g.text);
       if (gold) {
         goldN++;
@@ -79,7 +102,12 @@ async function evaluateCheckpoint(ctx: RoundContext, c: Checkpoint, held: { prom
         fmt += gold.formatOk ? 1 : 0;
       }
       samples.push({ promptId: p.id, text: storableText(g.text), gold: gold?.reward ?? null });
-      await ctx.progress({ stage: "evaluate", step: i + 1, totalSteps: held.prompts.length, message: `generating held-out answers of ${c.name}` });
+      await ctx.progress({
+        stage: "evaluate",
+        step: i + 1,
+        totalSteps: held.prompts.length,
+        message: `generating held-out answers of ${c.name}`,
+      });
     }
     const ev: CheckpointEval = {
       heldOutKey: held.key,
@@ -91,14 +119,24 @@ async function evaluateCheckpoint(ctx: RoundContext, c: Checkpoint, held: { prom
       samples,
     };
     const fresh = await db().checkpoint.findUniqueOrThrow({ where: { id: c.id }, select: { metrics: true } });
-    await db().checkpoint.update({ where: { id: c.id }, data: { metrics: { ...((fresh.metrics ?? {}) as object), eval: ev } as unknown as Prisma.InputJsonValue } });
+    await db().checkpoint.update({
+      where: { id: c.id },
+      data: {
+        metrics: { ...((fresh.metrics ?? {}) as object), eval: ev } as unknown as Prisma.InputJsonValue,
+      },
+    });
     return ev;
   } finally {
     disposeModel(model);
   }
 }
 
-async function rewardScoresOf(rm: GPTModel, tok: BpeTokenizer, prompts: Map<string, TrainerPrompt>, samples: CheckpointEval["samples"]): Promise<number[]> {
+async function rewardScoresOf(
+  rm: GPTModel,
+  tok: BpeTokenizer,
+  prompts: Map<string, TrainerPrompt>,
+  samples: CheckpointEval["samples"],
+): Promise<number[]> {
   return scoreRewards(
     rm,
     tok,
@@ -113,7 +151,11 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
   if (!candidate) throw new Error("no policy checkpoint to evaluate");
   const previous = own?.parentId ? await ctx.checkpointById(own.parentId) : null;
   const held = await heldOutPrompts(ctx);
-  if (!held.prompts.length) return { checkpointId: candidate.id, skipped: "the project has no held-out prompts (split test or validation)" };
+  if (!held.prompts.length)
+    return {
+      checkpointId: candidate.id,
+      skipped: "the project has no held-out prompts (split test or validation)",
+    };
   const promptById = new Map(held.prompts.map((p) => [p.id, p.prompt]));
 
   const ev = await evaluateCheckpoint(ctx, candidate, held);
@@ -121,7 +163,9 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
 
   // Reward model: this round's, else the project's newest.
   const rmRow = (await ctx.ownCheckpoint("reward")) ?? (await ctx.previousReward());
-  let rm: { model: GPTModel; tokenizer: BpeTokenizer } | null = rmRow ? await loadModel(ctx.opts.checkpointRoot, rmRow, "reward") : null;
+  let rm: { model: GPTModel; tokenizer: BpeTokenizer } | null = rmRow
+    ? await loadModel(ctx.opts.checkpointRoot, rmRow, "reward")
+    : null;
   try {
     // Win rate over the previous policy, by the reward model, on the same prompts.
     let winRate: number | null = null;
@@ -130,13 +174,16 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
       const a = await rewardScoresOf(rm.model, rm.tokenizer, promptById, ev.samples);
       const b = await rewardScoresOf(rm.model, rm.tokenizer, promptById, prevEv.samples);
       let w = 0;
-      for (let i = 0; i < a.length; i++) w += (a[i] as number) > (b[i] as number) ? 1 : (a[i] as number) === (b[i] as number) ? 0.5 : 0;
+      for (let i = 0; i < a.length; i++)
+        w += (a[i] as number) > (b[i] as number) ? 1 : (a[i] as number) === (b[i] as number) ? 0.5 : 0;
       winRate = a.length ? w / a.length : null;
     }
 
     // KL to the reference, from samples of the new policy.
     let kl: number | null = null;
-    const refId = own ? (((own.metrics ?? {}) as { referenceCheckpointId?: string }).referenceCheckpointId ?? own.parentId) : null;
+    const refId = own
+      ? (((own.metrics ?? {}) as { referenceCheckpointId?: string }).referenceCheckpointId ?? own.parentId)
+      : null;
     if (own && refId) {
       await ctx.progress({ stage: "evaluate", message: "KL to the reference" }, true);
       const pol = await loadModel(ctx.opts.checkpointRoot, own, "policy");
@@ -146,7 +193,11 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
         for (let i = 0; i < s.evaluation.klSamples; i++) {
           ctx.checkStop();
           const p = held.prompts[i % held.prompts.length] as HeldOutPrompt;
-          const g = await generate(pol.model, pol.tokenizer, p.prompt, { maxTokens: s.evaluation.maxTokens, temperature: 1, seed: 7919 * (i + 1) + ctx.round.number });
+          const g = await generate(pol.model, pol.tokenizer, p.prompt, {
+            maxTokens: s.evaluation.maxTokens,
+            temperature: 1,
+            seed: 7919 * (i + 1) + ctx.round.number,
+          });
           items.push({ prompt: p.prompt, completion: g.text });
         }
         const lp = await completionLogProbs(pol.model, pol.tokenizer, items);
@@ -159,8 +210,14 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
     }
 
     // Bradley-Terry over every evaluated policy checkpoint of the project (newest 12).
-    const all = await db().checkpoint.findMany({ where: { projectId: ctx.project.id, kind: { in: ["sft", "policy"] } }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: 12 });
-    const rated = all.map((c) => ({ c, e: c.id === candidate.id ? ev : storedEval(c, held.key) })).filter((x): x is { c: Checkpoint; e: CheckpointEval } => x.e !== null);
+    const all = await db().checkpoint.findMany({
+      where: { projectId: ctx.project.id, kind: { in: ["sft", "policy"] } },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: 12,
+    });
+    const rated = all
+      .map((c) => ({ c, e: c.id === candidate.id ? ev : storedEval(c, held.key) }))
+      .filter((x): x is { c: Checkpoint; e: CheckpointEval } => x.e !== null);
     const useGold = ev.goldN > 0;
     const scores = new Map<string, Map<string, number>>();
     for (const { c, e } of rated) {
@@ -179,16 +236,32 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
         for (const [pid, va] of A) {
           const vb = B.get(pid);
           if (vb === undefined) continue;
-          battles.push({ a: ids[i] as string, b: ids[j] as string, winner: va > vb ? "a" : vb > va ? "b" : "tie" });
+          battles.push({
+            a: ids[i] as string,
+            b: ids[j] as string,
+            winner: va > vb ? "a" : vb > va ? "b" : "tie",
+          });
         }
       }
     }
-    let leaderboard: Array<{ checkpointId: string; name: string; rating: number; lower: number; upper: number }> = [];
+    let leaderboard: Array<{
+      checkpointId: string;
+      name: string;
+      rating: number;
+      lower: number;
+      upper: number;
+    }> = [];
     let rating: number | null = null;
     if (ids.length >= 2 && battles.length) {
       const lb = bradleyTerryLeaderboard(battles, { rounds: 100, seed: 42 });
       const names = new Map(rated.map(({ c }) => [c.id, c.name]));
-      leaderboard = lb.rows.map((r) => ({ checkpointId: r.source, name: names.get(r.source) ?? r.source, rating: r.rating, lower: r.lower, upper: r.upper }));
+      leaderboard = lb.rows.map((r) => ({
+        checkpointId: r.source,
+        name: names.get(r.source) ?? r.source,
+        rating: r.rating,
+        lower: r.lower,
+        upper: r.upper,
+      }));
       rating = lb.fit.ratingBySource[candidate.id] ?? null;
     }
 
@@ -234,33 +307,57 @@ const f2 = (x: number) => x.toFixed(2);
 /** The promotion decision, as a pure function (unit-tested). */
 export function gateDecision(
   gate: { minWinRate: number | null; maxKl: number | null; minGoldDelta: number | null },
-  ev: { winRate: number | null; kl: number | null; goldAccuracy: number | null; prevGoldAccuracy: number | null },
+  ev: {
+    winRate: number | null;
+    kl: number | null;
+    goldAccuracy: number | null;
+    prevGoldAccuracy: number | null;
+  },
 ): { passed: boolean; reason: string } {
   const pass: string[] = [];
   const fail: string[] = [];
   if (gate.minWinRate !== null) {
     if (ev.winRate === null) pass.push("win rate not measured (no reward model)");
-    else (ev.winRate >= gate.minWinRate ? pass : fail).push(`win rate ${f2(ev.winRate)} ${ev.winRate >= gate.minWinRate ? "≥" : "<"} ${f2(gate.minWinRate)}`);
+    else
+      (ev.winRate >= gate.minWinRate ? pass : fail).push(
+        `win rate ${f2(ev.winRate)} ${ev.winRate >= gate.minWinRate ? "≥" : "<"} ${f2(gate.minWinRate)}`,
+      );
   }
   if (gate.maxKl !== null) {
     if (ev.kl === null) pass.push("KL not measured");
-    else (ev.kl <= gate.maxKl ? pass : fail).push(`KL ${f2(ev.kl)} ${ev.kl <= gate.maxKl ? "≤" : ">"} ${f2(gate.maxKl)}`);
+    else
+      (ev.kl <= gate.maxKl ? pass : fail).push(
+        `KL ${f2(ev.kl)} ${ev.kl <= gate.maxKl ? "≤" : ">"} ${f2(gate.maxKl)}`,
+      );
   }
   if (gate.minGoldDelta !== null && ev.goldAccuracy !== null && ev.prevGoldAccuracy !== null) {
     const d = ev.goldAccuracy - ev.prevGoldAccuracy;
-    (d >= gate.minGoldDelta ? pass : fail).push(`gold accuracy ${d >= 0 ? "+" : ""}${f2(d)} ${d >= gate.minGoldDelta ? "≥" : "<"} ${gate.minGoldDelta >= 0 ? "+" : ""}${f2(gate.minGoldDelta)}`);
+    (d >= gate.minGoldDelta ? pass : fail).push(
+      `gold accuracy ${d >= 0 ? "+" : ""}${f2(d)} ${d >= gate.minGoldDelta ? "≥" : "<"} ${gate.minGoldDelta >= 0 ? "+" : ""}${f2(gate.minGoldDelta)}`,
+    );
   }
-  if (fail.length) return { passed: false, reason: `rejected: ${fail.join("; ")}${pass.length ? ` (passed: ${pass.join("; ")})` : ""}` };
+  if (fail.length)
+    return {
+      passed: false,
+      reason: `rejected: ${fail.join("; ")}${pass.length ? ` (passed: ${pass.join("; ")})` : ""}`,
+    };
   return { passed: true, reason: `promoted: ${pass.length ? pass.join("; ") : "no criterion set"}` };
 }
 
-export async function gateStage(ctx: RoundContext): Promise<{ passed: boolean; reason: string; checkpointId: string | null }> {
+export async function gateStage(
+  ctx: RoundContext,
+): Promise<{ passed: boolean; reason: string; checkpointId: string | null }> {
   const own = await ctx.ownCheckpoint("policy");
   if (!own) {
     const why = (ctx.result.policy as { skipped?: string } | undefined)?.skipped ?? "no policy was trained";
     return { passed: false, reason: `nothing to promote: ${why}`, checkpointId: null };
   }
-  const ev = (ctx.result.evaluate ?? {}) as { winRate?: number | null; kl?: number | null; goldAccuracy?: number | null; prevGoldAccuracy?: number | null };
+  const ev = (ctx.result.evaluate ?? {}) as {
+    winRate?: number | null;
+    kl?: number | null;
+    goldAccuracy?: number | null;
+    prevGoldAccuracy?: number | null;
+  };
   const d = gateDecision(ctx.settings.gate, {
     winRate: ev.winRate ?? null,
     kl: ev.kl ?? null,

@@ -31,7 +31,8 @@ export function storableText(s: string): string {
 export function uncertaintyPriority(rewards: readonly number[]): number {
   let best = 0;
   for (let i = 0; i < rewards.length; i++) {
-    for (let j = i + 1; j < rewards.length; j++) best = Math.max(best, 1 - 2 * Math.abs(sigmoid((rewards[i] as number) - (rewards[j] as number)) - 0.5));
+    for (let j = i + 1; j < rewards.length; j++)
+      best = Math.max(best, 1 - 2 * Math.abs(sigmoid((rewards[i] as number) - (rewards[j] as number)) - 0.5));
   }
   return best;
 }
@@ -66,7 +67,10 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
   const comparisonIds: string[] = [];
   try {
     rm = rmRow ? await loadModel(ctx.opts.checkpointRoot, rmRow, "reward") : null;
-    const prompts = await db().prompt.findMany({ where: { id: { in: plan.promptIds } }, select: { id: true, text: true, messages: true, contentHash: true } });
+    const prompts = await db().prompt.findMany({
+      where: { id: { in: plan.promptIds } },
+      select: { id: true, text: true, messages: true, contentHash: true },
+    });
     const byId = new Map(prompts.map((p) => [p.id, p]));
     const samplingParams = { temperature: s.temperature, max_tokens: s.maxTokens };
     const ranking = ((ctx.project.labelSchema ?? {}) as { kind?: string }).kind === "ranking";
@@ -80,7 +84,11 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
       const seeds: number[] = [];
       for (let k = 0; k < s.samplesPerPrompt; k++) {
         const seed = mixSeed(ctx.settings.seed, ctx.round.number, pi, k);
-        const g = await generate(policy.model, policy.tokenizer, prompt, { maxTokens: s.maxTokens, temperature: s.temperature, seed });
+        const g = await generate(policy.model, policy.tokenizer, prompt, {
+          maxTokens: s.maxTokens,
+          temperature: s.temperature,
+          seed,
+        });
         const text = storableText(g.text);
         if (!texts.includes(text)) {
           texts.push(text);
@@ -88,7 +96,12 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
         }
       }
       if (texts.length < 2) {
-        await ctx.progress({ stage: "generate", step: pi + 1, totalSteps: plan.promptIds.length, message: "sampling" });
+        await ctx.progress({
+          stage: "generate",
+          step: pi + 1,
+          totalSteps: plan.promptIds.length,
+          message: "sampling",
+        });
         continue;
       }
       const hashes = texts.map(completionHash);
@@ -106,12 +119,23 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
         skipDuplicates: true,
       });
       completions += ins.count;
-      const rows = await db().completion.findMany({ where: { promptId, contentHash: { in: hashes } }, select: { id: true, contentHash: true } });
+      const rows = await db().completion.findMany({
+        where: { promptId, contentHash: { in: hashes } },
+        select: { id: true, contentHash: true },
+      });
       const idOf = new Map(rows.map((r) => [r.contentHash, r.id]));
-      const scores = rm ? await scoreRewards(rm.model, rm.tokenizer, texts.map((completion) => ({ prompt, completion }))) : null;
+      const scores = rm
+        ? await scoreRewards(
+            rm.model,
+            rm.tokenizer,
+            texts.map((completion) => ({ prompt, completion })),
+          )
+        : null;
       const data: Prisma.ComparisonCreateManyInput[] = [];
       // Pairwise projects: consecutive distinct samples in pairs; ranking projects: all of them, one K-way comparison.
-      const groups: number[][] = ranking ? [texts.map((_, k) => k)] : Array.from({ length: Math.floor(texts.length / 2) }, (_, j) => [2 * j, 2 * j + 1]);
+      const groups: number[][] = ranking
+        ? [texts.map((_, k) => k)]
+        : Array.from({ length: Math.floor(texts.length / 2) }, (_, j) => [2 * j, 2 * j + 1]);
       for (const g of groups) {
         const ids = g.map((k) => idOf.get(hashes[k] as string));
         if (ids.some((x) => !x)) continue;
@@ -123,15 +147,29 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
           projectId: ctx.project.id,
           promptId,
           completionIds: ids as string[],
-          contentHash: comparisonHash(p.contentHash, g.map((k) => hashes[k] as string)),
+          contentHash: comparisonHash(
+            p.contentHash,
+            g.map((k) => hashes[k] as string),
+          ),
           priority,
           source: "round",
           roundId: ctx.id,
-          metadata: { roundNumber: ctx.round.number, checkpointId: genRow.id, rewards, priorityFrom: rewards ? "reward-model uncertainty" : null } as Prisma.InputJsonValue,
+          metadata: {
+            roundNumber: ctx.round.number,
+            checkpointId: genRow.id,
+            rewards,
+            priorityFrom: rewards ? "reward-model uncertainty" : null,
+          } as Prisma.InputJsonValue,
         });
       }
-      if (data.length) comparisons += (await db().comparison.createMany({ data, skipDuplicates: true })).count;
-      await ctx.progress({ stage: "generate", step: pi + 1, totalSteps: plan.promptIds.length, message: "sampling" });
+      if (data.length)
+        comparisons += (await db().comparison.createMany({ data, skipDuplicates: true })).count;
+      await ctx.progress({
+        stage: "generate",
+        step: pi + 1,
+        totalSteps: plan.promptIds.length,
+        message: "sampling",
+      });
     }
     const mine = await db().comparison.findMany({ where: { roundId: ctx.id }, select: { id: true } });
     comparisonIds.push(...mine.map((c) => c.id));

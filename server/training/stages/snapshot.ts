@@ -32,7 +32,10 @@ export async function snapshotStage(ctx: RoundContext): Promise<Record<string, u
       }
     }
     snapshotId ??= (await createSnapshot(db(), ctx.project.id, filter)).id;
-    const r = await db().trainingRound.updateMany({ where: { id: ctx.id, leaseOwner: ctx.opts.owner }, data: { snapshotId } });
+    const r = await db().trainingRound.updateMany({
+      where: { id: ctx.id, leaseOwner: ctx.opts.owner },
+      data: { snapshotId },
+    });
     if (r.count === 0) ctx.requestStop("lost");
     ctx.checkStop();
     ctx.round = { ...ctx.round, snapshotId };
@@ -47,5 +50,12 @@ export async function snapshotStage(ctx: RoundContext): Promise<Record<string, u
     SELECT count(*)::int AS n FROM "SnapshotPair" sp
     WHERE sp."snapshotId" = ${snapshotId}
       AND NOT EXISTS (SELECT 1 FROM "SnapshotPair" q WHERE q."snapshotId" = ${prev?.snapshotId ?? ""} AND q."pairId" = sp."pairId")`;
-  return { id: snap.id, hash: snap.hash, pairCount: snap.pairCount, train: snap.trainCount, validation: snap.validationCount, newPairs: rows[0]?.n ?? 0 };
+  return {
+    id: snap.id,
+    hash: snap.hash,
+    pairCount: snap.pairCount,
+    train: snap.trainCount,
+    validation: snap.validationCount,
+    newPairs: rows[0]?.n ?? 0,
+  };
 }

@@ -30,7 +30,9 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Optimizer steps: `steps`, or fewer when `epochs` passes over `n` examples take fewer. */
 export function stepsFor(n: number, o: { steps: number; epochs: number | null; batchSize: number }): number {
-  return o.epochs === null ? o.steps : Math.max(1, Math.min(o.steps, Math.ceil((n * o.epochs) / o.batchSize)));
+  return o.epochs === null
+    ? o.steps
+    : Math.max(1, Math.min(o.steps, Math.ceil((n * o.epochs) / o.batchSize)));
 }
 
 /** onStep for a trainer loop: metrics (TRL names) + progress with tokens/s and ETA. */
@@ -68,25 +70,43 @@ function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) 
 // ---------------------------------------------------------------------------------------------
 // Stage 0: bootstrap
 
-async function sftData(ctx: RoundContext): Promise<{ examples: SftExample[]; corpus: string[]; source: string }> {
+async function sftData(
+  ctx: RoundContext,
+): Promise<{ examples: SftExample[]; corpus: string[]; source: string }> {
   if (ctx.settings.task === "miniR1") {
-    const prompts = await db().prompt.findMany({ where: { projectId: ctx.project.id, split: "train" }, select: { id: true, metadata: true }, orderBy: { contentHash: "asc" } });
+    const prompts = await db().prompt.findMany({
+      where: { projectId: ctx.project.id, split: "train" },
+      select: { id: true, metadata: true },
+      orderBy: { contentHash: "asc" },
+    });
     // Pool prompts first; the trainer keeps the rest of the pool (and the project's own prompts)
     // for generation, so the comparisons it asks for are on prompts SFT never saw.
     const order = new Map(prompts.map((p, i) => [p.id, i]));
-    const problems = [...problemsFromMetadata(prompts).entries()].sort((a, b) => (order.get(a[0]) as number) - (order.get(b[0]) as number));
+    const problems = [...problemsFromMetadata(prompts).entries()].sort(
+      (a, b) => (order.get(a[0]) as number) - (order.get(b[0]) as number),
+    );
     // A resumed bootstrap takes the prompts the first attempt marked, so its data stays the same.
-    const marked = new Set(prompts.filter((p) => ((p.metadata ?? {}) as { role?: unknown }).role === "sft").map((p) => p.id));
+    const marked = new Set(
+      prompts.filter((p) => ((p.metadata ?? {}) as { role?: unknown }).role === "sft").map((p) => p.id),
+    );
     const n = Math.max(1, Math.round(problems.length * ctx.settings.taskOptions.sftShare));
     const chosen = marked.size ? problems.filter(([id]) => marked.has(id)) : problems.slice(0, n);
-    if (!chosen.length) throw new Error("mini-R1 task: the project has no train prompts with a mini-R1 problem in their metadata; check taskOptions.trainPrompts.");
+    if (!chosen.length)
+      throw new Error(
+        "mini-R1 task: the project has no train prompts with a mini-R1 problem in their metadata; check taskOptions.trainPrompts.",
+      );
     // Marked, so generation asks for comparisons on the other prompts first.
     const ids = chosen.map(([id]) => id);
     for (let i = 0; i < ids.length; i += 5000) {
-      await db().$executeRaw`UPDATE "Prompt" SET metadata = jsonb_set(metadata, '{role}', '"sft"') WHERE id = ANY(${ids.slice(i, i + 5000)})`;
+      await db()
+        .$executeRaw`UPDATE "Prompt" SET metadata = jsonb_set(metadata, '{role}', '"sft"') WHERE id = ANY(${ids.slice(i, i + 5000)})`;
     }
     const sft = chosen.map(([, p]) => p);
-    return { examples: miniR1.sftExamples(sft), corpus: miniR1.corpus(sft.slice(0, 3000)), source: `mini-R1 target completions of ${sft.length} prompts` };
+    return {
+      examples: miniR1.sftExamples(sft),
+      corpus: miniR1.corpus(sft.slice(0, 3000)),
+      source: `mini-R1 target completions of ${sft.length} prompts`,
+    };
   }
   // Any other project: the chosen completions of its pairs, else every completion (test prompts excluded).
   let rows = await db().$queryRaw<Array<{ text: string | null; messages: unknown; completion: string }>>`
@@ -104,7 +124,9 @@ async function sftData(ctx: RoundContext): Promise<{ examples: SftExample[]; cor
     source = "the project's completions";
   }
   if (!rows.length) {
-    throw new Error("No SFT data: this project has no completions yet. Import prompts with completions (or choose the mini-R1 task) before the first round.");
+    throw new Error(
+      "No SFT data: this project has no completions yet. Import prompts with completions (or choose the mini-R1 task) before the first round.",
+    );
   }
   const examples: SftExample[] = rows.map((r) => ({ prompt: trainerPrompt(r), completion: r.completion }));
   const corpus = rows.slice(0, 5000).flatMap((r) => {
@@ -119,7 +141,12 @@ export async function bootstrapStage(ctx: RoundContext): Promise<Record<string, 
   const own = await ctx.ownCheckpoint("sft");
   if (own) return { ...((own.metrics ?? {}) as object), checkpointId: own.id, promptsAdded: task.added };
   const current = await ctx.currentPolicy();
-  if (current) return { skipped: `the project has a policy already (${current.name})`, checkpointId: current.id, promptsAdded: task.added };
+  if (current)
+    return {
+      skipped: `the project has a policy already (${current.name})`,
+      checkpointId: current.id,
+      promptsAdded: task.added,
+    };
 
   const s = ctx.settings;
   const { examples, corpus, source } = await sftData(ctx);
@@ -152,9 +179,25 @@ export async function bootstrapStage(ctx: RoundContext): Promise<Record<string, 
     });
     ctx.checkStop();
     await ctx.flushMetrics();
-    const metrics = { steps: res.steps, tokens: rep.tokens(), finalLoss: res.history.at(-1)?.loss ?? null, examples: examples.length, source, resumed: Boolean(resumeFrom) };
-    await saveCheckpoint(ctx.abs(ctx.finalRel("sft")), { model, tokenizer, meta: { loop: "sft", project: ctx.project.slug, round: ctx.round.number } });
-    const ck = await ctx.registerCheckpoint("sft", { promoted: true, gateReason: "SFT bootstrap: the first policy of the project", metrics, config: config as object });
+    const metrics = {
+      steps: res.steps,
+      tokens: rep.tokens(),
+      finalLoss: res.history.at(-1)?.loss ?? null,
+      examples: examples.length,
+      source,
+      resumed: Boolean(resumeFrom),
+    };
+    await saveCheckpoint(ctx.abs(ctx.finalRel("sft")), {
+      model,
+      tokenizer,
+      meta: { loop: "sft", project: ctx.project.slug, round: ctx.round.number },
+    });
+    const ck = await ctx.registerCheckpoint("sft", {
+      promoted: true,
+      gateReason: "SFT bootstrap: the first policy of the project",
+      metrics,
+      config: config as object,
+    });
     return { ...metrics, checkpointId: ck.id, promptsAdded: task.added };
   } finally {
     disposeModel(model);
@@ -177,17 +220,26 @@ async function previousSnapshotPairIds(ctx: RoundContext): Promise<Set<string>> 
     select: { snapshotId: true },
   });
   if (!prev?.snapshotId) return new Set();
-  const rows = await db().snapshotPair.findMany({ where: { snapshotId: prev.snapshotId }, select: { pairId: true } });
+  const rows = await db().snapshotPair.findMany({
+    where: { snapshotId: prev.snapshotId },
+    select: { pairId: true },
+  });
   return new Set(rows.map((r) => r.pairId));
 }
 
 function tooFew(ctx: RoundContext, n: number): string | null {
   const min = ctx.settings.snapshot.minTrainPairs;
-  return n < min ? `only ${n} train pair${n === 1 ? "" : "s"} (at least ${min} needed; label more comparisons)` : null;
+  return n < min
+    ? `only ${n} train pair${n === 1 ? "" : "s"} (at least ${min} needed; label more comparisons)`
+    : null;
 }
 
 /** Reward accuracy of a model on pairs: share with r(chosen) > r(rejected). */
-async function pairAccuracy(model: GPTModel, tok: BpeTokenizer, pairs: readonly TrainingPair[]): Promise<number | null> {
+async function pairAccuracy(
+  model: GPTModel,
+  tok: BpeTokenizer,
+  pairs: readonly TrainingPair[],
+): Promise<number | null> {
   if (!pairs.length) return null;
   const items = pairs.flatMap((p) => {
     const prompt = trainerPrompt({ text: p.prompt, messages: p.messages });
@@ -263,7 +315,10 @@ export async function rewardStage(ctx: RoundContext): Promise<Record<string, unk
         disposeModel(p.model);
       }
     }
-    ctx.metric("reward", res.steps, { val_accuracy: valAccuracy ?? undefined, prev_val_accuracy: prevValAccuracy ?? undefined });
+    ctx.metric("reward", res.steps, {
+      val_accuracy: valAccuracy ?? undefined,
+      prev_val_accuracy: prevValAccuracy ?? undefined,
+    });
     await ctx.flushMetrics();
     const metrics = {
       init,
@@ -278,7 +333,16 @@ export async function rewardStage(ctx: RoundContext): Promise<Record<string, unk
       trainAccuracy: res.history.at(-1)?.["accuracy"] ?? null,
       resumed: Boolean(resumeFrom),
     };
-    await saveCheckpoint(ctx.abs(ctx.finalRel("reward")), { model: rm, tokenizer, meta: { loop: "reward", project: ctx.project.slug, round: ctx.round.number, snapshotId: ctx.round.snapshotId } });
+    await saveCheckpoint(ctx.abs(ctx.finalRel("reward")), {
+      model: rm,
+      tokenizer,
+      meta: {
+        loop: "reward",
+        project: ctx.project.slug,
+        round: ctx.round.number,
+        snapshotId: ctx.round.snapshotId,
+      },
+    });
     const ck = await ctx.registerCheckpoint("reward", {
       parentId: prev?.id ?? base.id,
       snapshotId: ctx.round.snapshotId,
@@ -321,7 +385,10 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     const data = trainerPairs(train);
     // The reference's log-probs of each pair, from the RefLogpCache table (filled by earlier rounds).
     // (KTO's entries are per completion with a KL term; they stay in the round's training checkpoint.)
-    const cache = await loadRefCache(refCk.id, s.policy.method === "sft" || s.policy.method === "kto" ? [] : data.map((p) => p.key as string));
+    const cache = await loadRefCache(
+      refCk.id,
+      s.policy.method === "sft" || s.policy.method === "kto" ? [] : data.map((p) => p.key as string),
+    );
     const cachedBefore = cache.size;
     const resumeFrom = await ctx.resumeDir("policy");
     const policySteps = stepsFor(train.length, s.policy);
@@ -340,7 +407,14 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     };
     const res =
       s.policy.method === "sft"
-        ? await trainSFT({ model, tokenizer, data: data.map((p) => ({ prompt: p.prompt, completion: p.chosen })), config: loopConfig, onStep: rep.onStep, shouldStop: ctx.shouldStop })
+        ? await trainSFT({
+            model,
+            tokenizer,
+            data: data.map((p) => ({ prompt: p.prompt, completion: p.chosen })),
+            config: loopConfig,
+            onStep: rep.onStep,
+            shouldStop: ctx.shouldStop,
+          })
         : await trainPreference({
             method: s.policy.method,
             model,
@@ -369,7 +443,9 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     const metrics = {
       method: s.policy.method,
       beta: s.policy.beta,
-      ...(s.policy.method === "rpo" ? { rpoAlpha: s.policy.rpoAlpha, "nll_loss": last["nll_loss"] ?? null } : {}),
+      ...(s.policy.method === "rpo"
+        ? { rpoAlpha: s.policy.rpoAlpha, nll_loss: last["nll_loss"] ?? null }
+        : {}),
       referenceCheckpointId: refCk.id,
       reference: s.policy.reference,
       baseCheckpointId: base.id,
@@ -383,7 +459,17 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
       "rewards/margins": last["rewards/margins"] ?? null,
       resumed: Boolean(resumeFrom),
     };
-    await saveCheckpoint(ctx.abs(ctx.finalRel("policy")), { model, tokenizer, meta: { loop: "preference", method: s.policy.method, project: ctx.project.slug, round: ctx.round.number, snapshotId: ctx.round.snapshotId } });
+    await saveCheckpoint(ctx.abs(ctx.finalRel("policy")), {
+      model,
+      tokenizer,
+      meta: {
+        loop: "preference",
+        method: s.policy.method,
+        project: ctx.project.slug,
+        round: ctx.round.number,
+        snapshotId: ctx.round.snapshotId,
+      },
+    });
     const ck = await ctx.registerCheckpoint("policy", {
       parentId: base.id,
       snapshotId: ctx.round.snapshotId,

@@ -21,20 +21,33 @@ const AssignmentRef = z.object({ assignmentId: z.string().min(1) });
 
 export const annotationRouter = router({
   projects: protectedProcedure.query(({ ctx }) => listAnnotatorProjects(db(), ctx.user.id)),
-  project: protectedProcedure.input(z.object({ project: z.string().min(1) })).query(({ input }) => annotatorProject(db(), input.project)),
+  project: protectedProcedure
+    .input(z.object({ project: z.string().min(1) }))
+    .query(({ input }) => annotatorProject(db(), input.project)),
   next: protectedProcedure
     .input(z.object({ projectId: z.string().min(1) }))
     .mutation(({ ctx, input }) => leaseNext(appSql(), { projectId: input.projectId, userId: ctx.user.id })),
-  heartbeat: protectedProcedure.input(AssignmentRef).mutation(({ ctx, input }) => heartbeat(db(), { ...input, userId: ctx.user.id })),
-  resume: protectedProcedure.input(AssignmentRef).mutation(({ ctx, input }) => resumeExpired(db(), { ...input, userId: ctx.user.id })),
+  heartbeat: protectedProcedure
+    .input(AssignmentRef)
+    .mutation(({ ctx, input }) => heartbeat(db(), { ...input, userId: ctx.user.id })),
+  resume: protectedProcedure
+    .input(AssignmentRef)
+    .mutation(({ ctx, input }) => resumeExpired(db(), { ...input, userId: ctx.user.id })),
   skip: protectedProcedure
     .input(AssignmentRef.extend({ reason: z.string().min(1).max(500) }))
     .mutation(({ ctx, input }) => skipAssignment(db(), { ...input, userId: ctx.user.id })),
   flag: protectedProcedure
     .input(AssignmentRef.extend({ flag: z.enum(FlagKind), reason: z.string().max(2000) }))
     .mutation(({ ctx, input }) => flagAssignment(db(), { ...input, userId: ctx.user.id })),
-  submit: protectedProcedure.input(SubmitInput).mutation(({ ctx, input }) => submitJudgment(appSql(), ctx.user.id, input)),
+  submit: protectedProcedure
+    .input(SubmitInput)
+    .mutation(({ ctx, input }) => submitJudgment(appSql(), ctx.user.id, input)),
   progress: protectedProcedure
-    .input(z.object({ projectId: z.string().optional(), tzOffsetMinutes: z.number().int().min(-900).max(900).optional() }))
+    .input(
+      z.object({
+        projectId: z.string().optional(),
+        tzOffsetMinutes: z.number().int().min(-900).max(900).optional(),
+      }),
+    )
     .query(({ ctx, input }) => myProgress(db(), { userId: ctx.user.id, ...input })),
 });

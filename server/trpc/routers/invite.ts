@@ -9,6 +9,13 @@ const Token = z.string().min(10).max(200);
 export const inviteRouter = router({
   info: publicProcedure.input(z.object({ token: Token })).query(({ input }) => inviteInfo(db(), input.token)),
   accept: publicProcedure
-    .input(z.object({ token: Token, name: z.string().max(200), email: z.string().max(320).optional(), password: z.string().max(500) }))
+    .input(
+      z.object({
+        token: Token,
+        name: z.string().max(200),
+        email: z.string().max(320).optional(),
+        password: z.string().max(500),
+      }),
+    )
     .mutation(({ input }) => acceptInvite(db(), input)),
 });

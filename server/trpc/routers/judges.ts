@@ -6,9 +6,22 @@ import { z } from "zod";
 import { adminProcedure, router } from "../init";
 import { db } from "../../db/client";
 import { getProjectOrThrow } from "../../projects/projects";
-import { createJudgeConfig, getJudgeConfig, JUDGE_KINDS, listJudgeConfigs, updateJudgeConfig } from "../../judges/config";
+import {
+  createJudgeConfig,
+  getJudgeConfig,
+  JUDGE_KINDS,
+  listJudgeConfigs,
+  updateJudgeConfig,
+} from "../../judges/config";
 import { BUILTIN_RUBRICS, PLACEHOLDERS, type BuiltinRubricId } from "../../judges/rubrics";
-import { cancelJudgeRun, getJudgeRun, listJudgeRuns, pauseJudgeRun, runAttempts, RunSelection } from "../../judges/runs";
+import {
+  cancelJudgeRun,
+  getJudgeRun,
+  listJudgeRuns,
+  pauseJudgeRun,
+  runAttempts,
+  RunSelection,
+} from "../../judges/runs";
 import { resumeJudgeRun, startJudgeRun } from "../../judges/queue";
 import { judgeAgreementReport, withoutNaN } from "../../judges/agreement";
 import { enqueueGeneration, getGenerationJob } from "../../generation/queue";
@@ -46,45 +59,93 @@ const ConfigCreate = ConfigPatch.extend({
 export const judgesRouter = router({
   rubrics: adminProcedure.query(() => ({
     placeholders: PLACEHOLDERS,
-    presets: Object.entries(BUILTIN_RUBRICS).map(([id, r]) => ({ id, label: r.label, system: r.system, template: r.template })),
+    presets: Object.entries(BUILTIN_RUBRICS).map(([id, r]) => ({
+      id,
+      label: r.label,
+      system: r.system,
+      template: r.template,
+    })),
   })),
-  configs: adminProcedure.input(z.object({ project: z.string().optional() }).optional()).query(async ({ input }) => {
-    const projectId = input?.project ? (await getProjectOrThrow(db(), input.project)).id : undefined;
-    return listJudgeConfigs({ projectId });
-  }),
-  config: adminProcedure.input(z.object({ id: z.string().min(1) })).query(({ input }) => getJudgeConfig(input.id)),
+  configs: adminProcedure
+    .input(z.object({ project: z.string().optional() }).optional())
+    .query(async ({ input }) => {
+      const projectId = input?.project ? (await getProjectOrThrow(db(), input.project)).id : undefined;
+      return listJudgeConfigs({ projectId });
+    }),
+  config: adminProcedure
+    .input(z.object({ id: z.string().min(1) }))
+    .query(({ input }) => getJudgeConfig(input.id)),
   createConfig: adminProcedure.input(ConfigCreate).mutation(async ({ input }) => {
     const { project, ...rest } = input;
     const projectId = project ? (await getProjectOrThrow(db(), project)).id : null;
     return createJudgeConfig({ ...rest, projectId });
   }),
-  updateConfig: adminProcedure.input(z.object({ id: z.string().min(1), patch: ConfigPatch })).mutation(({ input }) => updateJudgeConfig(input.id, input.patch)),
+  updateConfig: adminProcedure
+    .input(z.object({ id: z.string().min(1), patch: ConfigPatch }))
+    .mutation(({ input }) => updateJudgeConfig(input.id, input.patch)),
 
-  runs: adminProcedure.input(z.object({ project: z.string().optional(), judgeConfigId: z.string().optional() }).optional()).query(async ({ input }) => {
-    const projectId = input?.project ? (await getProjectOrThrow(db(), input.project)).id : undefined;
-    return listJudgeRuns({ projectId, judgeConfigId: input?.judgeConfigId });
-  }),
+  runs: adminProcedure
+    .input(z.object({ project: z.string().optional(), judgeConfigId: z.string().optional() }).optional())
+    .query(async ({ input }) => {
+      const projectId = input?.project ? (await getProjectOrThrow(db(), input.project)).id : undefined;
+      return listJudgeRuns({ projectId, judgeConfigId: input?.judgeConfigId });
+    }),
   run: adminProcedure.input(RunRef).query(async ({ input }) => ({
     run: await getJudgeRun(input.runId),
     problems: await runAttempts(input.runId, { status: undefined, take: 200 }).then((a) =>
-      a.filter((x) => x.status !== "ok").slice(0, 50).map((x) => ({ id: x.id, comparisonId: x.comparisonId, order: x.order, try: x.try, status: x.status, error: x.error, rawReply: x.rawReply?.slice(0, 500) ?? null, createdAt: x.createdAt })),
+      a
+        .filter((x) => x.status !== "ok")
+        .slice(0, 50)
+        .map((x) => ({
+          id: x.id,
+          comparisonId: x.comparisonId,
+          order: x.order,
+          try: x.try,
+          status: x.status,
+          error: x.error,
+          rawReply: x.rawReply?.slice(0, 500) ?? null,
+          createdAt: x.createdAt,
+        })),
     ),
   })),
   startRun: adminProcedure
-    .input(z.object({ judgeConfigId: z.string().min(1), project: z.string().min(1), selection: RunSelection.partial().optional() }))
+    .input(
+      z.object({
+        judgeConfigId: z.string().min(1),
+        project: z.string().min(1),
+        selection: RunSelection.partial().optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const project = await getProjectOrThrow(db(), input.project);
-      return startJudgeRun({ judgeConfigId: input.judgeConfigId, projectId: project.id, selection: input.selection, createdById: ctx.user.id });
+      return startJudgeRun({
+        judgeConfigId: input.judgeConfigId,
+        projectId: project.id,
+        selection: input.selection,
+        createdById: ctx.user.id,
+      });
     }),
   pauseRun: adminProcedure.input(RunRef).mutation(({ input }) => pauseJudgeRun(input.runId)),
   resumeRun: adminProcedure.input(RunRef).mutation(({ input }) => resumeJudgeRun(input.runId)),
   cancelRun: adminProcedure.input(RunRef).mutation(({ input }) => cancelJudgeRun(input.runId)),
 
   agreement: adminProcedure
-    .input(z.object({ project: z.string().min(1), judgeConfigId: z.string().min(1), version: z.number().int().optional() }))
+    .input(
+      z.object({
+        project: z.string().min(1),
+        judgeConfigId: z.string().min(1),
+        version: z.number().int().optional(),
+      }),
+    )
     .query(async ({ input }) => {
       const project = await getProjectOrThrow(db(), input.project);
-      return withoutNaN(await judgeAgreementReport({ projectId: project.id, judgeConfigId: input.judgeConfigId, version: input.version }));
+      return withoutNaN(
+        await judgeAgreementReport({
+          projectId: project.id,
+          judgeConfigId: input.judgeConfigId,
+          version: input.version,
+        }),
+      );
     }),
 
   generate: adminProcedure
@@ -101,7 +162,11 @@ export const judgesRouter = router({
     .mutation(async ({ ctx, input }) => {
       const project = await getProjectOrThrow(db(), input.project);
       const { project: _p, ...rest } = input;
-      return { jobId: await enqueueGeneration({ ...rest, projectId: project.id }, { createdById: ctx.user.id }) };
+      return {
+        jobId: await enqueueGeneration({ ...rest, projectId: project.id }, { createdById: ctx.user.id }),
+      };
     }),
-  generationJob: adminProcedure.input(z.object({ jobId: z.string().min(1) })).query(({ input }) => getGenerationJob(input.jobId)),
+  generationJob: adminProcedure
+    .input(z.object({ jobId: z.string().min(1) }))
+    .query(({ input }) => getGenerationJob(input.jobId)),
 });

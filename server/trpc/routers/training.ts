@@ -6,19 +6,30 @@ import { adminProcedure, router } from "../init";
 import { db } from "../../db/client";
 import { listProjects } from "../../projects/projects";
 import { enqueueRound, requestAndEnqueue } from "../../training/jobs";
-import { cancelRound, checkpointProvenance, markRoundForRetry, updateTrainingSettings } from "../../training/rounds";
+import {
+  cancelRound,
+  checkpointProvenance,
+  markRoundForRetry,
+  updateTrainingSettings,
+} from "../../training/rounds";
 import { roundDetail, trainingOverview } from "../../training/overview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
 const Id = z.string().min(1).max(200);
 
 export const trainingRouter = router({
-  projects: adminProcedure.query(async () => (await listProjects(db())).map((p) => ({ id: p.id, slug: p.slug, name: p.name }))),
-  overview: adminProcedure.input(z.object({ project: Id })).query(({ input }) => trainingOverview(input.project)),
+  projects: adminProcedure.query(async () =>
+    (await listProjects(db())).map((p) => ({ id: p.id, slug: p.slug, name: p.name })),
+  ),
+  overview: adminProcedure
+    .input(z.object({ project: Id }))
+    .query(({ input }) => trainingOverview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
   runNow: adminProcedure
     .input(z.object({ projectId: Id }))
-    .mutation(({ ctx, input }) => requestAndEnqueue({ projectId: input.projectId, trigger: "manual", requestedById: ctx.user.id })),
+    .mutation(({ ctx, input }) =>
+      requestAndEnqueue({ projectId: input.projectId, trigger: "manual", requestedById: ctx.user.id }),
+    ),
   retry: adminProcedure.input(z.object({ id: Id })).mutation(async ({ input }) => {
     const r = await markRoundForRetry(input.id);
     await enqueueRound(r.id);
@@ -28,6 +39,8 @@ export const trainingRouter = router({
   updateSettings: adminProcedure
     .input(z.object({ projectId: Id, patch: z.record(z.string(), z.unknown()) }))
     .mutation(({ input }) => updateTrainingSettings(input.projectId, input.patch)),
-  provenance: adminProcedure.input(z.object({ checkpointId: Id })).query(({ input }) => checkpointProvenance(input.checkpointId)),
+  provenance: adminProcedure
+    .input(z.object({ checkpointId: Id }))
+    .query(({ input }) => checkpointProvenance(input.checkpointId)),
   playground: adminProcedure.input(PlaygroundInput).mutation(({ input }) => playground(input)),
 });

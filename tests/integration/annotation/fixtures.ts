@@ -5,8 +5,14 @@ import { LabelSchema } from "@/server/projects/schema";
 
 const hash = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
-export async function makeUser(db: PrismaClient, name: string, role: "annotator" | "reviewer" | "admin" = "annotator") {
-  return db.user.create({ data: { email: `${name.toLowerCase()}-${crypto.randomBytes(3).toString("hex")}@example.com`, name, role } });
+export async function makeUser(
+  db: PrismaClient,
+  name: string,
+  role: "annotator" | "reviewer" | "admin" = "annotator",
+) {
+  return db.user.create({
+    data: { email: `${name.toLowerCase()}-${crypto.randomBytes(3).toString("hex")}@example.com`, name, role },
+  });
 }
 
 export interface ProjectFixture {
@@ -45,7 +51,12 @@ export async function makeProject(
   });
   const k = opts.k ?? 2;
   const models = opts.models ?? ["model-x", "model-y", "model-z", "model-w"];
-  const fx: ProjectFixture = { projectId: project.id, comparisonIds: [], goldIds: [], completions: new Map() };
+  const fx: ProjectFixture = {
+    projectId: project.id,
+    comparisonIds: [],
+    goldIds: [],
+    completions: new Map(),
+  };
   const total = opts.comparisons + (opts.gold ?? 0);
   for (let i = 0; i < total; i++) {
     const isGold = i >= opts.comparisons;
@@ -55,7 +66,13 @@ export async function makeProject(
     for (let j = 0; j < k; j++) {
       const t = opts.texts ? opts.texts(i, j) : `Completion ${j} for prompt ${i}`;
       const c = await db.completion.create({
-        data: { projectId: project.id, promptId: prompt.id, contentHash: hash(t), text: t, modelName: models[j % models.length]! },
+        data: {
+          projectId: project.id,
+          promptId: prompt.id,
+          contentHash: hash(t),
+          text: t,
+          modelName: models[j % models.length]!,
+        },
       });
       ids.push(c.id);
     }
@@ -66,7 +83,9 @@ export async function makeProject(
         completionIds: ids,
         contentHash: hash(`${text}|${ids.join(",")}`),
         isGold,
-        goldAnswer: isGold ? { kind: "pairwise", outcome: "win", winnerId: ids[0]!, loserId: ids[1]!, strength: 1 } : undefined,
+        goldAnswer: isGold
+          ? { kind: "pairwise", outcome: "win", winnerId: ids[0]!, loserId: ids[1]!, strength: 1 }
+          : undefined,
         priority: opts.priorities?.[i] ?? 0,
         createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
       },

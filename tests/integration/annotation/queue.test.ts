@@ -26,8 +26,14 @@ function assigned(r: Awaited<ReturnType<typeof leaseNext>>) {
 
 async function finish(assignmentId: string) {
   // Simulates a submit without the aggregation: the slot moves from lease to judgment.
-  const a = await t.prisma.assignment.update({ where: { id: assignmentId }, data: { status: "submitted", endedAt: new Date() } });
-  await t.prisma.comparison.update({ where: { id: a.comparisonId }, data: { leaseCount: { decrement: 1 }, judgmentCount: { increment: 1 } } });
+  const a = await t.prisma.assignment.update({
+    where: { id: assignmentId },
+    data: { status: "submitted", endedAt: new Date() },
+  });
+  await t.prisma.comparison.update({
+    where: { id: a.comparisonId },
+    data: { leaseCount: { decrement: 1 }, judgmentCount: { increment: 1 } },
+  });
 }
 
 describe("order", () => {
@@ -38,13 +44,18 @@ describe("order", () => {
     for (let i = 0; i < 4; i++) {
       const a = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id }));
       const again = await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id });
-      expect(again.kind === "assignment" && again.resumed && again.assignment.assignmentId).toBe(a.assignmentId);
+      expect(again.kind === "assignment" && again.resumed && again.assignment.assignmentId).toBe(
+        a.assignmentId,
+      );
       seen.push(a.comparisonId);
       await finish(a.assignmentId);
     }
     const c = fx.comparisonIds;
     expect(seen).toEqual([c[1], c[3], c[0], c[2]]);
-    expect(await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id })).toEqual({ kind: "empty", reason: "all_done" });
+    expect(await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id })).toEqual({
+      kind: "empty",
+      reason: "all_done",
+    });
   });
 
   test("the view is blind: texts and positions, no model names; order is a permutation recorded on the assignment", async () => {
@@ -53,7 +64,9 @@ describe("order", () => {
     const rng = createRng(7);
     let firstIsCanonicalFirst = 0;
     for (let i = 0; i < 40; i++) {
-      const a = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id }, { random: rng }));
+      const a = assigned(
+        await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id }, { random: rng }),
+      );
       expect(JSON.stringify(a)).not.toMatch(/model-x|model-y/);
       expect(a.completions.map((c) => c.label)).toEqual(["A", "B"]);
       const canonical = fx.completions.get(a.comparisonId)!;
@@ -75,7 +88,9 @@ describe("overlap", () => {
     const users = await Promise.all(Array.from({ length: 16 }, (_, i) => makeUser(t.prisma, `U${i}`)));
     // Two rounds: lease at once, finish at once, lease again at once.
     for (let round = 0; round < 2; round++) {
-      const results = await Promise.all(users.map((u) => leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id })));
+      const results = await Promise.all(
+        users.map((u) => leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id })),
+      );
       const got = results.filter((r) => r.kind === "assignment");
       await Promise.all(got.map((r) => finish(r.assignment.assignmentId)));
     }
@@ -85,7 +100,10 @@ describe("overlap", () => {
       expect(c.leaseCount).toBe(0);
     }
     expect(rows.reduce((s, c) => s + c.judgmentCount, 0)).toBe(12); // every slot filled exactly
-    const pairs = await t.prisma.assignment.findMany({ where: { projectId: fx.projectId }, select: { comparisonId: true, userId: true } });
+    const pairs = await t.prisma.assignment.findMany({
+      where: { projectId: fx.projectId },
+      select: { comparisonId: true, userId: true },
+    });
     expect(new Set(pairs.map((p) => `${p.comparisonId}/${p.userId}`)).size).toBe(pairs.length);
     expect(pairs.length).toBe(12);
   });
@@ -104,7 +122,9 @@ describe("overlap", () => {
       got.push(r.assignment.comparisonId);
       await finish(r.assignment.assignmentId);
     }
-    expect(got).toEqual(fx.comparisonIds.filter((id) => id !== first.comparisonId && id !== held.comparisonId));
+    expect(got).toEqual(
+      fx.comparisonIds.filter((id) => id !== first.comparisonId && id !== held.comparisonId),
+    );
   });
 });
 
@@ -126,14 +146,19 @@ describe("gold", () => {
       const u = await makeUser(t.prisma, name);
       const kinds: boolean[] = [];
       for (let i = 0; i < 8; i++) {
-        const a = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id }, { random: rng }));
+        const a = assigned(
+          await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id }, { random: rng }),
+        );
         kinds.push(fx.goldIds.includes(a.comparisonId));
         await finish(a.assignmentId);
       }
       expect(kinds.filter(Boolean).length).toBe(2); // 8 × 0.25
     }
     // both annotators saw gold items although overlap is 1
-    const goldJudged = await t.prisma.comparison.findMany({ where: { id: { in: fx.goldIds } }, select: { judgmentCount: true } });
+    const goldJudged = await t.prisma.comparison.findMany({
+      where: { id: { in: fx.goldIds } },
+      select: { judgmentCount: true },
+    });
     expect(Math.max(...goldJudged.map((g) => g.judgmentCount))).toBe(2);
   });
 });
@@ -146,26 +171,50 @@ describe("leases", () => {
     const t0 = new Date("2026-02-01T10:00:00Z");
     const lease = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: a.id }, { now: t0 }));
     // a heartbeat extends it
-    const hb = await heartbeat(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: new Date(t0.getTime() + 50_000) });
+    const hb = await heartbeat(
+      t.prisma,
+      { assignmentId: lease.assignmentId, userId: a.id },
+      { now: new Date(t0.getTime() + 50_000) },
+    );
     expect(hb.expiresAt).toBe(new Date(t0.getTime() + 110_000).toISOString());
     // b finds nothing while a holds it
-    expect((await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id }, { now: new Date(t0.getTime() + 100_000) })).kind).toBe("empty");
+    expect(
+      (
+        await leaseNext(
+          t.prisma,
+          { projectId: fx.projectId, userId: b.id },
+          { now: new Date(t0.getTime() + 100_000) },
+        )
+      ).kind,
+    ).toBe("empty");
     // past expiry: swept
     const later = new Date(t0.getTime() + 111_000);
     expect(await sweepExpiredLeases(t.prisma, { now: later })).toBe(1);
-    expect((await t.prisma.comparison.findUniqueOrThrow({ where: { id: fx.comparisonIds[0]! } })).leaseCount).toBe(0);
-    await expect(heartbeat(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: later })).rejects.toMatchObject({
+    expect(
+      (await t.prisma.comparison.findUniqueOrThrow({ where: { id: fx.comparisonIds[0]! } })).leaseCount,
+    ).toBe(0);
+    await expect(
+      heartbeat(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: later }),
+    ).rejects.toMatchObject({
       code: "gone",
       message: expect.stringMatching(/ran out/),
     });
     // a can take it back while nobody else did
-    const resumed = await resumeExpired(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: later });
+    const resumed = await resumeExpired(
+      t.prisma,
+      { assignmentId: lease.assignmentId, userId: a.id },
+      { now: later },
+    );
     expect(resumed.kind === "assignment" && resumed.assignment.assignmentId).toBe(lease.assignmentId);
     // expire again; b takes it; now a cannot resume
     const later2 = new Date(later.getTime() + 61_000);
-    const bl = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id }, { now: later2 }));
+    const bl = assigned(
+      await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id }, { now: later2 }),
+    );
     expect(bl.comparisonId).toBe(fx.comparisonIds[0]);
-    await expect(resumeExpired(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: later2 })).rejects.toMatchObject({ code: "gone" });
+    await expect(
+      resumeExpired(t.prisma, { assignmentId: lease.assignmentId, userId: a.id }, { now: later2 }),
+    ).rejects.toMatchObject({ code: "gone" });
   });
 
   test("skip releases the lease for others, never back to the same annotator", async () => {
@@ -179,7 +228,9 @@ describe("leases", () => {
     expect(l2.comparisonId).not.toBe(l1.comparisonId);
     const lb = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id }));
     expect(lb.comparisonId).toBe(l1.comparisonId);
-    await expect(skipAssignment(t.prisma, { assignmentId: lb.assignmentId, userId: a.id, reason: "x" })).rejects.toMatchObject({ code: "not_found" });
+    await expect(
+      skipAssignment(t.prisma, { assignmentId: lb.assignmentId, userId: a.id, reason: "x" }),
+    ).rejects.toMatchObject({ code: "not_found" });
   });
 
   test("flag takes the comparison out of every queue and records the reason", async () => {
@@ -187,13 +238,22 @@ describe("leases", () => {
     const a = await makeUser(t.prisma, "Flagger");
     const b = await makeUser(t.prisma, "After");
     const l = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: a.id }));
-    await expect(flagAssignment(t.prisma, { assignmentId: l.assignmentId, userId: a.id, flag: "private", reason: " " })).rejects.toMatchObject({ code: "bad_request" });
-    await flagAssignment(t.prisma, { assignmentId: l.assignmentId, userId: a.id, flag: "private", reason: "contains a phone number" });
+    await expect(
+      flagAssignment(t.prisma, { assignmentId: l.assignmentId, userId: a.id, flag: "private", reason: " " }),
+    ).rejects.toMatchObject({ code: "bad_request" });
+    await flagAssignment(t.prisma, {
+      assignmentId: l.assignmentId,
+      userId: a.id,
+      flag: "private",
+      reason: "contains a phone number",
+    });
     const c = await t.prisma.comparison.findUniqueOrThrow({ where: { id: l.comparisonId } });
     expect(c.status).toBe("flagged");
     expect(c.leaseCount).toBe(0);
     expect((await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id })).kind).toBe("empty");
-    const log = await t.prisma.auditLog.findFirstOrThrow({ where: { action: "comparison.flag", target: l.comparisonId } });
+    const log = await t.prisma.auditLog.findFirstOrThrow({
+      where: { action: "comparison.flag", target: l.comparisonId },
+    });
     expect(log.data).toMatchObject({ flag: "private", reason: "contains a phone number" });
   });
 });

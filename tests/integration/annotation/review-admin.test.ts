@@ -14,11 +14,21 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function judge(projectId: string, userId: string, pick: (ids: string[]) => "A" | "B" | "tie", rationale?: string) {
+async function judge(
+  projectId: string,
+  userId: string,
+  pick: (ids: string[]) => "A" | "B" | "tie",
+  rationale?: string,
+) {
   const r = await leaseNext(t.prisma, { projectId, userId });
   if (r.kind !== "assignment") throw new Error("nothing to judge");
   const shown = r.assignment.completions.map((c) => c.id);
-  await submitJudgment(t.prisma, userId, { assignmentId: r.assignment.assignmentId, idempotencyKey: `k-${r.assignment.assignmentId}`, answer: { kind: "pairwise", choice: pick(shown) }, rationale });
+  await submitJudgment(t.prisma, userId, {
+    assignmentId: r.assignment.assignmentId,
+    idempotencyKey: `k-${r.assignment.assignmentId}`,
+    answer: { kind: "pairwise", choice: pick(shown) },
+    rationale,
+  });
   return r.assignment.comparisonId;
 }
 
@@ -41,12 +51,21 @@ describe("review", () => {
       ["Uno", "A slightly better than B", "x is right"],
       ["Dos", "B slightly better than A", "y reads better"],
     ]);
-    expect(await t.prisma.preferencePair.count({ where: { comparisonId: fx.comparisonIds[0]!, active: true } })).toBe(0);
-    const input = { comparisonId: fx.comparisonIds[0]!, idempotencyKey: `adj-${fx.comparisonIds[0]}`, answer: { kind: "pairwise" as const, choice: "B" as const, strength: 2 as const }, rationale: "y is correct" };
+    expect(
+      await t.prisma.preferencePair.count({ where: { comparisonId: fx.comparisonIds[0]!, active: true } }),
+    ).toBe(0);
+    const input = {
+      comparisonId: fx.comparisonIds[0]!,
+      idempotencyKey: `adj-${fx.comparisonIds[0]}`,
+      answer: { kind: "pairwise" as const, choice: "B" as const, strength: 2 as const },
+      rationale: "y is correct",
+    };
     const r = await adjudicate(t.prisma, rev.id, input);
     expect(r).toMatchObject({ created: true, status: "adjudicated" });
     expect((await adjudicate(t.prisma, rev.id, input)).created).toBe(false); // a retry
-    const pairs = await t.prisma.preferencePair.findMany({ where: { comparisonId: fx.comparisonIds[0]!, active: true } });
+    const pairs = await t.prisma.preferencePair.findMany({
+      where: { comparisonId: fx.comparisonIds[0]!, active: true },
+    });
     expect(pairs.map((p) => [p.chosenId, p.rejectedId])).toEqual([[y, x]]);
     const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
     expect(j).toMatchObject({ source: "adjudication", userId: rev.id, rationale: "y is correct" });
@@ -59,14 +78,23 @@ describe("review", () => {
     const rev = await makeUser(t.prisma, "Rev2", "reviewer");
     const r = await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id });
     if (r.kind !== "assignment") throw new Error();
-    await flagAssignment(t.prisma, { assignmentId: r.assignment.assignmentId, userId: u.id, flag: "broken", reason: "empty completion" });
+    await flagAssignment(t.prisma, {
+      assignmentId: r.assignment.assignmentId,
+      userId: u.id,
+      flag: "broken",
+      reason: "empty completion",
+    });
     const q = await reviewQueue(t.prisma, { projectId: fx.projectId, status: "flagged" });
     expect(q.items.map((i) => i.status)).toEqual(["flagged"]);
     const item = await reviewItem(t.prisma, fx.comparisonIds[0]!);
     expect(item.flags).toMatchObject([{ by: "Flag", flag: "broken", reason: "empty completion" }]);
-    expect(await reopenFlagged(t.prisma, rev.id, { comparisonId: fx.comparisonIds[0]! })).toEqual({ status: "open" });
+    expect(await reopenFlagged(t.prisma, rev.id, { comparisonId: fx.comparisonIds[0]! })).toEqual({
+      status: "open",
+    });
     const other = await makeUser(t.prisma, "Next");
-    expect((await leaseNext(t.prisma, { projectId: fx.projectId, userId: other.id })).kind).toBe("assignment");
+    expect((await leaseNext(t.prisma, { projectId: fx.projectId, userId: other.id })).kind).toBe(
+      "assignment",
+    );
   });
 });
 
@@ -75,18 +103,30 @@ describe("people", () => {
     const admin = await makeUser(t.prisma, "Boss", "admin");
     const inv = await createInvite(t.prisma, admin.id, { email: "New@Example.com", role: "reviewer" });
     expect(inv.path).toBe(`/invite/${inv.token}`);
-    expect(await inviteInfo(t.prisma, inv.token)).toEqual({ valid: true, email: "new@example.com", role: "reviewer" });
+    expect(await inviteInfo(t.prisma, inv.token)).toEqual({
+      valid: true,
+      email: "new@example.com",
+      role: "reviewer",
+    });
     expect((await inviteInfo(t.prisma, "not-a-real-token-123")).valid).toBe(false);
-    await expect(acceptInvite(t.prisma, { token: inv.token, name: "New", password: "short" })).rejects.toMatchObject({ code: "bad_request" });
+    await expect(
+      acceptInvite(t.prisma, { token: inv.token, name: "New", password: "short" }),
+    ).rejects.toMatchObject({ code: "bad_request" });
     const [a, b] = await Promise.allSettled([
       acceptInvite(t.prisma, { token: inv.token, name: "New Person", password: "long-enough-1" }),
       acceptInvite(t.prisma, { token: inv.token, name: "Twice", password: "long-enough-2" }),
     ]);
     expect([a.status, b.status].sort()).toEqual(["fulfilled", "rejected"]);
-    const user = await t.prisma.user.findUniqueOrThrow({ where: { email: "new@example.com" }, select: { name: true, role: true, passwordHash: true } });
+    const user = await t.prisma.user.findUniqueOrThrow({
+      where: { email: "new@example.com" },
+      select: { name: true, role: true, passwordHash: true },
+    });
     expect(user.role).toBe("reviewer");
     expect(user.passwordHash).toMatch(/^\$2[aby]\$/);
-    expect(await inviteInfo(t.prisma, inv.token)).toMatchObject({ valid: false, reason: expect.stringMatching(/already been used/) });
+    expect(await inviteInfo(t.prisma, inv.token)).toMatchObject({
+      valid: false,
+      reason: expect.stringMatching(/already been used/),
+    });
     // the stored token is a hash
     expect(await t.prisma.invite.count({ where: { tokenHash: inv.token } })).toBe(0);
   });
@@ -95,8 +135,12 @@ describe("people", () => {
     const only = await t.prisma.user.findMany({ where: { role: "admin" } });
     for (const u of only) await t.prisma.user.update({ where: { id: u.id }, data: { role: "annotator" } });
     const admin = await makeUser(t.prisma, "Solo", "admin");
-    await expect(setRole(t.prisma, admin.id, { userId: admin.id, role: "annotator" })).rejects.toMatchObject({ code: "conflict" });
-    await expect(setActive(t.prisma, admin.id, { userId: admin.id, active: false })).rejects.toMatchObject({ code: "conflict" });
+    await expect(setRole(t.prisma, admin.id, { userId: admin.id, role: "annotator" })).rejects.toMatchObject({
+      code: "conflict",
+    });
+    await expect(setActive(t.prisma, admin.id, { userId: admin.id, active: false })).rejects.toMatchObject({
+      code: "conflict",
+    });
     const fx = await makeProject(t.prisma, { comparisons: 1 });
     const worker = await makeUser(t.prisma, "Leaver");
     const r = await leaseNext(t.prisma, { projectId: fx.projectId, userId: worker.id });

@@ -23,12 +23,22 @@ describe("verdicts", () => {
     const u = await makeUser(t.prisma, "Mapper");
     for (const choice of ["A", "B"] as const) {
       const a = await lease(fx.projectId, u.id);
-      const r = await submitJudgment(t.prisma, u.id, { assignmentId: a.assignmentId, idempotencyKey: `key-${a.assignmentId}`, answer: { kind: "pairwise", choice, strength: 2 } });
+      const r = await submitJudgment(t.prisma, u.id, {
+        assignmentId: a.assignmentId,
+        idempotencyKey: `key-${a.assignmentId}`,
+        answer: { kind: "pairwise", choice, strength: 2 },
+      });
       const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
       const shown = a.completions.map((c) => c.id);
       const winner = choice === "A" ? shown[0] : shown[1];
       const loser = choice === "A" ? shown[1] : shown[0];
-      expect(j.verdict).toEqual({ kind: "pairwise", outcome: "win", winnerId: winner, loserId: loser, strength: 2 });
+      expect(j.verdict).toEqual({
+        kind: "pairwise",
+        outcome: "win",
+        winnerId: winner,
+        loserId: loser,
+        strength: 2,
+      });
       expect(j.displayOrder).toEqual(shown);
       expect(j.source).toBe("human");
       expect(j.assignmentId).toBe(a.assignmentId);
@@ -39,50 +49,107 @@ describe("verdicts", () => {
   test("schema rules: no tie when disallowed, rationale required, ratings in range", async () => {
     const fx = await makeProject(t.prisma, {
       comparisons: 1,
-      labelSchema: { kind: "pairwise", allowTie: false, rationale: "required", axes: [{ key: "helpful", label: "Helpfulness", min: 1, max: 5 }] },
+      labelSchema: {
+        kind: "pairwise",
+        allowTie: false,
+        rationale: "required",
+        axes: [{ key: "helpful", label: "Helpfulness", min: 1, max: 5 }],
+      },
     });
     const u = await makeUser(t.prisma, "Strict");
     const a = await lease(fx.projectId, u.id);
     const [x, y] = a.completions.map((c) => c.id) as [string, string];
     const base = { assignmentId: a.assignmentId, idempotencyKey: `k-${a.assignmentId}` };
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "tie" }, rationale: "same" })).rejects.toMatchObject({ code: "bad_request", message: expect.stringMatching(/does not allow ties/) });
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" }, rationale: "  " })).rejects.toMatchObject({ message: expect.stringMatching(/rationale/) });
     await expect(
-      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" }, rationale: "clearer", ratings: { helpful: { [x]: 9 } } }),
+      submitJudgment(t.prisma, u.id, {
+        ...base,
+        answer: { kind: "pairwise", choice: "tie" },
+        rationale: "same",
+      }),
+    ).rejects.toMatchObject({ code: "bad_request", message: expect.stringMatching(/does not allow ties/) });
+    await expect(
+      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" }, rationale: "  " }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/rationale/) });
+    await expect(
+      submitJudgment(t.prisma, u.id, {
+        ...base,
+        answer: { kind: "pairwise", choice: "A" },
+        rationale: "clearer",
+        ratings: { helpful: { [x]: 9 } },
+      }),
     ).rejects.toMatchObject({ message: expect.stringMatching(/outside 1..5/) });
     await expect(
-      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" }, rationale: "clearer", ratings: { style: { [x]: 3 } } }),
+      submitJudgment(t.prisma, u.id, {
+        ...base,
+        answer: { kind: "pairwise", choice: "A" },
+        rationale: "clearer",
+        ratings: { style: { [x]: 3 } },
+      }),
     ).rejects.toMatchObject({ message: expect.stringMatching(/Unknown rating axis/) });
     // nothing was written by the failed attempts
     expect(await t.prisma.judgment.count({ where: { comparisonId: a.comparisonId } })).toBe(0);
-    const ok = await submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "B" }, rationale: "clearer", ratings: { helpful: { [x]: 2, [y]: 5 } } });
+    const ok = await submitJudgment(t.prisma, u.id, {
+      ...base,
+      answer: { kind: "pairwise", choice: "B" },
+      rationale: "clearer",
+      ratings: { helpful: { [x]: 2, [y]: 5 } },
+    });
     const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok.judgmentId } });
     expect(j.ratings).toEqual({ helpful: { [x]: 2, [y]: 5 } });
     expect(j.rationale).toBe("clearer");
   });
 
   test("ranking: ties and partial rankings only when the project allows them", async () => {
-    const strict = await makeProject(t.prisma, { comparisons: 1, k: 3, labelSchema: { kind: "ranking", allowTies: false, allowPartial: false } });
+    const strict = await makeProject(t.prisma, {
+      comparisons: 1,
+      k: 3,
+      labelSchema: { kind: "ranking", allowTies: false, allowPartial: false },
+    });
     const u = await makeUser(t.prisma, "Ranker");
     const a = await lease(strict.projectId, u.id);
     const [p, q, r] = a.completions.map((c) => c.id) as [string, string, string];
     const base = { assignmentId: a.assignmentId, idempotencyKey: `rk-${a.assignmentId}` };
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p, q], [r]] } })).rejects.toMatchObject({ message: expect.stringMatching(/ties/) });
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p], [q]] } })).rejects.toMatchObject({ message: expect.stringMatching(/Rank all 3/) });
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p], ["nope"]] } })).rejects.toMatchObject({ message: expect.stringMatching(/not part/) });
-    await expect(submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" } })).rejects.toMatchObject({ message: expect.stringMatching(/ranking/) });
-    const ok = await submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[r], [p], [q]] } });
-    expect((await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok.judgmentId } })).verdict).toEqual({ kind: "ranking", ranking: [[r], [p], [q]] });
+    await expect(
+      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p, q], [r]] } }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/ties/) });
+    await expect(
+      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p], [q]] } }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/Rank all 3/) });
+    await expect(
+      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "ranking", ranking: [[p], ["nope"]] } }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/not part/) });
+    await expect(
+      submitJudgment(t.prisma, u.id, { ...base, answer: { kind: "pairwise", choice: "A" } }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/ranking/) });
+    const ok = await submitJudgment(t.prisma, u.id, {
+      ...base,
+      answer: { kind: "ranking", ranking: [[r], [p], [q]] },
+    });
+    expect((await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok.judgmentId } })).verdict).toEqual({
+      kind: "ranking",
+      ranking: [[r], [p], [q]],
+    });
 
     const loose = await makeProject(t.prisma, { comparisons: 1, k: 3, labelSchema: { kind: "ranking" } });
     const b = await lease(loose.projectId, u.id);
     const [x, y] = b.completions.map((c) => c.id) as [string, string, string];
-    const ok2 = await submitJudgment(t.prisma, u.id, { assignmentId: b.assignmentId, idempotencyKey: `rk2-${b.assignmentId}`, answer: { kind: "ranking", ranking: [[x, y]] } });
-    expect((await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok2.judgmentId } })).verdict).toEqual({ kind: "ranking", ranking: [[x, y]] });
+    const ok2 = await submitJudgment(t.prisma, u.id, {
+      assignmentId: b.assignmentId,
+      idempotencyKey: `rk2-${b.assignmentId}`,
+      answer: { kind: "ranking", ranking: [[x, y]] },
+    });
+    expect((await t.prisma.judgment.findUniqueOrThrow({ where: { id: ok2.judgmentId } })).verdict).toEqual({
+      kind: "ranking",
+      ranking: [[x, y]],
+    });
   });
 
   test("reasoning and final answer judged separately when the project asks", async () => {
-    const fx = await makeProject(t.prisma, { comparisons: 2, labelSchema: { kind: "pairwise", judgeReasoningSeparately: true }, texts: (i, j) => `<think>r${i}${j}</think>answer ${i}${j}` });
+    const fx = await makeProject(t.prisma, {
+      comparisons: 2,
+      labelSchema: { kind: "pairwise", judgeReasoningSeparately: true },
+      texts: (i, j) => `<think>r${i}${j}</think>answer ${i}${j}`,
+    });
     const u = await makeUser(t.prisma, "Thinker");
     const a = await lease(fx.projectId, u.id);
     const shown = a.completions.map((c) => c.id);
@@ -94,16 +161,34 @@ describe("verdicts", () => {
     });
     const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
     expect(j.verdict).toMatchObject({ outcome: "win", winnerId: shown[0] });
-    expect(j.metadata).toEqual({ reasoningVerdict: { kind: "pairwise", outcome: "win", winnerId: shown[1], loserId: shown[0], strength: 2 } });
+    expect(j.metadata).toEqual({
+      reasoningVerdict: {
+        kind: "pairwise",
+        outcome: "win",
+        winnerId: shown[1],
+        loserId: shown[0],
+        strength: 2,
+      },
+    });
     const plain = await makeProject(t.prisma, { comparisons: 1 });
     const b = await lease(plain.projectId, u.id);
     await expect(
-      submitJudgment(t.prisma, u.id, { assignmentId: b.assignmentId, idempotencyKey: `th-${b.assignmentId}`, answer: { kind: "pairwise", choice: "A" }, reasoningAnswer: { kind: "pairwise", choice: "A" } }),
+      submitJudgment(t.prisma, u.id, {
+        assignmentId: b.assignmentId,
+        idempotencyKey: `th-${b.assignmentId}`,
+        answer: { kind: "pairwise", choice: "A" },
+        reasoningAnswer: { kind: "pairwise", choice: "A" },
+      }),
     ).rejects.toMatchObject({ code: "bad_request", message: expect.stringMatching(/reasoning separately/) });
   });
 
   test("gold checks are graded; model names revealed after the vote when the project says so", async () => {
-    const fx = await makeProject(t.prisma, { comparisons: 0, gold: 2, goldRatio: 1, settings: { revealModelsAfterVote: true } });
+    const fx = await makeProject(t.prisma, {
+      comparisons: 0,
+      gold: 2,
+      goldRatio: 1,
+      settings: { revealModelsAfterVote: true },
+    });
     const u = await makeUser(t.prisma, "Golden");
     const results: Array<boolean | null> = [];
     for (let i = 0; i < 2; i++) {
@@ -112,7 +197,11 @@ describe("verdicts", () => {
       const pos = a.completions.findIndex((c) => c.id === canonicalWinner);
       const correctChoice = pos === 0 ? "A" : "B";
       const choice = i === 0 ? correctChoice : correctChoice === "A" ? "B" : "A";
-      const r = await submitJudgment(t.prisma, u.id, { assignmentId: a.assignmentId, idempotencyKey: `g-${a.assignmentId}`, answer: { kind: "pairwise", choice } });
+      const r = await submitJudgment(t.prisma, u.id, {
+        assignmentId: a.assignmentId,
+        idempotencyKey: `g-${a.assignmentId}`,
+        answer: { kind: "pairwise", choice },
+      });
       expect(r.revealed?.map((x) => x.label)).toEqual(["A", "B"]);
       expect(r.revealed?.find((x) => x.completionId === canonicalWinner)?.modelName).toBe("model-x");
       const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
@@ -128,19 +217,30 @@ describe("safety", () => {
     const fx = await makeProject(t.prisma, { comparisons: 1, overlap: 2 });
     const u = await makeUser(t.prisma, "Clicker");
     const a = await lease(fx.projectId, u.id);
-    const input = { assignmentId: a.assignmentId, idempotencyKey: `dbl-${a.assignmentId}`, answer: { kind: "pairwise" as const, choice: "A" as const } };
+    const input = {
+      assignmentId: a.assignmentId,
+      idempotencyKey: `dbl-${a.assignmentId}`,
+      answer: { kind: "pairwise" as const, choice: "A" as const },
+    };
     const results = await Promise.all([1, 2, 3, 4].map(() => submitJudgment(t.prisma, u.id, input)));
     expect(new Set(results.map((r) => r.judgmentId)).size).toBe(1);
     expect(results.filter((r) => !r.duplicate).length).toBe(1);
     // another key for the same assignment (a second tab): still the first judgment
-    const other = await submitJudgment(t.prisma, u.id, { ...input, idempotencyKey: `tab2-${a.assignmentId}` });
+    const other = await submitJudgment(t.prisma, u.id, {
+      ...input,
+      idempotencyKey: `tab2-${a.assignmentId}`,
+    });
     expect(other).toMatchObject({ judgmentId: results[0]!.judgmentId, duplicate: true });
     // the assignment belongs to its annotator, and a key to one submission
     const v = await makeUser(t.prisma, "Thief");
     await expect(submitJudgment(t.prisma, v.id, input)).rejects.toMatchObject({ code: "not_found" });
     const own = await lease(fx.projectId, v.id);
-    await expect(submitJudgment(t.prisma, v.id, { ...input, assignmentId: own.assignmentId })).rejects.toMatchObject({ code: "conflict" });
-    expect((await t.prisma.assignment.findUniqueOrThrow({ where: { id: own.assignmentId } })).status).toBe("active"); // rolled back
+    await expect(
+      submitJudgment(t.prisma, v.id, { ...input, assignmentId: own.assignmentId }),
+    ).rejects.toMatchObject({ code: "conflict" });
+    expect((await t.prisma.assignment.findUniqueOrThrow({ where: { id: own.assignmentId } })).status).toBe(
+      "active",
+    ); // rolled back
     expect(await t.prisma.judgment.count({ where: { comparisonId: a.comparisonId } })).toBe(1);
     const c = await t.prisma.comparison.findUniqueOrThrow({ where: { id: a.comparisonId } });
     expect(c).toMatchObject({ judgmentCount: 1, leaseCount: 1, status: "open" }); // the thief's own lease is still held
@@ -152,8 +252,16 @@ describe("safety", () => {
     const t0 = new Date(Date.now() - 10 * 60_000);
     const a = await lease(fx.projectId, u.id, t0);
     await sweepExpiredLeases(t.prisma);
-    const input = { assignmentId: a.assignmentId, idempotencyKey: `late-${a.assignmentId}`, answer: { kind: "pairwise" as const, choice: "B" as const }, rationale: "typed before lunch" };
-    await expect(submitJudgment(t.prisma, u.id, input)).rejects.toMatchObject({ code: "gone", message: expect.stringMatching(/ran out.*kept on this device/) });
+    const input = {
+      assignmentId: a.assignmentId,
+      idempotencyKey: `late-${a.assignmentId}`,
+      answer: { kind: "pairwise" as const, choice: "B" as const },
+      rationale: "typed before lunch",
+    };
+    await expect(submitJudgment(t.prisma, u.id, input)).rejects.toMatchObject({
+      code: "gone",
+      message: expect.stringMatching(/ran out.*kept on this device/),
+    });
     await resumeExpired(t.prisma, { assignmentId: a.assignmentId, userId: u.id });
     const r = await submitJudgment(t.prisma, u.id, input);
     expect(r.duplicate).toBe(false);
@@ -167,9 +275,20 @@ describe("safety", () => {
     const u = await makeUser(t.prisma, "Skip");
     const a = await lease(fx.projectId, u.id);
     await skipAssignment(t.prisma, { assignmentId: a.assignmentId, userId: u.id, reason: "not_sure" });
-    await expect(submitJudgment(t.prisma, u.id, { assignmentId: a.assignmentId, idempotencyKey: `s-${a.assignmentId}`, answer: { kind: "pairwise", choice: "A" } })).rejects.toMatchObject({ code: "conflict" });
+    await expect(
+      submitJudgment(t.prisma, u.id, {
+        assignmentId: a.assignmentId,
+        idempotencyKey: `s-${a.assignmentId}`,
+        answer: { kind: "pairwise", choice: "A" },
+      }),
+    ).rejects.toMatchObject({ code: "conflict" });
     const b = await lease(fx.projectId, u.id);
-    const r = await submitJudgment(t.prisma, u.id, { assignmentId: b.assignmentId, idempotencyKey: `s-${b.assignmentId}`, answer: { kind: "pairwise", choice: "A" }, timeSpentMs: 86_400_000 });
+    const r = await submitJudgment(t.prisma, u.id, {
+      assignmentId: b.assignmentId,
+      idempotencyKey: `s-${b.assignmentId}`,
+      answer: { kind: "pairwise", choice: "A" },
+      timeSpentMs: 86_400_000,
+    });
     const j = await t.prisma.judgment.findUniqueOrThrow({ where: { id: r.judgmentId } });
     expect(j.timeSpentMs).toBeLessThan(60_000);
   });
@@ -183,7 +302,11 @@ describe("safety", () => {
         for (;;) {
           const r = await leaseNext(t.prisma, { projectId: fx.projectId, userId: u.id });
           if (r.kind === "empty") return;
-          const input = { assignmentId: r.assignment.assignmentId, idempotencyKey: `c-${r.assignment.assignmentId}`, answer: { kind: "pairwise" as const, choice: "A" as const } };
+          const input = {
+            assignmentId: r.assignment.assignmentId,
+            idempotencyKey: `c-${r.assignment.assignmentId}`,
+            answer: { kind: "pairwise" as const, choice: "A" as const },
+          };
           await submitJudgment(t.prisma, u.id, input);
           await submitJudgment(t.prisma, u.id, input); // a retry
           submitted++;
@@ -193,7 +316,11 @@ describe("safety", () => {
     expect(submitted).toBe(24);
     const rows = await t.prisma.comparison.findMany({ where: { projectId: fx.projectId } });
     expect(rows.every((c) => c.judgmentCount === 3 && c.leaseCount === 0 && c.status !== "open")).toBe(true);
-    const judgments = await t.prisma.judgment.groupBy({ by: ["comparisonId"], where: { projectId: fx.projectId }, _count: { _all: true } });
+    const judgments = await t.prisma.judgment.groupBy({
+      by: ["comparisonId"],
+      where: { projectId: fx.projectId },
+      _count: { _all: true },
+    });
     expect(judgments.map((g) => g._count._all)).toEqual(Array(8).fill(3));
   });
 });

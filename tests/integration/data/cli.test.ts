@@ -38,17 +38,32 @@ async function run(argv: string[], stdin = ""): Promise<{ code: number; out: str
 test("help, unknown commands and usage errors", async () => {
   const help = await run(["--help"]);
   expect(help.code).toBe(0);
-  for (const c of ["import", "export", "users", "tokens", "migrate", "start"]) expect(help.out).toContain(`  ${c}`);
+  for (const c of ["import", "export", "users", "tokens", "migrate", "start"])
+    expect(help.out).toContain(`  ${c}`);
   expect((await run(["import", "--help"])).out).toMatch(/^Usage: pairwise import <file\|-> --project/);
-  expect(await run(["imprt"])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "imprt" \(did you mean import\?\)/) });
-  expect(await run(["import"])).toMatchObject({ code: 2, err: expect.stringMatching(/give the file to import[\s\S]*pairwise import --help/) });
-  expect(await run(["export", "--project", "x", "--bogus"])).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
-  expect(await run(["export", "-p", "x", "--format", "csv"])).toMatchObject({ code: 2, err: expect.stringMatching(/--format must be trl, kto, hh or votes/) });
+  expect(await run(["imprt"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/unknown command "imprt" \(did you mean import\?\)/),
+  });
+  expect(await run(["import"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/give the file to import[\s\S]*pairwise import --help/),
+  });
+  expect(await run(["export", "--project", "x", "--bogus"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/Unknown option '--bogus'/),
+  });
+  expect(await run(["export", "-p", "x", "--format", "csv"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/--format must be trl, kto, hh or votes/),
+  });
 });
 
 test("migrate, projects, import (file and stdin), export to a file, snapshot", async () => {
   expect(await run(["migrate"])).toMatchObject({ code: 0, out: expect.stringMatching(/up to date/) });
-  expect(await run(["projects", "create", "--slug", "cli", "--name", "CLI", "--kind", "ranking"])).toMatchObject({ code: 0, out: expect.stringMatching(/created project cli/) });
+  expect(
+    await run(["projects", "create", "--slug", "cli", "--name", "CLI", "--kind", "ranking"]),
+  ).toMatchObject({ code: 0, out: expect.stringMatching(/created project cli/) });
   expect((await run(["projects", "list"])).out).toMatch(/cli\s+ranking\s+1\s+CLI/);
 
   const imp = await run(["import", path.join(FIXTURES, "trl.jsonl"), "--project", "cli"]);
@@ -64,8 +79,14 @@ test("migrate, projects, import (file and stdin), export to a file, snapshot", a
   expect(bad.out).toMatch(/line 3: invalid JSON/);
   const notJson = await run(["import", "-", "-p", "cli"], "a,b\n1,2\n");
   expect(notJson).toMatchObject({ code: 1, err: expect.stringMatching(/error: the file is not JSON/) });
-  expect(await run(["import", path.join(dir, "missing.jsonl"), "-p", "cli"])).toMatchObject({ code: 1, err: expect.stringMatching(/no such file/) });
-  expect(await run(["import", path.join(FIXTURES, "trl.jsonl"), "-p", "nope"])).toMatchObject({ code: 1, err: expect.stringMatching(/No project "nope"/) });
+  expect(await run(["import", path.join(dir, "missing.jsonl"), "-p", "cli"])).toMatchObject({
+    code: 1,
+    err: expect.stringMatching(/no such file/),
+  });
+  expect(await run(["import", path.join(FIXTURES, "trl.jsonl"), "-p", "nope"])).toMatchObject({
+    code: 1,
+    err: expect.stringMatching(/No project "nope"/),
+  });
 
   const out = path.join(dir, "prefs.jsonl");
   const exp = await run(["export", "-p", "cli", "-o", out]);
@@ -82,21 +103,58 @@ test("migrate, projects, import (file and stdin), export to a file, snapshot", a
 });
 
 test("users and tokens", async () => {
-  const created = await run(["users", "create", "--email", "Lead@Example.com", "--name", "Lead", "--role", "admin", "--password-stdin"], "correct horse battery\n");
+  const created = await run(
+    [
+      "users",
+      "create",
+      "--email",
+      "Lead@Example.com",
+      "--name",
+      "Lead",
+      "--role",
+      "admin",
+      "--password-stdin",
+    ],
+    "correct horse battery\n",
+  );
   expect(created).toMatchObject({ code: 0, out: expect.stringMatching(/created admin lead@example.com/) });
-  const u = await t.prisma.user.findUniqueOrThrow({ where: { email: "lead@example.com" }, select: { passwordHash: true, role: true } });
+  const u = await t.prisma.user.findUniqueOrThrow({
+    where: { email: "lead@example.com" },
+    select: { passwordHash: true, role: true },
+  });
   expect(u.passwordHash).toMatch(/^\$2[aby]\$10\$/);
-  expect(await run(["users", "create", "--email", "lead@example.com"])).toMatchObject({ code: 1, err: expect.stringMatching(/already exists/) });
-  expect(await run(["users", "create", "--email", "x@example.com", "--password-stdin"], "short\n")).toMatchObject({ code: 2, err: expect.stringMatching(/at least 8 characters/) });
-  expect(await run(["users", "set-role", "lead@example.com", "boss"])).toMatchObject({ code: 2, err: expect.stringMatching(/one of annotator, reviewer, admin/) });
+  expect(await run(["users", "create", "--email", "lead@example.com"])).toMatchObject({
+    code: 1,
+    err: expect.stringMatching(/already exists/),
+  });
+  expect(
+    await run(["users", "create", "--email", "x@example.com", "--password-stdin"], "short\n"),
+  ).toMatchObject({ code: 2, err: expect.stringMatching(/at least 8 characters/) });
+  expect(await run(["users", "set-role", "lead@example.com", "boss"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/one of annotator, reviewer, admin/),
+  });
   expect(await run(["users", "set-role", "lead@example.com", "reviewer"])).toMatchObject({ code: 0 });
 
-  const tok = await run(["tokens", "create", "--user", "lead@example.com", "--scopes", "read,write", "--json"]);
+  const tok = await run([
+    "tokens",
+    "create",
+    "--user",
+    "lead@example.com",
+    "--scopes",
+    "read,write",
+    "--json",
+  ]);
   expect(tok.code).toBe(0);
   const { token, id } = JSON.parse(tok.out) as { token: string; id: string };
   expect(token).toMatch(/^pw_[0-9a-f]{8}_/);
-  expect((await run(["tokens", "list"])).out).toMatch(new RegExp(`${id}\\s+lead@example.com.*read,write\\s+active`));
-  expect(await run(["tokens", "create", "--user", "lead@example.com", "--scopes", "root"])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown scope root/) });
+  expect((await run(["tokens", "list"])).out).toMatch(
+    new RegExp(`${id}\\s+lead@example.com.*read,write\\s+active`),
+  );
+  expect(await run(["tokens", "create", "--user", "lead@example.com", "--scopes", "root"])).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/unknown scope root/),
+  });
   expect(await run(["users", "deactivate", "lead@example.com"])).toMatchObject({ code: 0 });
   expect((await run(["tokens", "list", "--user", "lead@example.com"])).out).toMatch(/revoked/);
   expect((await run(["users", "list"])).out).toMatch(/lead@example.com\s+reviewer\s+no/);
@@ -105,8 +163,11 @@ test("users and tokens", async () => {
 test("the real bin/pairwise.mjs process exits non-zero with a clear message", async () => {
   // async: the in-process PGlite server (default test mode) must keep answering meanwhile
   const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [path.join(ROOT, "bin/pairwise.mjs"), "export", "-p", "no-such-project"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: t.url }, timeout: 60_000 }, (_e, _out, stderr) =>
-      resolve({ status: child.exitCode, stderr: String(stderr) }),
+    const child = execFile(
+      process.execPath,
+      [path.join(ROOT, "bin/pairwise.mjs"), "export", "-p", "no-such-project"],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: t.url }, timeout: 60_000 },
+      (_e, _out, stderr) => resolve({ status: child.exitCode, stderr: String(stderr) }),
     );
   });
   expect(r.status).toBe(1);

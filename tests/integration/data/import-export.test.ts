@@ -19,7 +19,11 @@ afterAll(async () => t?.close());
 
 let n = 0;
 async function project(kind: "pairwise" | "ranking" = "pairwise") {
-  return createProject(t.prisma, { slug: `p${++n}-${kind}`, name: `P${n}`, labelSchema: kind === "ranking" ? { kind: "ranking" } : { kind: "pairwise" } });
+  return createProject(t.prisma, {
+    slug: `p${++n}-${kind}`,
+    name: `P${n}`,
+    labelSchema: kind === "ranking" ? { kind: "ranking" } : { kind: "pairwise" },
+  });
 }
 const text = (s: string) => Readable.from([Buffer.from(s)]);
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
@@ -38,20 +42,39 @@ describe("TRL", () => {
   test("standard rows round-trip losslessly; re-importing adds nothing and says so", async () => {
     const p = await project();
     const file = path.join(FIXTURES, "trl.jsonl");
-    const input = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const input = fs
+      .readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const first = await importFile(file, { project: p.slug, maxTextChars: 10_000 });
     expect(first.status).toBe("succeeded");
-    expect(first.report).toMatchObject({ rows: 5, valid: 5, invalid: 0, duplicates: 0, added: { prompts: 5, completions: 10, comparisons: 5, judgments: 5, pairs: 5 }, byFormat: { trl: 5 } });
+    expect(first.report).toMatchObject({
+      rows: 5,
+      valid: 5,
+      invalid: 0,
+      duplicates: 0,
+      added: { prompts: 5, completions: 10, comparisons: 5, judgments: 5, pairs: 5 },
+      byFormat: { trl: 5 },
+    });
 
     const out = await exported({ project: p.id, format: "trl" });
     expect(out).toHaveLength(5);
-    expect(pick(out, ["prompt", "chosen", "rejected"])).toEqual(pick(input, ["prompt", "chosen", "rejected"]));
+    expect(pick(out, ["prompt", "chosen", "rejected"])).toEqual(
+      pick(input, ["prompt", "chosen", "rejected"]),
+    );
     // added fields: margin (the row's, else 0), models, provenance
     const haiku = out.find((r) => r.prompt === "Write a haiku about rain.")!;
     expect(haiku.margin).toBe(2.5);
     expect(out.find((r) => String(r.prompt).startsWith("What is"))!.margin).toBe(0);
     const rec = out.find((r) => String(r.prompt).startsWith("Explain"))!;
-    expect(rec).toMatchObject({ chosen_model: "gpt-big", rejected_model: "gpt-small", source: "import", agreement: 1, weight: 1 });
+    expect(rec).toMatchObject({
+      chosen_model: "gpt-big",
+      rejected_model: "gpt-small",
+      source: "import",
+      agreement: 1,
+      weight: 1,
+    });
     expect(Array.isArray(rec.judgment_ids) && rec.judgment_ids.length === 1).toBe(true);
 
     const job = await getImportJob(t.prisma, first.jobId);
@@ -59,7 +82,11 @@ describe("TRL", () => {
     expect(job.bytesDone).toBe(fs.statSync(file).size);
 
     const again = await importFile(file, { project: p.slug, maxTextChars: 10_000 });
-    expect(again.report).toMatchObject({ valid: 5, duplicates: 5, added: { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 } });
+    expect(again.report).toMatchObject({
+      valid: 5,
+      duplicates: 5,
+      added: { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 },
+    });
     expect(again.report.summary).toMatch(/Nothing new: all 5 valid rows were already imported/);
     expect(await t.prisma.preferencePair.count({ where: { projectId: p.id } })).toBe(5);
 
@@ -78,13 +105,25 @@ describe("TRL", () => {
     const file = path.join(FIXTURES, "trl_conversational.json");
     const input = JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>;
     const res = await importFile(file, { project: p.slug, maxTextChars: 10_000 });
-    expect(res.report).toMatchObject({ valid: 2, invalid: 0, byFormat: { trl_conversational: 2 }, added: { pairs: 2 } });
+    expect(res.report).toMatchObject({
+      valid: 2,
+      invalid: 0,
+      byFormat: { trl_conversational: 2 },
+      added: { pairs: 2 },
+    });
     const out = await exported({ project: p.slug, format: "trl" });
-    expect(pick(out, ["prompt", "chosen", "rejected"])).toEqual(pick(input, ["prompt", "chosen", "rejected"]));
+    expect(pick(out, ["prompt", "chosen", "rejected"])).toEqual(
+      pick(input, ["prompt", "chosen", "rejected"]),
+    );
 
     const kto = await exported({ project: p.slug, format: "kto" });
     expect(kto).toHaveLength(4);
-    expect(kto.filter((r) => r.label === true).map((r) => (r.completion as Array<{ content: string }>)[0]!.content).sort()).toEqual(["4", "Why did the scarecrow win an award? He was outstanding in his field."]);
+    expect(
+      kto
+        .filter((r) => r.label === true)
+        .map((r) => (r.completion as Array<{ content: string }>)[0]!.content)
+        .sort(),
+    ).toEqual(["4", "Why did the scarecrow win an award? He was outstanding in his field."]);
     expect(kto.filter((r) => r.label === false)).toHaveLength(2);
   });
 
@@ -92,8 +131,14 @@ describe("TRL", () => {
     const p = await project();
     const rows = [
       {
-        chosen: [{ role: "user", content: "Name a prime." }, { role: "assistant", content: "7" }],
-        rejected: [{ role: "user", content: "Name a prime." }, { role: "assistant", content: "9" }],
+        chosen: [
+          { role: "user", content: "Name a prime." },
+          { role: "assistant", content: "7" },
+        ],
+        rejected: [
+          { role: "user", content: "Name a prime." },
+          { role: "assistant", content: "9" },
+        ],
       },
       {
         input: { messages: [{ role: "user", content: "Say hi politely." }] },
@@ -102,13 +147,25 @@ describe("TRL", () => {
       },
     ];
     const res = await importStream(text(jsonl(rows)), { project: p.slug, maxTextChars: 1000 });
-    expect(res.report).toMatchObject({ valid: 2, byFormat: { trl_implicit: 1, openai_preference: 1 }, added: { pairs: 2 } });
+    expect(res.report).toMatchObject({
+      valid: 2,
+      byFormat: { trl_implicit: 1, openai_preference: 1 },
+      added: { pairs: 2 },
+    });
     const out = await exported({ project: p.slug, format: "trl" });
     expect(pick(out, ["prompt", "chosen", "rejected"])).toEqual(
       pick(
         [
-          { prompt: [{ role: "user", content: "Name a prime." }], chosen: [{ role: "assistant", content: "7" }], rejected: [{ role: "assistant", content: "9" }] },
-          { prompt: [{ role: "user", content: "Say hi politely." }], chosen: [{ role: "assistant", content: "Hello, nice to meet you." }], rejected: [{ role: "assistant", content: "sup" }] },
+          {
+            prompt: [{ role: "user", content: "Name a prime." }],
+            chosen: [{ role: "assistant", content: "7" }],
+            rejected: [{ role: "assistant", content: "9" }],
+          },
+          {
+            prompt: [{ role: "user", content: "Say hi politely." }],
+            chosen: [{ role: "assistant", content: "Hello, nice to meet you." }],
+            rejected: [{ role: "assistant", content: "sup" }],
+          },
         ],
         ["prompt", "chosen", "rejected"],
       ),
@@ -119,9 +176,21 @@ describe("TRL", () => {
 test("HH-RLHF maps as documented and exports back to the same transcripts (gzip input)", async () => {
   const p = await project();
   const raw = fs.readFileSync(path.join(FIXTURES, "hh.jsonl"));
-  const input = raw.toString("utf8").trim().split("\n").map((l) => JSON.parse(l) as { chosen: string; rejected: string });
-  const res = await importStream(Readable.from([zlib.gzipSync(raw)]), { project: p.slug, maxTextChars: 10_000 });
-  expect(res.report).toMatchObject({ valid: 2, invalid: 0, byFormat: { hh: 2 }, added: { prompts: 2, pairs: 2 } });
+  const input = raw
+    .toString("utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { chosen: string; rejected: string });
+  const res = await importStream(Readable.from([zlib.gzipSync(raw)]), {
+    project: p.slug,
+    maxTextChars: 10_000,
+  });
+  expect(res.report).toMatchObject({
+    valid: 2,
+    invalid: 0,
+    byFormat: { hh: 2 },
+    added: { prompts: 2, pairs: 2 },
+  });
   // mapping: the turns before the last Assistant turn are the prompt conversation
   const convs = await t.prisma.prompt.findMany({ where: { projectId: p.id } });
   const eggPrompt = convs.find((c) => JSON.stringify(c.messages).includes("boil"))!;
@@ -136,19 +205,28 @@ test("HH-RLHF maps as documented and exports back to the same transcripts (gzip 
   // and as TRL conversational rows
   const trl = await exported({ project: p.slug, format: "trl" });
   const row = trl.find((r) => JSON.stringify(r.prompt).includes("boil"))!;
-  expect(row.chosen).toEqual([{ role: "assistant", content: "About 9 minutes for a hard-boiled egg, 6 for a soft one." }]);
+  expect(row.chosen).toEqual([
+    { role: "assistant", content: "About 9 minutes for a hard-boiled egg, 6 for a soft one." },
+  ]);
 });
 
 test("K-way rankings import into the pairs worked out by hand", async () => {
   const p = await project("ranking");
   const completions = ["alpha", "bravo", "charlie", "delta"];
   // best first: bravo > delta > alpha = charlie
-  const res = await importStream(text(jsonl([{ prompt: "Rank these", completions, ranking: [[1], [3], [0, 2]] }])), { project: p.slug, maxTextChars: 1000 });
+  const res = await importStream(
+    text(jsonl([{ prompt: "Rank these", completions, ranking: [[1], [3], [0, 2]] }])),
+    { project: p.slug, maxTextChars: 1000 },
+  );
   expect(res.report.added).toMatchObject({ comparisons: 1, judgments: 1, pairs: 5 });
   const out = await exported({ project: p.slug, format: "trl" });
   const got = out.map((r) => `${r.chosen}>${r.rejected} m=${r.margin} w=${r.weight}`).sort();
   // by hand: bravo>delta 1, bravo>alpha 2, bravo>charlie 2, delta>alpha 1, delta>charlie 1; alpha=charlie no pair; each weight 1/5
-  expect(got).toEqual(["bravo>delta m=1", "bravo>alpha m=2", "bravo>charlie m=2", "delta>alpha m=1", "delta>charlie m=1"].map((s) => `${s} w=0.2`).sort());
+  expect(got).toEqual(
+    ["bravo>delta m=1", "bravo>alpha m=2", "bravo>charlie m=2", "delta>alpha m=1", "delta>charlie m=1"]
+      .map((s) => `${s} w=0.2`)
+      .sort(),
+  );
 });
 
 test("prompt-only rows, completions to judge, and chat rows grouped per prompt", async () => {
@@ -162,11 +240,19 @@ test("prompt-only rows, completions to judge, and chat rows grouped per prompt",
     { messages: [...conv, { role: "assistant", content: "41" }], model: "policy-b" },
   ];
   const res = await importStream(text(jsonl(rows)), { project: p.slug, maxTextChars: 1000 });
-  expect(res.report).toMatchObject({ valid: 5, invalid: 0, byFormat: { prompt: 1, chat: 3, completions: 1 }, added: { prompts: 4, completions: 4, comparisons: 2, judgments: 0, pairs: 0 } });
+  expect(res.report).toMatchObject({
+    valid: 5,
+    invalid: 0,
+    byFormat: { prompt: 1, chat: 3, completions: 1 },
+    added: { prompts: 4, completions: 4, comparisons: 2, judgments: 0, pairs: 0 },
+  });
   const cmps = await t.prisma.comparison.findMany({ where: { projectId: p.id }, include: { prompt: true } });
   expect(cmps.every((c) => c.status === "open" && c.completionIds.length === 2)).toBe(true);
   const chat = cmps.find((c) => c.prompt.messages !== null)!;
-  const models = await t.prisma.completion.findMany({ where: { id: { in: chat.completionIds } }, select: { modelName: true } });
+  const models = await t.prisma.completion.findMany({
+    where: { id: { in: chat.completionIds } },
+    select: { modelName: true },
+  });
   expect(models.map((m) => m.modelName).sort()).toEqual(["policy-a", "policy-b"]);
   const again = await importStream(text(jsonl(rows)), { project: p.slug, maxTextChars: 1000 });
   expect(again.report.added).toEqual({ prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 });
@@ -175,7 +261,10 @@ test("prompt-only rows, completions to judge, and chat rows grouped per prompt",
 
 test("exports filter by origin, agreement and time", async () => {
   const p = await project();
-  await importStream(text(jsonl([{ prompt: "q", chosen: "a", rejected: "b" }])), { project: p.slug, maxTextChars: 1000 });
+  await importStream(text(jsonl([{ prompt: "q", chosen: "a", rejected: "b" }])), {
+    project: p.slug,
+    maxTextChars: 1000,
+  });
   expect(await exported({ project: p.slug, origins: ["import"] })).toHaveLength(1);
   expect(await exported({ project: p.slug, origins: ["human"] })).toHaveLength(0);
   expect(await exported({ project: p.slug, minAgreement: 0.9 })).toHaveLength(1);

@@ -37,7 +37,11 @@ test("each bad-line kind is reported with its line number and reason; valid line
     /* 8 */ "",
     /* 9 */ "[1, 2, 3]",
     /* 10 */ JSON.stringify({ prompt: "same", chosen: "same text", rejected: "same text" }),
-    /* 11 */ JSON.stringify({ prompt: [{ role: "wizard", content: "hi" }], chosen: [{ role: "assistant", content: "a" }], rejected: [{ role: "assistant", content: "b" }] }),
+    /* 11 */ JSON.stringify({
+      prompt: [{ role: "wizard", content: "hi" }],
+      chosen: [{ role: "assistant", content: "a" }],
+      rejected: [{ role: "assistant", content: "b" }],
+    }),
     /* 12 */ JSON.stringify({ title: "not a row" }),
     /* 13 */ JSON.stringify({ prompt: "second good one", completions: ["a", "b"] }),
     /* 14 */ JSON.stringify({ prompt: "q", completions: ["a", "b", "c"], ranking: [0, 7] }),
@@ -67,7 +71,9 @@ test("each bad-line kind is reported with its line number and reason; valid line
 
 test("a truncated JSON Lines file: the cut line is reported, the rows before it are imported", async () => {
   const p = await project();
-  const rows = Array.from({ length: 5 }, (_, i) => JSON.stringify({ prompt: `p${i}`, chosen: "a", rejected: "b" }));
+  const rows = Array.from({ length: 5 }, (_, i) =>
+    JSON.stringify({ prompt: `p${i}`, chosen: "a", rejected: "b" }),
+  );
   const body = rows.join("\n").slice(0, -12); // cut inside the last row
   const res = await importStream(text(body), { project: p.slug, maxTextChars: 100 });
   expect(res.report).toMatchObject({ valid: 4, invalid: 1 });
@@ -92,16 +98,24 @@ test("a file that is not JSON at all fails with a clear message and writes nothi
   const csv = ["prompt,chosen,rejected", ...Array.from({ length: 40 }, (_, i) => `q${i},a,b`)].join("\n");
   const res = await importStream(text(csv), { project: p.slug, maxTextChars: 100 });
   expect(res.status).toBe("failed");
-  expect(res.report.fatal).toMatch(/not JSON Lines or a JSON array: none of its first 20 lines parse as JSON/);
+  expect(res.report.fatal).toMatch(
+    /not JSON Lines or a JSON array: none of its first 20 lines parse as JSON/,
+  );
   expect(res.report.summary).toMatch(/^Nothing imported: the file is not JSON/);
   expect(res.report.rows).toBeLessThanOrEqual(20); // it stopped reading
   const short = await importStream(text("hello\nworld\n"), { project: p.slug, maxTextChars: 100 });
   expect(short.status).toBe("failed");
   expect(short.report.fatal).toMatch(/none of its 2 lines parse as JSON/);
-  const binary = await importStream(text(Buffer.concat([Buffer.from([0, 1, 2, 3]), crypto.randomBytes(5000)])), { project: p.slug, maxTextChars: 100 });
+  const binary = await importStream(
+    text(Buffer.concat([Buffer.from([0, 1, 2, 3]), crypto.randomBytes(5000)])),
+    { project: p.slug, maxTextChars: 100 },
+  );
   expect(binary.status).toBe("failed");
   expect(binary.report.fatal).toMatch(/binary, not JSON/);
-  const zip = await importStream(text(Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0])), { project: p.slug, maxTextChars: 100 });
+  const zip = await importStream(text(Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0])), {
+    project: p.slug,
+    maxTextChars: 100,
+  });
   expect(zip.report.fatal).toMatch(/ZIP archive/);
   expect((await getImportJob(t.prisma, res.jobId)).status).toBe("failed");
   expect(await counts(p.id)).toEqual({ prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 });
@@ -114,13 +128,19 @@ test("a 50 MB single line is skipped with its size, without holding it in memory
     yield Buffer.from(JSON.stringify({ prompt: "fine", chosen: "a", rejected: "b" }) + '\n{"prompt": "');
     const chunk = Buffer.alloc(MB, "x");
     for (let i = 0; i < 50; i++) yield chunk;
-    yield Buffer.from('", "chosen": "a", "rejected": "b"}\n' + JSON.stringify({ prompt: "also fine", chosen: "a", rejected: "b" }) + "\n");
+    yield Buffer.from(
+      '", "chosen": "a", "rejected": "b"}\n' +
+        JSON.stringify({ prompt: "also fine", chosen: "a", rejected: "b" }) +
+        "\n",
+    );
   }
   const before = process.memoryUsage().rss;
   const res = await importStream(huge(), { project: p.slug, maxTextChars: 10_000 });
   expect(res.report).toMatchObject({ rows: 3, valid: 2, invalid: 1 });
   expect(res.report.errors[0]).toMatchObject({ line: 2 });
-  expect(res.report.errors[0]!.reason).toMatch(/^line is 50\.0 MB, longer than the longest accepted record \(1\.0 MB\); it was skipped$/);
+  expect(res.report.errors[0]!.reason).toMatch(
+    /^line is 50\.0 MB, longer than the longest accepted record \(1\.0 MB\); it was skipped$/,
+  );
   expect(process.memoryUsage().rss - before).toBeLessThan(40 * MB);
   expect((await counts(p.id)).comparisons).toBe(2);
 });
@@ -130,17 +150,36 @@ test("a batch that fails is rolled back whole; running the import again complete
   // Make the database refuse one comparison, as a constraint or a crash would.
   await t.prisma.$executeRawUnsafe(`CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger AS $$
     BEGIN IF EXISTS (SELECT 1 FROM "Prompt" WHERE id = NEW."promptId" AND text = 'poison') THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
-  await t.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_poison BEFORE INSERT ON "Comparison" FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
-  const rows = ["ok1", "ok2", "ok3", "poison", "ok5", "ok6"].map((q) => JSON.stringify({ prompt: q, chosen: `${q}-a`, rejected: `${q}-b` })).join("\n");
+  await t.prisma.$executeRawUnsafe(
+    `CREATE TRIGGER refuse_poison BEFORE INSERT ON "Comparison" FOR EACH ROW EXECUTE FUNCTION refuse_poison()`,
+  );
+  const rows = ["ok1", "ok2", "ok3", "poison", "ok5", "ok6"]
+    .map((q) => JSON.stringify({ prompt: q, chosen: `${q}-a`, rejected: `${q}-b` }))
+    .join("\n");
   try {
     // one writer, so the batches commit in order (with several, later batches may commit too)
-    const res = await importStream(text(rows), { project: p.slug, maxTextChars: 100, batchSize: 2, writers: 1 });
+    const res = await importStream(text(rows), {
+      project: p.slug,
+      maxTextChars: 100,
+      batchSize: 2,
+      writers: 1,
+    });
     expect(res.status).toBe("failed");
     expect(res.error).toMatch(/refused for the test/);
-    expect(res.report.fatal).toMatch(/Batches committed before the failure stay imported; run the import again/);
+    expect(res.report.fatal).toMatch(
+      /Batches committed before the failure stay imported; run the import again/,
+    );
     // batch 1 (ok1, ok2) committed; batch 2 (ok3, poison) left no prompt, completion or comparison behind
-    expect(await counts(p.id)).toEqual({ prompts: 2, completions: 4, comparisons: 2, judgments: 2, pairs: 2 });
-    expect(await t.prisma.prompt.count({ where: { projectId: p.id, text: { in: ["ok3", "poison"] } } })).toBe(0);
+    expect(await counts(p.id)).toEqual({
+      prompts: 2,
+      completions: 4,
+      comparisons: 2,
+      judgments: 2,
+      pairs: 2,
+    });
+    expect(await t.prisma.prompt.count({ where: { projectId: p.id, text: { in: ["ok3", "poison"] } } })).toBe(
+      0,
+    );
     expect((await getImportJob(t.prisma, res.jobId)).status).toBe("failed");
   } finally {
     await t.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_poison ON "Comparison"`);
@@ -151,5 +190,7 @@ test("a batch that fails is rolled back whole; running the import again complete
 });
 
 test("an unknown project for the whole import is refused before reading", async () => {
-  await expect(importStream(text("{}"), { project: "nope", maxTextChars: 100 })).rejects.toThrow(/No project "nope"/);
+  await expect(importStream(text("{}"), { project: "nope", maxTextChars: 100 })).rejects.toThrow(
+    /No project "nope"/,
+  );
 });

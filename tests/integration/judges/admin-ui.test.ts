@@ -21,7 +21,8 @@ let projectSlug: string;
 
 beforeAll(async () => {
   app = await startTestApp({ processes: ["worker", "serve"], env: { PAIRWISE_TF_BACKEND: "wasm" } });
-  const url = app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
+  const url =
+    app.databaseUrl ?? JSON.parse(fs.readFileSync(path.join(app.dataDir, "database.json"), "utf8")).url;
   const { createPrisma } = await import("@/server/db/client");
   prisma = createPrisma(url, { max: 1 });
   const fx = await makeProject(prisma, { n: 3 });
@@ -61,7 +62,9 @@ describe("/admin/judges", () => {
     // Live progress: the table refreshes itself until the run ends (random weights: no verdicts,
     // so every comparison ends "no verdict" after its retry — never a guessed judgment).
     const status = page.locator('[data-testid$="-status"]').first();
-    await expect.poll(async () => (await status.textContent()) ?? "", { timeout: 180_000, interval: 500 }).toMatch(/^succeeded/);
+    await expect
+      .poll(async () => (await status.textContent()) ?? "", { timeout: 180_000, interval: 500 })
+      .toMatch(/^succeeded/);
     const progress = await page.locator('[data-testid$="-progress"]').first().textContent();
     expect(progress).toContain("3 / 3");
     const run = await prisma.judgeRun.findFirstOrThrow({ where: { judgeConfig: { name: "served-tiny" } } });
@@ -70,7 +73,8 @@ describe("/admin/judges", () => {
     const attempts = await prisma.judgeAttempt.findMany({ where: { runId: run.id } });
     expect(attempts.length).toBeGreaterThanOrEqual(6);
     const judgments = await prisma.judgment.findMany({ where: { judgeRunId: run.id } });
-    for (const j of judgments) expect((j.metadata as { swap: string }).swap).toMatch(/consistent|inconsistent/);
+    for (const j of judgments)
+      expect((j.metadata as { swap: string }).swap).toMatch(/consistent|inconsistent/);
 
     await page.getByText("Details").first().click();
     if (run.unparseable) await page.getByTestId(`run-problems-${run.id}`).waitFor();

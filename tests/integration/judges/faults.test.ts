@@ -7,7 +7,15 @@ import { resetEnvForTests } from "@/server/env";
 import { createJudgeConfig } from "@/server/judges/config";
 import { createJudgeRun, getJudgeRun, markRunResumed } from "@/server/judges/runs";
 import { executeJudgeRun } from "@/server/judges/runner";
-import { chatReply, honestVerdict, makeProject, startFakeLlm, type FakeReply, type FakeRequest, type FakeServer } from "./fixtures";
+import {
+  chatReply,
+  honestVerdict,
+  makeProject,
+  startFakeLlm,
+  type FakeReply,
+  type FakeRequest,
+  type FakeServer,
+} from "./fixtures";
 
 let t: TestDatabase;
 let fake: FakeServer;
@@ -28,18 +36,32 @@ afterAll(async () => {
 const ok = (r: FakeRequest): FakeReply => chatReply(`The better one is clear. [[${honestVerdict(r)}]]`);
 
 /** Runs one comparison through a judge whose endpoint answers with `script(callNumber, request)`. */
-async function runCase(script: (call: number, r: FakeRequest) => FakeReply, over: Record<string, unknown> = {}) {
+async function runCase(
+  script: (call: number, r: FakeRequest) => FakeReply,
+  over: Record<string, unknown> = {},
+) {
   let call = 0;
   fake.setHandler((r) => script(++call, r));
   const fx = await makeProject(t.prisma, { n: 1 });
-  const cfg = await createJudgeConfig({ name: "faulty", kind: "llm", baseUrl: fake.url, model: "m", positionSwap: false, timeoutMs: 400, ...over });
+  const cfg = await createJudgeConfig({
+    name: "faulty",
+    kind: "llm",
+    baseUrl: fake.url,
+    model: "m",
+    positionSwap: false,
+    timeoutMs: 400,
+    ...over,
+  });
   const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
   const started = Date.now();
   const result = await executeJudgeRun(run.id, { pollMs: 20, retry: FAST_RETRY });
   const elapsed = Date.now() - started;
   const view = await getJudgeRun(run.id);
   const judgments = await t.prisma.judgment.findMany({ where: { comparisonId: fx.comparisonIds[0] } });
-  const attempts = await t.prisma.judgeAttempt.findMany({ where: { runId: run.id }, orderBy: [{ order: "asc" }, { try: "asc" }] });
+  const attempts = await t.prisma.judgeAttempt.findMany({
+    where: { runId: run.id },
+    orderBy: [{ order: "asc" }, { try: "asc" }],
+  });
   const pair = fx.pairs[0]!;
   const good = pair.aText.startsWith("GOOD") ? pair.a : pair.b;
   return { result, view, judgments, attempts, calls: call, elapsed, good, run, cfg };
@@ -62,26 +84,41 @@ function expectFailed(c: Awaited<ReturnType<typeof runCase>>, reason: RegExp) {
 
 describe("transport faults are retried", () => {
   it("429 with Retry-After: waits as told, then judges", async () => {
-    const c = await runCase((n, r) => (n === 1 ? { kind: "json", status: 429, headers: { "retry-after": "1" }, body: { error: { message: "slow down" } } } : ok(r)));
+    const c = await runCase((n, r) =>
+      n === 1
+        ? {
+            kind: "json",
+            status: 429,
+            headers: { "retry-after": "1" },
+            body: { error: { message: "slow down" } },
+          }
+        : ok(r),
+    );
     expectCorrect(c);
     expect(c.calls).toBe(2);
     expect(c.elapsed).toBeGreaterThanOrEqual(1000);
   });
 
   it("500, then success", async () => {
-    const c = await runCase((n, r) => (n <= 2 ? { kind: "json", status: 500, body: { error: { message: "boom" } } } : ok(r)));
+    const c = await runCase((n, r) =>
+      n <= 2 ? { kind: "json", status: 500, body: { error: { message: "boom" } } } : ok(r),
+    );
     expectCorrect(c);
     expect(c.calls).toBe(3);
   });
 
   it("a slow reply past the timeout, then a fast one", async () => {
-    const c = await runCase((n, r) => (n === 1 ? { ...ok(r), delayMs: 1500 } as FakeReply : ok(r)));
+    const c = await runCase((n, r) => (n === 1 ? ({ ...ok(r), delayMs: 1500 } as FakeReply) : ok(r)));
     expectCorrect(c);
     expect(c.calls).toBe(2);
   });
 
   it("truncated JSON, then a whole reply", async () => {
-    const c = await runCase((n, r) => (n === 1 ? { kind: "raw", body: '{"id":"x","choices":[{"message":{"role":"assistant","content":"[[A' } : ok(r)));
+    const c = await runCase((n, r) =>
+      n === 1
+        ? { kind: "raw", body: '{"id":"x","choices":[{"message":{"role":"assistant","content":"[[A' }
+        : ok(r),
+    );
     expectCorrect(c);
   });
 
@@ -93,13 +130,22 @@ describe("transport faults are retried", () => {
 
 describe("faults that persist end as failed, with the reason", () => {
   it("500 every time", async () => {
-    const c = await runCase(() => ({ kind: "json", status: 500, body: { error: { message: "model crashed" } } }));
+    const c = await runCase(() => ({
+      kind: "json",
+      status: 500,
+      body: { error: { message: "model crashed" } },
+    }));
     expectFailed(c, /HTTP 500: model crashed \(gave up after 4 tries\)/);
     expect(c.calls).toBe(4);
   });
 
   it("429 every time", async () => {
-    const c = await runCase(() => ({ kind: "json", status: 429, headers: { "retry-after": "0" }, body: { error: { message: "quota" } } }));
+    const c = await runCase(() => ({
+      kind: "json",
+      status: 429,
+      headers: { "retry-after": "0" },
+      body: { error: { message: "quota" } },
+    }));
     expectFailed(c, /HTTP 429: quota/);
   });
 
@@ -140,7 +186,9 @@ describe("replies without a verdict are unparseable, retried once, never guessed
   });
 
   it("a reply with NUL bytes (PostgreSQL cannot store them) is kept, with U+FFFD", async () => {
-    const c = await runCase((n, r) => (n === 1 ? chatReply("odd \u0000 bytes") : chatReply(`fine\u0000 [[${honestVerdict(r)}]]`)));
+    const c = await runCase((n, r) =>
+      n === 1 ? chatReply("odd \u0000 bytes") : chatReply(`fine\u0000 [[${honestVerdict(r)}]]`),
+    );
     expectCorrect(c);
     expect(c.attempts[0]!.rawReply).toBe("odd \uFFFD bytes");
     expect(c.judgments[0]!.rationale).toContain("fine\uFFFD");
@@ -160,7 +208,9 @@ describe("replies without a verdict are unparseable, retried once, never guessed
   });
 
   it("with position swap, one unparseable order means no judgment", async () => {
-    const c = await runCase((_n, r) => (r.firstShown === "BAD" ? chatReply("No idea.") : ok(r)), { positionSwap: true });
+    const c = await runCase((_n, r) => (r.firstShown === "BAD" ? chatReply("No idea.") : ok(r)), {
+      positionSwap: true,
+    });
     expect(c.judgments).toHaveLength(0);
     expect(c.view.unparseable).toBe(1);
   });
@@ -169,7 +219,11 @@ describe("replies without a verdict are unparseable, retried once, never guessed
 describe("configuration errors stop the run and leave it resumable", () => {
   it("401: the run fails naming the key; after the fix, resume judges it", async () => {
     let refuse = true;
-    const c = await runCase((_n, r) => (refuse ? { kind: "json", status: 401, body: { error: { message: "Incorrect API key provided" } } } : ok(r)));
+    const c = await runCase((_n, r) =>
+      refuse
+        ? { kind: "json", status: 401, body: { error: { message: "Incorrect API key provided" } } }
+        : ok(r),
+    );
     expect(c.result).toBe("failed");
     expect(c.view.status).toBe("failed");
     expect(c.view.error).toMatch(/HTTP 401: Incorrect API key provided.*set a valid key/);
@@ -185,8 +239,15 @@ describe("configuration errors stop the run and leave it resumable", () => {
   });
 
   it("a server that refuses logprobs: the judge goes on without them", async () => {
-    const c = await runCase((_n, r) =>
-      r.body.logprobs ? { kind: "json", status: 400, body: { error: { message: "logprobs is not supported by this model" } } } : ok(r),
+    const c = await runCase(
+      (_n, r) =>
+        r.body.logprobs
+          ? {
+              kind: "json",
+              status: 400,
+              body: { error: { message: "logprobs is not supported by this model" } },
+            }
+          : ok(r),
       { logprobs: true },
     );
     expectCorrect(c);
@@ -195,16 +256,28 @@ describe("configuration errors stop the run and leave it resumable", () => {
   });
 
   it("404 unknown model: fails with the endpoint's message", async () => {
-    const c = await runCase(() => ({ kind: "json", status: 404, body: { error: { message: "The model 'm' does not exist" } } }));
+    const c = await runCase(() => ({
+      kind: "json",
+      status: 404,
+      body: { error: { message: "The model 'm' does not exist" } },
+    }));
     expect(c.result).toBe("failed");
-    expect(c.view.error).toMatch(/HTTP 404: The model 'm' does not exist \(check the judge's base URL and model name\)/);
+    expect(c.view.error).toMatch(
+      /HTTP 404: The model 'm' does not exist \(check the judge's base URL and model name\)/,
+    );
   });
 
   it("an endpoint that is down: retried, then failed with the connection error", async () => {
     const closed = await startFakeLlm(ok);
     const url = closed.url;
     await closed.close(); // nothing listens there any more
-    const cfg = await createJudgeConfig({ name: "down", kind: "llm", baseUrl: url, model: "m", positionSwap: false });
+    const cfg = await createJudgeConfig({
+      name: "down",
+      kind: "llm",
+      baseUrl: url,
+      model: "m",
+      positionSwap: false,
+    });
     const fx = await makeProject(t.prisma, { n: 1 });
     const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
     await executeJudgeRun(run.id, { retry: FAST_RETRY });

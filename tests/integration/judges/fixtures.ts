@@ -35,7 +35,15 @@ export async function makeProject(
     data: {
       slug,
       name: slug,
-      labelSchema: { kind: "pairwise", strength: false, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false },
+      labelSchema: {
+        kind: "pairwise",
+        strength: false,
+        allowTie: true,
+        allowBothBad: true,
+        axes: [],
+        rationale: "optional",
+        judgeReasoningSeparately: false,
+      },
       settings: (opts.settings ?? {}) as object,
       aiCountsTowardConsensus: opts.aiCountsTowardConsensus ?? false,
       overlap: opts.overlap ?? 1,
@@ -45,11 +53,38 @@ export async function makeProject(
   for (let i = 0; i < opts.n; i++) {
     const text = `Question ${i}: what is ${i} + ${i}?`;
     const ph = promptHash({ text });
-    const prompt = await prisma.prompt.create({ data: { projectId: project.id, contentHash: ph, text, metadata: (opts.promptMetadata?.(i) ?? {}) as object } });
+    const prompt = await prisma.prompt.create({
+      data: {
+        projectId: project.id,
+        contentHash: ph,
+        text,
+        metadata: (opts.promptMetadata?.(i) ?? {}) as object,
+      },
+    });
     const goodFirst = opts.goodFirst ? opts.goodFirst(i) : i % 2 === 0;
-    const t = opts.texts?.(i) ?? (goodFirst ? { a: `GOOD answer ${2 * i}`, b: `BAD answer, a much longer ramble ${i}` } : { a: `BAD answer, a much longer ramble ${i}`, b: `GOOD answer ${2 * i}` });
-    const ca = await prisma.completion.create({ data: { projectId: project.id, promptId: prompt.id, contentHash: completionHash(t.a), text: t.a, modelName: "m1" } });
-    const cb = await prisma.completion.create({ data: { projectId: project.id, promptId: prompt.id, contentHash: completionHash(t.b), text: t.b, modelName: "m2" } });
+    const t =
+      opts.texts?.(i) ??
+      (goodFirst
+        ? { a: `GOOD answer ${2 * i}`, b: `BAD answer, a much longer ramble ${i}` }
+        : { a: `BAD answer, a much longer ramble ${i}`, b: `GOOD answer ${2 * i}` });
+    const ca = await prisma.completion.create({
+      data: {
+        projectId: project.id,
+        promptId: prompt.id,
+        contentHash: completionHash(t.a),
+        text: t.a,
+        modelName: "m1",
+      },
+    });
+    const cb = await prisma.completion.create({
+      data: {
+        projectId: project.id,
+        promptId: prompt.id,
+        contentHash: completionHash(t.b),
+        text: t.b,
+        modelName: "m2",
+      },
+    });
     const cmp = await prisma.comparison.create({
       data: {
         projectId: project.id,
@@ -86,7 +121,10 @@ export type FakeReply =
   | { kind: "hang" }; // never answers (the client's timeout fires)
 
 /** A chat completion whose content is `text`, with usage and (optionally) logprobs for the verdict letter. */
-export function chatReply(text: string, o: { promptTokens?: number; completionTokens?: number; letterProb?: number } = {}): FakeReply {
+export function chatReply(
+  text: string,
+  o: { promptTokens?: number; completionTokens?: number; letterProb?: number } = {},
+): FakeReply {
   let logprobs: unknown = null;
   if (o.letterProb !== undefined) {
     const m = /\[\[([ABC])\]\]\s*$/.exec(text);
@@ -97,7 +135,14 @@ export function chatReply(text: string, o: { promptTokens?: number; completionTo
       logprobs = {
         content: [
           { token: before, logprob: -0.01, top_logprobs: [] },
-          { token: letter, logprob: Math.log(o.letterProb), top_logprobs: [{ token: letter, logprob: Math.log(o.letterProb) }, { token: other, logprob: Math.log(1 - o.letterProb) }] },
+          {
+            token: letter,
+            logprob: Math.log(o.letterProb),
+            top_logprobs: [
+              { token: letter, logprob: Math.log(o.letterProb) },
+              { token: other, logprob: Math.log(1 - o.letterProb) },
+            ],
+          },
           { token: "]]", logprob: -0.001, top_logprobs: [] },
         ],
       };
@@ -111,7 +156,11 @@ export function chatReply(text: string, o: { promptTokens?: number; completionTo
       created: 0,
       model: "fake",
       choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs }],
-      usage: { prompt_tokens: o.promptTokens ?? 100, completion_tokens: o.completionTokens ?? 10, total_tokens: (o.promptTokens ?? 100) + (o.completionTokens ?? 10) },
+      usage: {
+        prompt_tokens: o.promptTokens ?? 100,
+        completion_tokens: o.completionTokens ?? 10,
+        total_tokens: (o.promptTokens ?? 100) + (o.completionTokens ?? 10),
+      },
     },
   };
 }
@@ -130,7 +179,9 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function startFakeLlm(handler: (r: FakeRequest) => FakeReply | Promise<FakeReply>): Promise<FakeServer> {
+export async function startFakeLlm(
+  handler: (r: FakeRequest) => FakeReply | Promise<FakeReply>,
+): Promise<FakeServer> {
   let h = handler;
   const requests: FakeRequest[] = [];
   let inFlight = 0;
@@ -145,7 +196,12 @@ export async function startFakeLlm(handler: (r: FakeRequest) => FakeReply | Prom
     const user = body.messages.find((m) => m.role === "user")?.content ?? "";
     const aStart = user.indexOf("[The Start of Assistant A's Answer]");
     const first = aStart >= 0 ? user.slice(aStart, aStart + 60) : "";
-    const fr: FakeRequest = { body, headers: req.headers, firstShown: first.includes("GOOD") ? "GOOD" : first.includes("BAD") ? "BAD" : null, n: requests.length + 1 };
+    const fr: FakeRequest = {
+      body,
+      headers: req.headers,
+      firstShown: first.includes("GOOD") ? "GOOD" : first.includes("BAD") ? "BAD" : null,
+      n: requests.length + 1,
+    };
     requests.push(fr);
     const reply = await h(fr);
     if (reply.kind === "hang") return; // the client gives up; the socket is closed on server.close

@@ -20,7 +20,13 @@ beforeAll(async () => {
   resetEnvForTests();
   t = await createTestDatabase();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "pw-gen-"));
-  serve = await startServeServer({ port: 0, checkpointDir: dir, database: false, backend: "wasm", log: () => {} });
+  serve = await startServeServer({
+    port: 0,
+    checkpointDir: dir,
+    database: false,
+    backend: "wasm",
+    log: () => {},
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +41,11 @@ async function project(kind: "pairwise" | "ranking", n: number) {
   const prompts = [];
   for (let i = 0; i < n; i++) {
     const messages = [{ role: "user", content: `Ana has ${i + 2} apples and buys 3 more. How many?` }];
-    prompts.push(await t.prisma.prompt.create({ data: { projectId: p.id, contentHash: promptHash({ messages: messages as never }), messages } }));
+    prompts.push(
+      await t.prisma.prompt.create({
+        data: { projectId: p.id, contentHash: promptHash({ messages: messages as never }), messages },
+      }),
+    );
   }
   return { projectId: p.id, promptIds: prompts.map((x) => x.id) };
 }
@@ -44,7 +54,9 @@ describe("generateComparisons", () => {
   it("makes completions with provenance from pairwise serve and a checkpoint, then comparisons", async () => {
     const fx = await project("pairwise", 3);
     const ckPath = path.join(dir, "_serve", "pairwise-tiny");
-    const ck = await t.prisma.checkpoint.create({ data: { projectId: fx.projectId, kind: "policy", name: "policy-r1", path: ckPath, promoted: true } });
+    const ck = await t.prisma.checkpoint.create({
+      data: { projectId: fx.projectId, kind: "policy", name: "policy-r1", path: ckPath, promoted: true },
+    });
     const input = {
       projectId: fx.projectId,
       promptIds: fx.promptIds,
@@ -63,7 +75,12 @@ describe("generateComparisons", () => {
     const cs = await t.prisma.completion.findMany({ where: { projectId: fx.projectId } });
     expect(cs).toHaveLength(6);
     expect(cs.every((c) => c.modelName === "served-tiny" && c.checkpointId === null)).toBe(true);
-    expect(cs[0]!.samplingParams).toMatchObject({ temperature: 1, max_tokens: 12, endpoint: serve.url, model: "pairwise-tiny" });
+    expect(cs[0]!.samplingParams).toMatchObject({
+      temperature: 1,
+      max_tokens: 12,
+      endpoint: serve.url,
+      model: "pairwise-tiny",
+    });
     expect(new Set(cs.map((c) => (c.samplingParams as { seed: number }).seed))).toEqual(new Set([5, 6]));
     const cmp = await t.prisma.comparison.findMany({ where: { projectId: fx.projectId } });
     expect(cmp.length).toBe(3);
@@ -75,12 +92,23 @@ describe("generateComparisons", () => {
     }
 
     // the checkpoint alone, other seeds: its completions carry the checkpoint id
-    const local = await generateComparisons({ projectId: fx.projectId, promptIds: fx.promptIds, models: [{ checkpointId: ck.id }], n: 2, sampling: { maxTokens: 12, seed: 100 }, roundId: "round-x" });
+    const local = await generateComparisons({
+      projectId: fx.projectId,
+      promptIds: fx.promptIds,
+      models: [{ checkpointId: ck.id }],
+      n: 2,
+      sampling: { maxTokens: 12, seed: 100 },
+      roundId: "round-x",
+    });
     expect(local.completionsCreated).toBe(6);
-    const mine = await t.prisma.completion.findMany({ where: { projectId: fx.projectId, checkpointId: ck.id } });
+    const mine = await t.prisma.completion.findMany({
+      where: { projectId: fx.projectId, checkpointId: ck.id },
+    });
     expect(mine).toHaveLength(6);
     expect(mine.every((c) => c.modelName === "policy-r1")).toBe(true);
-    const roundCmp = await t.prisma.comparison.findMany({ where: { projectId: fx.projectId, roundId: "round-x" } });
+    const roundCmp = await t.prisma.comparison.findMany({
+      where: { projectId: fx.projectId, roundId: "round-x" },
+    });
     expect(roundCmp).toHaveLength(3);
     expect(roundCmp.every((c) => c.source === "round")).toBe(true);
 
@@ -108,7 +136,10 @@ describe("generateComparisons", () => {
       { retry: { maxRetries: 0 } },
     );
     expect(r.failures).toHaveLength(2 * 4);
-    expect(r.failures[0]).toMatchObject({ model: "no-such-model", error: expect.stringMatching(/HTTP 404: The model 'no-such-model' does not exist/) });
+    expect(r.failures[0]).toMatchObject({
+      model: "no-such-model",
+      error: expect.stringMatching(/HTTP 404: The model 'no-such-model' does not exist/),
+    });
     const cmp = await t.prisma.comparison.findMany({ where: { projectId: fx.projectId } });
     expect(cmp.length).toBeGreaterThanOrEqual(1);
     expect(cmp.every((c) => c.completionIds.length >= 2 && c.completionIds.length <= 4)).toBe(true);
@@ -119,9 +150,16 @@ describe("generateComparisons", () => {
     let k = 0;
     const fake = await startFakeLlm(() => chatReply(`sample ${++k} \u0000 end`));
     try {
-      const r = await generateComparisons({ projectId: fx.projectId, promptIds: fx.promptIds, endpoints: [{ baseUrl: fake.url, model: "nul" }], n: 2 });
+      const r = await generateComparisons({
+        projectId: fx.projectId,
+        promptIds: fx.promptIds,
+        endpoints: [{ baseUrl: fake.url, model: "nul" }],
+        n: 2,
+      });
       expect(r).toMatchObject({ completionsCreated: 2, comparisonsCreated: 1, failures: [] });
-      const texts = (await t.prisma.completion.findMany({ where: { projectId: fx.projectId } })).map((c) => c.text).sort();
+      const texts = (await t.prisma.completion.findMany({ where: { projectId: fx.projectId } }))
+        .map((c) => c.text)
+        .sort();
       expect(texts).toEqual(["sample 1 \uFFFD end", "sample 2 \uFFFD end"]);
     } finally {
       await fake.close();
@@ -130,13 +168,28 @@ describe("generateComparisons", () => {
 
   it("refuses bad input with a reason", async () => {
     const fx = await project("pairwise", 1);
-    await expect(generateComparisons({ projectId: fx.projectId, promptIds: fx.promptIds })).rejects.toThrow(/at least one model/);
-    await expect(generateComparisons({ projectId: fx.projectId, promptIds: ["nope"], endpoints: [{ baseUrl: serve.url, model: "pairwise-tiny" }] })).rejects.toThrow(/not in this project/);
+    await expect(generateComparisons({ projectId: fx.projectId, promptIds: fx.promptIds })).rejects.toThrow(
+      /at least one model/,
+    );
+    await expect(
+      generateComparisons({
+        projectId: fx.projectId,
+        promptIds: ["nope"],
+        endpoints: [{ baseUrl: serve.url, model: "pairwise-tiny" }],
+      }),
+    ).rejects.toThrow(/not in this project/);
   });
 
   it("pairs completions all-pairs or across models, capped", () => {
-    expect(choosePairs(["0", "0", "1"], "all", 10)).toEqual([[0, 1], [0, 2], [1, 2]]);
-    expect(choosePairs(["0", "0", "1"], "cross-model", 10)).toEqual([[0, 2], [1, 2]]);
+    expect(choosePairs(["0", "0", "1"], "all", 10)).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(choosePairs(["0", "0", "1"], "cross-model", 10)).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
     expect(choosePairs(["0", "1", "2", "3", "4"], "all", 3)).toHaveLength(3);
   });
 });

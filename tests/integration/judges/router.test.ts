@@ -19,19 +19,33 @@ afterAll(async () => {
   await t?.close();
 });
 
-const as = (role: "admin" | "annotator") => createCaller({ user: { id: `u-${role}`, email: `${role}@x.org`, name: role, role }, scopes: null } as never);
+const as = (role: "admin" | "annotator") =>
+  createCaller({
+    user: { id: `u-${role}`, email: `${role}@x.org`, name: role, role },
+    scopes: null,
+  } as never);
 
 describe("judges router", () => {
   it("is for admins only", async () => {
     await expect(as("annotator").judges.configs()).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(createCaller({ user: null, scopes: null }).judges.configs()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    await expect(createCaller({ user: null, scopes: null }).judges.configs()).rejects.toMatchObject({
+      code: "UNAUTHORIZED",
+    });
   });
 
   it("never returns the API key, only whether it is set", async () => {
     const fx = await makeProject(t.prisma, { n: 2 });
     const admin = as("admin");
     const responses: unknown[] = [];
-    const created = await admin.judges.createConfig({ project: fx.projectId, name: "gpt", kind: "llm", baseUrl: "http://127.0.0.1:1/v1", model: "gpt-x", apiKey: SECRET, rubricPreset: "mt-bench-pair-reference" });
+    const created = await admin.judges.createConfig({
+      project: fx.projectId,
+      name: "gpt",
+      kind: "llm",
+      baseUrl: "http://127.0.0.1:1/v1",
+      model: "gpt-x",
+      apiKey: SECRET,
+      rubricPreset: "mt-bench-pair-reference",
+    });
     responses.push(created);
     expect(created.apiKey).toBe("set");
     expect(created.rubricPreset).toBe("mt-bench-pair-reference");
@@ -41,7 +55,11 @@ describe("judges router", () => {
     responses.push(await admin.judges.updateConfig({ id: created.id, patch: { name: "gpt renamed" } }));
     const run = await admin.judges.startRun({ judgeConfigId: created.id, project: fx.projectId }); // queued; no worker here
     expect(run).toMatchObject({ status: "queued", total: 2 });
-    responses.push(run, await admin.judges.run({ runId: run.id }), await admin.judges.cancelRun({ runId: run.id }));
+    responses.push(
+      run,
+      await admin.judges.run({ runId: run.id }),
+      await admin.judges.cancelRun({ runId: run.id }),
+    );
     responses.push(await admin.judges.runs({ project: fx.projectId }));
     responses.push(await admin.judges.rubrics());
     for (const r of responses) expect(JSON.stringify(r)).not.toContain(SECRET);
@@ -51,9 +69,21 @@ describe("judges router", () => {
 
   it("explains bad configurations", async () => {
     const admin = as("admin");
-    await expect(admin.judges.createConfig({ name: "x", kind: "llm" })).rejects.toThrow(/an LLM judge needs the endpoint's base URL/);
-    await expect(admin.judges.createConfig({ name: "x", kind: "llm", baseUrl: "ftp://x", model: "m" })).rejects.toThrow(/must start with http/);
-    await expect(admin.judges.createConfig({ name: "x", kind: "llm", baseUrl: "http://x/v1", model: "m", rubric: "{answer_a} only" })).rejects.toThrow(/must include \{answer_b\}/);
+    await expect(admin.judges.createConfig({ name: "x", kind: "llm" })).rejects.toThrow(
+      /an LLM judge needs the endpoint's base URL/,
+    );
+    await expect(
+      admin.judges.createConfig({ name: "x", kind: "llm", baseUrl: "ftp://x", model: "m" }),
+    ).rejects.toThrow(/must start with http/);
+    await expect(
+      admin.judges.createConfig({
+        name: "x",
+        kind: "llm",
+        baseUrl: "http://x/v1",
+        model: "m",
+        rubric: "{answer_a} only",
+      }),
+    ).rejects.toThrow(/must include \{answer_b\}/);
     await expect(admin.judges.pauseRun({ runId: "nope" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 

@@ -4,10 +4,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db";
 import { resetEnvForTests } from "@/server/env";
-import { createJudgeConfig, getJudgeConfig, listJudgeConfigs, updateJudgeConfig } from "@/server/judges/config";
-import { cancelJudgeRun, createJudgeRun, getJudgeRun, judgmentKey, markRunResumed, pauseJudgeRun } from "@/server/judges/runs";
+import {
+  createJudgeConfig,
+  getJudgeConfig,
+  listJudgeConfigs,
+  updateJudgeConfig,
+} from "@/server/judges/config";
+import {
+  cancelJudgeRun,
+  createJudgeRun,
+  getJudgeRun,
+  judgmentKey,
+  markRunResumed,
+  pauseJudgeRun,
+} from "@/server/judges/runs";
 import { AI_UNCERTAIN_PRIORITY, executeJudgeRun, isUniqueViolation } from "@/server/judges/runner";
-import { chatReply, honestVerdict, makeProject, startFakeLlm, type FakeReply, type FakeServer } from "./fixtures";
+import {
+  chatReply,
+  honestVerdict,
+  makeProject,
+  startFakeLlm,
+  type FakeReply,
+  type FakeServer,
+} from "./fixtures";
 
 let t: TestDatabase;
 let fake: FakeServer;
@@ -16,7 +35,9 @@ beforeAll(async () => {
   process.env.PAIRWISE_ENCRYPTION_KEY = "test-encryption-key-0123456789abcdef-xyz";
   resetEnvForTests();
   t = await createTestDatabase();
-  fake = await startFakeLlm((r) => chatReply(`Reasoning about both. [[${honestVerdict(r)}]]`, { letterProb: 0.9 }));
+  fake = await startFakeLlm((r) =>
+    chatReply(`Reasoning about both. [[${honestVerdict(r)}]]`, { letterProb: 0.9 }),
+  );
 });
 
 afterAll(async () => {
@@ -25,11 +46,26 @@ afterAll(async () => {
 });
 
 const llm = (over: Record<string, unknown> = {}) =>
-  createJudgeConfig({ name: "fake judge", kind: "llm", baseUrl: fake.url, model: "fake-model", concurrency: 4, costPerMInputTokens: 2, costPerMOutputTokens: 10, ...over });
+  createJudgeConfig({
+    name: "fake judge",
+    kind: "llm",
+    baseUrl: fake.url,
+    model: "fake-model",
+    concurrency: 4,
+    costPerMInputTokens: 2,
+    costPerMOutputTokens: 10,
+    ...over,
+  });
 
 describe("LLM judge runs", () => {
   it("judges with position swap, confidence from logprobs, and counts tokens and cost", async () => {
-    fake.setHandler((r) => chatReply(`Reasoning about both. [[${honestVerdict(r)}]]`, { letterProb: 0.9, promptTokens: 120, completionTokens: 8 }));
+    fake.setHandler((r) =>
+      chatReply(`Reasoning about both. [[${honestVerdict(r)}]]`, {
+        letterProb: 0.9,
+        promptTokens: 120,
+        completionTokens: 8,
+      }),
+    );
     const fx = await makeProject(t.prisma, { n: 6 });
     const cfg = await llm();
     const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
@@ -38,7 +74,16 @@ describe("LLM judge runs", () => {
     expect(await executeJudgeRun(run.id, { pollMs: 50 })).toBe("finished");
     expect(fake.requests.length - before).toBe(12); // both orders
     const r = await getJudgeRun(run.id);
-    expect(r).toMatchObject({ status: "succeeded", done: 6, failed: 0, unparseable: 0, inconsistent: 0, promptTokens: 12 * 120, completionTokens: 12 * 8, error: null });
+    expect(r).toMatchObject({
+      status: "succeeded",
+      done: 6,
+      failed: 0,
+      unparseable: 0,
+      inconsistent: 0,
+      promptTokens: 12 * 120,
+      completionTokens: 12 * 8,
+      error: null,
+    });
     expect(r.costUsd).toBeCloseTo((12 * 120 * 2 + 12 * 8 * 10) / 1e6, 12);
     const js = await t.prisma.judgment.findMany({ where: { judgeRunId: run.id } });
     expect(js).toHaveLength(6);
@@ -57,7 +102,13 @@ describe("LLM judge runs", () => {
     expect(new Set(attempts.map((a) => a.order))).toEqual(new Set(["AB", "BA"]));
     // the request asked for logprobs and used the configured sampling
     const last = fake.requests.at(-1)!.body;
-    expect(last).toMatchObject({ model: "fake-model", temperature: 0, max_tokens: 1024, logprobs: true, top_logprobs: 5 });
+    expect(last).toMatchObject({
+      model: "fake-model",
+      temperature: 0,
+      max_tokens: 1024,
+      logprobs: true,
+      top_logprobs: 5,
+    });
     expect(last.messages[0]!.role).toBe("system");
   });
 
@@ -82,7 +133,10 @@ describe("LLM judge runs", () => {
   it("routes low-confidence verdicts only when the project asks for it", async () => {
     fake.setHandler((r) => chatReply(`Hmm. [[${honestVerdict(r)}]]`, { letterProb: 0.55 }));
     const on = await makeProject(t.prisma, { n: 2 });
-    const off = await makeProject(t.prisma, { n: 2, settings: { routing: { aiUncertainToHumans: false, lowConfidenceBelow: 0.6 } } });
+    const off = await makeProject(t.prisma, {
+      n: 2,
+      settings: { routing: { aiUncertainToHumans: false, lowConfidenceBelow: 0.6 } },
+    });
     const cfg = await llm();
     for (const fx of [on, off]) {
       const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
@@ -112,7 +166,11 @@ describe("LLM judge runs", () => {
     expect(j.metadata).toMatchObject({ swap: "off" });
 
     const again = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
-    expect(again).toMatchObject({ total: 0, status: "succeeded", excluded: { alreadyJudged: 3, unsupported: 0 } });
+    expect(again).toMatchObject({
+      total: 0,
+      status: "succeeded",
+      excluded: { alreadyJudged: 3, unsupported: 0 },
+    });
 
     // a new version (rubric edited) judges them again, under new keys
     const v2 = await updateJudgeConfig(cfg.id, { temperature: 0.3 });
@@ -122,7 +180,9 @@ describe("LLM judge runs", () => {
     const run2 = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
     expect(run2.total).toBe(3);
     await executeJudgeRun(run2.id, { pollMs: 50 });
-    expect(await t.prisma.judgment.count({ where: { comparisonId: { in: fx.comparisonIds }, source: "ai" } })).toBe(6);
+    expect(
+      await t.prisma.judgment.count({ where: { comparisonId: { in: fx.comparisonIds }, source: "ai" } }),
+    ).toBe(6);
   });
 
   it("fails a run whose judge was edited after it was created", async () => {
@@ -174,11 +234,17 @@ describe("crash and restart", () => {
     const fx = await makeProject(t.prisma, { n: 1 });
     const cfg = await llm();
     const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
-    const insert = (id: string) => t.prisma.$executeRaw`INSERT INTO "JudgeAttempt" (id, "runId", "comparisonId", "order", "try", status) VALUES (${id}, ${run.id}, ${fx.comparisonIds[0]!}, 'AB', 1, 'ok')`;
+    const insert = (id: string) =>
+      t.prisma
+        .$executeRaw`INSERT INTO "JudgeAttempt" (id, "runId", "comparisonId", "order", "try", status) VALUES (${id}, ${run.id}, ${fx.comparisonIds[0]!}, 'AB', 1, 'ok')`;
     await insert("att-1");
     const raw = await insert("att-2").catch((e: unknown) => e);
     expect(isUniqueViolation(raw)).toBe(true);
-    const viaModel = await t.prisma.judgeAttempt.create({ data: { runId: run.id, comparisonId: fx.comparisonIds[0]!, order: "AB", try: 1, status: "ok" } }).catch((e: unknown) => e);
+    const viaModel = await t.prisma.judgeAttempt
+      .create({
+        data: { runId: run.id, comparisonId: fx.comparisonIds[0]!, order: "AB", try: 1, status: "ok" },
+      })
+      .catch((e: unknown) => e);
     expect(isUniqueViolation(viaModel)).toBe(true);
     expect(isUniqueViolation(new Error("other"))).toBe(false);
   });
@@ -201,29 +267,53 @@ describe("crash and restart", () => {
       },
     });
     expect(first).toBe("stopped");
-    await t.prisma.$executeRaw`UPDATE "JudgeRun" SET "leaseOwner" = 'worker-that-dies', "leaseUntil" = now() + interval '1 hour', "done" = 0, "promptTokens" = 0 WHERE id = ${run.id}`;
+    await t.prisma
+      .$executeRaw`UPDATE "JudgeRun" SET "leaseOwner" = 'worker-that-dies', "leaseUntil" = now() + interval '1 hour', "done" = 0, "promptTokens" = 0 WHERE id = ${run.id}`;
 
     // 2. half-finished work of the dead runner: an AB reply paid for, no judgment yet
-    const judgedSoFar = new Set((await t.prisma.judgment.findMany({ where: { judgeRunId: run.id } })).map((j) => j.comparisonId));
+    const judgedSoFar = new Set(
+      (await t.prisma.judgment.findMany({ where: { judgeRunId: run.id } })).map((j) => j.comparisonId),
+    );
     const half = fx.pairs.find((p) => !judgedSoFar.has(p.comparisonId))!;
     await t.prisma.judgeAttempt.deleteMany({ where: { runId: run.id, comparisonId: half.comparisonId } });
     const goodFirst = half.aText.startsWith("GOOD");
     await t.prisma.judgeAttempt.create({
-      data: { runId: run.id, comparisonId: half.comparisonId, order: "AB", try: 1, status: "ok", verdict: goodFirst ? "A" : "B", rawReply: "[[x]]", promptTokens: 50, completionTokens: 5 },
+      data: {
+        runId: run.id,
+        comparisonId: half.comparisonId,
+        order: "AB",
+        try: 1,
+        status: "ok",
+        verdict: goodFirst ? "A" : "B",
+        rawReply: "[[x]]",
+        promptTokens: 50,
+        completionTokens: 5,
+      },
     });
 
     // 3. while the lease is held, another runner stays away
     expect(await executeJudgeRun(run.id, { owner: "worker-2" })).toBe("busy");
 
     // 4. the lease runs out; the next runner resumes
-    await t.prisma.$executeRaw`UPDATE "JudgeRun" SET "leaseUntil" = now() - interval '1 second' WHERE id = ${run.id}`;
+    await t.prisma
+      .$executeRaw`UPDATE "JudgeRun" SET "leaseUntil" = now() - interval '1 second' WHERE id = ${run.id}`;
     const before = fake.requests.length;
     expect(await executeJudgeRun(run.id, { owner: "worker-2", pollMs: 20 })).toBe("finished");
     const asked = fake.requests.slice(before);
     // nothing already judged was asked again, and the half-done comparison only for its BA order
-    const judgedAgain = asked.filter((r) => fx.pairs.some((p) => judgedSoFar.has(p.comparisonId) && r.body.messages[1]!.content.includes(p.aText) && r.body.messages[1]!.content.includes(p.bText)));
+    const judgedAgain = asked.filter((r) =>
+      fx.pairs.some(
+        (p) =>
+          judgedSoFar.has(p.comparisonId) &&
+          r.body.messages[1]!.content.includes(p.aText) &&
+          r.body.messages[1]!.content.includes(p.bText),
+      ),
+    );
     expect(judgedAgain).toHaveLength(0);
-    const halfAsks = asked.filter((r) => r.body.messages[1]!.content.includes(half.aText) && r.body.messages[1]!.content.includes(half.bText));
+    const halfAsks = asked.filter(
+      (r) =>
+        r.body.messages[1]!.content.includes(half.aText) && r.body.messages[1]!.content.includes(half.bText),
+    );
     expect(halfAsks).toHaveLength(1);
     expect(halfAsks[0]!.firstShown).toBe(goodFirst ? "BAD" : "GOOD"); // the BA order
 
@@ -232,7 +322,13 @@ describe("crash and restart", () => {
     expect(new Set(js.map((j) => j.comparisonId)).size).toBe(10);
     const r = await getJudgeRun(run.id);
     // counters were recounted from the rows, not trusted
-    expect(r).toMatchObject({ status: "succeeded", done: 10, failed: 0, promptTokens: 20 * 50, completionTokens: 20 * 5 });
+    expect(r).toMatchObject({
+      status: "succeeded",
+      done: 10,
+      failed: 0,
+      promptTokens: 20 * 50,
+      completionTokens: 20 * 5,
+    });
     expect(await t.prisma.judgeAttempt.count({ where: { runId: run.id } })).toBe(20);
     const lease = await t.prisma.judgeRun.findUniqueOrThrow({ where: { id: run.id } });
     expect(lease.leaseOwner).toBeNull();

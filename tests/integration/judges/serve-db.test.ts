@@ -26,11 +26,44 @@ async function save(name: string, kind: "policy" | "reward") {
 beforeAll(async () => {
   t = await createTestDatabase();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "pw-serve-db-"));
-  const p = await t.prisma.project.create({ data: { slug: "serve-db", name: "serve-db", labelSchema: { kind: "pairwise" } } });
-  await t.prisma.checkpoint.create({ data: { projectId: p.id, kind: "policy", name: "round-1-policy", path: await save("r1", "policy"), promoted: true } });
-  await t.prisma.checkpoint.create({ data: { projectId: p.id, kind: "policy", name: "round-2-candidate", path: await save("r2", "policy"), promoted: false } });
-  await t.prisma.checkpoint.create({ data: { projectId: p.id, kind: "reward", name: "round-1-rm", path: await save("rm", "reward"), promoted: true } });
-  serve = await startServeServer({ port: 0, checkpointDir: dir, database: true, defaultModel: false, backend: "cpu", log: () => {} });
+  const p = await t.prisma.project.create({
+    data: { slug: "serve-db", name: "serve-db", labelSchema: { kind: "pairwise" } },
+  });
+  await t.prisma.checkpoint.create({
+    data: {
+      projectId: p.id,
+      kind: "policy",
+      name: "round-1-policy",
+      path: await save("r1", "policy"),
+      promoted: true,
+    },
+  });
+  await t.prisma.checkpoint.create({
+    data: {
+      projectId: p.id,
+      kind: "policy",
+      name: "round-2-candidate",
+      path: await save("r2", "policy"),
+      promoted: false,
+    },
+  });
+  await t.prisma.checkpoint.create({
+    data: {
+      projectId: p.id,
+      kind: "reward",
+      name: "round-1-rm",
+      path: await save("rm", "reward"),
+      promoted: true,
+    },
+  });
+  serve = await startServeServer({
+    port: 0,
+    checkpointDir: dir,
+    database: true,
+    defaultModel: false,
+    backend: "cpu",
+    log: () => {},
+  });
   client = new OpenAI({ baseURL: serve.url, apiKey: "x", maxRetries: 0 });
 });
 
@@ -43,16 +76,33 @@ afterAll(async () => {
 describe("serve with the database", () => {
   it("serves promoted policy checkpoints by name", async () => {
     expect((await client.models.list()).data.map((m) => m.id)).toEqual(["round-1-policy"]);
-    const r = await client.chat.completions.create({ model: "round-1-policy", messages: [{ role: "user", content: "hi" }], max_tokens: 4, seed: 1 });
+    const r = await client.chat.completions.create({
+      model: "round-1-policy",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 4,
+      seed: 1,
+    });
     expect(r.model).toBe("round-1-policy");
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
-    await expect(client.chat.completions.create({ model: "round-2-candidate", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ status: 404 });
+    await expect(
+      client.chat.completions.create({
+        model: "round-2-candidate",
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    ).rejects.toMatchObject({ status: 404 });
   });
 
   it("picks up a checkpoint promoted while it runs", async () => {
     await t.prisma.checkpoint.updateMany({ where: { name: "round-2-candidate" }, data: { promoted: true } });
-    const r = await client.chat.completions.create({ model: "round-2-candidate", messages: [{ role: "user", content: "hi" }], max_tokens: 3 });
+    const r = await client.chat.completions.create({
+      model: "round-2-candidate",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 3,
+    });
     expect(r.model).toBe("round-2-candidate");
-    expect((await client.models.list()).data.map((m) => m.id).sort()).toEqual(["round-1-policy", "round-2-candidate"]);
+    expect((await client.models.list()).data.map((m) => m.id).sort()).toEqual([
+      "round-1-policy",
+      "round-2-candidate",
+    ]);
   });
 });

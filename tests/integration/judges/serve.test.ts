@@ -14,7 +14,13 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "pw-serve-"));
-  server = await startServeServer({ port: 0, checkpointDir: dir, database: false, backend: "cpu", log: () => {} });
+  server = await startServeServer({
+    port: 0,
+    checkpointDir: dir,
+    database: false,
+    backend: "cpu",
+    log: () => {},
+  });
   client = new OpenAI({ baseURL: server.url, apiKey: "not-needed", maxRetries: 0 });
 });
 
@@ -32,7 +38,13 @@ describe("pairwise serve with the OpenAI SDK", () => {
   });
 
   it("answers a chat completion with usage, reproducibly for a seed", async () => {
-    const req = { model: "pairwise-tiny", messages: [{ role: "user" as const, content: "Ana has 3 apples and buys 4 more. How many?" }], max_tokens: 8, temperature: 0.8, seed: 7 };
+    const req = {
+      model: "pairwise-tiny",
+      messages: [{ role: "user" as const, content: "Ana has 3 apples and buys 4 more. How many?" }],
+      max_tokens: 8,
+      temperature: 0.8,
+      seed: 7,
+    };
     const a = await client.chat.completions.create(req);
     const b = await client.chat.completions.create(req);
     expect(a.object).toBe("chat.completion");
@@ -48,15 +60,32 @@ describe("pairwise serve with the OpenAI SDK", () => {
   });
 
   it("returns n choices with distinct seeds", async () => {
-    const r = await client.chat.completions.create({ model: "pairwise-tiny", messages: [{ role: "user", content: "Count." }], max_tokens: 6, n: 3, seed: 1, temperature: 1 });
+    const r = await client.chat.completions.create({
+      model: "pairwise-tiny",
+      messages: [{ role: "user", content: "Count." }],
+      max_tokens: 6,
+      n: 3,
+      seed: 1,
+      temperature: 1,
+    });
     expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(new Set(r.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
   });
 
   it("streams the same text as the non-streaming call", async () => {
-    const base = { model: "pairwise-tiny", messages: [{ role: "user" as const, content: "Say something." }], max_tokens: 10, temperature: 0.7, seed: 3 };
+    const base = {
+      model: "pairwise-tiny",
+      messages: [{ role: "user" as const, content: "Say something." }],
+      max_tokens: 10,
+      temperature: 0.7,
+      seed: 3,
+    };
     const whole = await client.chat.completions.create(base);
-    const stream = await client.chat.completions.create({ ...base, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...base,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let finish: string | null = null;
     let usage: OpenAI.CompletionUsage | null | undefined;
@@ -76,36 +105,75 @@ describe("pairwise serve with the OpenAI SDK", () => {
   });
 
   it("stops at a stop string and at max_tokens", async () => {
-    const free = await client.chat.completions.create({ model: "pairwise-tiny", messages: [{ role: "user", content: "Go on." }], max_tokens: 24, temperature: 0.9, seed: 11 });
+    const free = await client.chat.completions.create({
+      model: "pairwise-tiny",
+      messages: [{ role: "user", content: "Go on." }],
+      max_tokens: 24,
+      temperature: 0.9,
+      seed: 11,
+    });
     const text = free.choices[0]!.message.content ?? "";
     // pick a character from the middle of the free text as the stop string
     const stopAt = text.length > 4 ? text[Math.floor(text.length / 2)]! : null;
     if (stopAt && stopAt.trim()) {
-      const stopped = await client.chat.completions.create({ model: "pairwise-tiny", messages: [{ role: "user", content: "Go on." }], max_tokens: 24, temperature: 0.9, seed: 11, stop: [stopAt] });
+      const stopped = await client.chat.completions.create({
+        model: "pairwise-tiny",
+        messages: [{ role: "user", content: "Go on." }],
+        max_tokens: 24,
+        temperature: 0.9,
+        seed: 11,
+        stop: [stopAt],
+      });
       expect(stopped.choices[0]!.message.content).toBe(text.slice(0, text.indexOf(stopAt)));
       expect(stopped.choices[0]!.finish_reason).toBe("stop");
     }
-    const short = await client.chat.completions.create({ model: "pairwise-tiny", messages: [{ role: "user", content: "Go on." }], max_tokens: 2, temperature: 0.9, seed: 11 });
+    const short = await client.chat.completions.create({
+      model: "pairwise-tiny",
+      messages: [{ role: "user", content: "Go on." }],
+      max_tokens: 2,
+      temperature: 0.9,
+      seed: 11,
+    });
     expect(short.usage!.completion_tokens).toBeLessThanOrEqual(2);
   });
 
   it("serves the legacy completions endpoint, streaming too", async () => {
-    const r = await client.completions.create({ model: "pairwise-tiny", prompt: ["Once upon", "The answer is"], max_tokens: 5, seed: 2, n: 2 });
+    const r = await client.completions.create({
+      model: "pairwise-tiny",
+      prompt: ["Once upon", "The answer is"],
+      max_tokens: 5,
+      seed: 2,
+      n: 2,
+    });
     expect(r.object).toBe("text_completion");
     expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
-    const s = await client.completions.create({ model: "pairwise-tiny", prompt: "Once upon", max_tokens: 5, seed: 2, stream: true });
+    const s = await client.completions.create({
+      model: "pairwise-tiny",
+      prompt: "Once upon",
+      max_tokens: 5,
+      seed: 2,
+      stream: true,
+    });
     let text = "";
     for await (const chunk of s) text += chunk.choices[0]?.text ?? "";
     expect(text).toBe(r.choices[0]!.text);
   });
 
   it("answers errors in OpenAI's shape", async () => {
-    await expect(client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toMatchObject({
       status: 404,
       code: "model_not_found",
     });
-    await expect(client.chat.completions.create({ model: "pairwise-tiny", messages: [] })).rejects.toMatchObject({ status: 400 });
-    const raw = await fetch(`${server.url}/chat/completions`, { method: "POST", body: "{not json", headers: { "content-type": "application/json" } });
+    await expect(
+      client.chat.completions.create({ model: "pairwise-tiny", messages: [] }),
+    ).rejects.toMatchObject({ status: 400 });
+    const raw = await fetch(`${server.url}/chat/completions`, {
+      method: "POST",
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(raw.status).toBe(400);
     const body = (await raw.json()) as { error: { message: string; type: string } };
     expect(body.error.type).toBe("invalid_request_error");
@@ -115,7 +183,14 @@ describe("pairwise serve with the OpenAI SDK", () => {
 
 describe("pairwise serve with an API key", () => {
   it("refuses requests without the key", async () => {
-    const s = await startServeServer({ port: 0, checkpointDir: dir, database: false, backend: "cpu", apiKey: "sekret-key", log: () => {} });
+    const s = await startServeServer({
+      port: 0,
+      checkpointDir: dir,
+      database: false,
+      backend: "cpu",
+      apiKey: "sekret-key",
+      log: () => {},
+    });
     try {
       const bad = new OpenAI({ baseURL: s.url, apiKey: "wrong", maxRetries: 0 });
       await expect(bad.models.list()).rejects.toMatchObject({ status: 401 });

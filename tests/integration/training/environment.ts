@@ -13,7 +13,9 @@ export interface TrainingEnvironment {
   root: string;
 }
 
-export function useTrainingEnvironment(opts: { backend?: boolean; beforeClose?: () => Promise<void> } = {}): TrainingEnvironment {
+export function useTrainingEnvironment(
+  opts: { backend?: boolean; beforeClose?: () => Promise<void> } = {},
+): TrainingEnvironment {
   const env = {} as TrainingEnvironment;
   beforeAll(async () => {
     if (opts.backend !== false) await selectBackend({ force: "wasm", log: () => {} });

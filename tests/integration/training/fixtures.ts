@@ -31,7 +31,10 @@ export async function tempCheckpointRoot(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), "pw-train-"));
 }
 
-export async function makeTrainingProject(training: TrainingSettingsInput = {}, opts: { overlap?: number; aiCounts?: boolean } = {}) {
+export async function makeTrainingProject(
+  training: TrainingSettingsInput = {},
+  opts: { overlap?: number; aiCounts?: boolean } = {},
+) {
   const slug = `t-${crypto.randomBytes(4).toString("hex")}`;
   const settings = mergeSettings(MICRO, training);
   parseTrainingSettings(settings);
@@ -39,7 +42,15 @@ export async function makeTrainingProject(training: TrainingSettingsInput = {}, 
     data: {
       slug,
       name: `Training ${slug}`,
-      labelSchema: { kind: "pairwise", strength: true, allowTie: true, allowBothBad: true, axes: [], rationale: "optional", judgeReasoningSeparately: false },
+      labelSchema: {
+        kind: "pairwise",
+        strength: true,
+        allowTie: true,
+        allowBothBad: true,
+        axes: [],
+        rationale: "optional",
+        judgeReasoningSeparately: false,
+      },
       overlap: opts.overlap ?? 1,
       aiCountsTowardConsensus: opts.aiCounts ?? true,
       settings: { training: settings } as Prisma.InputJsonValue,
@@ -55,7 +66,12 @@ export async function makeTrainingProject(training: TrainingSettingsInput = {}, 
 export async function seedPairs(projectId: string, n: number, seed = 3): Promise<number> {
   const p = await db().project.findUniqueOrThrow({ where: { id: projectId }, select: { settings: true } });
   await ensureTaskPrompts(projectId, parseTrainingSettings((p.settings as { training: unknown }).training));
-  const prompts = await db().prompt.findMany({ where: { projectId, split: "train" }, orderBy: { contentHash: "desc" }, take: n, select: { id: true, contentHash: true, metadata: true } });
+  const prompts = await db().prompt.findMany({
+    where: { projectId, split: "train" },
+    orderBy: { contentHash: "desc" },
+    take: n,
+    select: { id: true, contentHash: true, metadata: true },
+  });
   const problems = problemsFromMetadata(prompts);
   const rng = new Rng(seed);
   let made = 0;
@@ -82,7 +98,13 @@ export async function seedPairs(projectId: string, n: number, seed = 3): Promise
       idempotencyKey: `fixture:${cmp.id}`,
       comparisonId: cmp.id,
       origin: { kind: "import" },
-      verdict: { kind: "pairwise", outcome: "win", winnerId: ids[0] as string, loserId: ids[1] as string, strength: 1 },
+      verdict: {
+        kind: "pairwise",
+        outcome: "win",
+        winnerId: ids[0] as string,
+        loserId: ids[1] as string,
+        strength: 1,
+      },
     });
     made++;
   }

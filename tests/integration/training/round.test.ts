@@ -21,7 +21,10 @@ describe("a training round", () => {
     expect(created).toBe(true);
     const t0 = Date.now();
     const result = await executeRound(round.id);
-    const after = await db().trainingRound.findUniqueOrThrow({ where: { id: round.id }, select: { error: true } });
+    const after = await db().trainingRound.findUniqueOrThrow({
+      where: { id: round.id },
+      select: { error: true },
+    });
     expect({ result, error: after.error }).toEqual({ result: "succeeded", error: null });
     expect(Date.now() - t0).toBeLessThan(60_000);
 
@@ -49,7 +52,10 @@ describe("a training round", () => {
     expect(pol.snapshotId).toBe(r.snapshotId);
     expect(rm.snapshotId).toBe(r.snapshotId);
     expect(pol.gateReason).toMatch(/^(promoted|rejected): /);
-    for (const c of cks) expect((await readCheckpointMeta(path.join(env.root, c.path))).kind).toBe(c.kind === "reward" ? "reward" : "policy");
+    for (const c of cks)
+      expect((await readCheckpointMeta(path.join(env.root, c.path))).kind).toBe(
+        c.kind === "reward" ? "reward" : "policy",
+      );
 
     // Reward model validated on the held-out pairs, compared with nothing before it
     expect(typeof res.reward?.["valAccuracy"]).toBe("number");
@@ -57,7 +63,8 @@ describe("a training round", () => {
 
     // Metrics: exactly one point per step per name (TRL names), for each training stage
     const series = await roundMetrics(round.id);
-    const loss = (stage: string) => series.find((s) => s.stage === stage && s.name === "loss")?.points.map((p) => p.step);
+    const loss = (stage: string) =>
+      series.find((s) => s.stage === stage && s.name === "loss")?.points.map((p) => p.step);
     expect(loss("bootstrap")).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(loss("reward")).toEqual([1, 2, 3, 4, 5, 6]);
     expect(loss("policy")).toEqual([1, 2, 3, 4, 5, 6]);
@@ -80,7 +87,10 @@ describe("a training round", () => {
     expect(res.gate?.["checkpointId"]).toBe(pol.id);
 
     // Generation: comparisons from the current policy, with provenance, labeled by the rule judge
-    const comps = await db().comparison.findMany({ where: { roundId: round.id }, include: { prompt: { select: { split: true } } } });
+    const comps = await db().comparison.findMany({
+      where: { roundId: round.id },
+      include: { prompt: { select: { split: true } } },
+    });
     expect(comps.length).toBeGreaterThan(0);
     for (const c of comps) {
       expect(c.source).toBe("round");
@@ -88,10 +98,14 @@ describe("a training round", () => {
       expect(c.priority).toBeGreaterThanOrEqual(0);
       expect(c.priority).toBeLessThanOrEqual(1);
     }
-    const gen = await db().completion.findMany({ where: { id: { in: comps.flatMap((c) => c.completionIds) } } });
+    const gen = await db().completion.findMany({
+      where: { id: { in: comps.flatMap((c) => c.completionIds) } },
+    });
     const current = res.gate?.["passed"] ? pol.id : sft.id;
     for (const g of gen) expect(g.checkpointId).toBe(current);
-    const judged = await db().judgment.count({ where: { comparisonId: { in: comps.map((c) => c.id) }, source: "ai" } });
+    const judged = await db().judgment.count({
+      where: { comparisonId: { in: comps.map((c) => c.id) }, source: "ai" },
+    });
     expect(judged).toBe(comps.length);
 
     // Traceable: the policy checkpoint -> snapshot -> pairs -> judgments (imported here)
@@ -99,13 +113,22 @@ describe("a training round", () => {
     expect(prov.snapshot?.id).toBe(r.snapshotId);
     expect(prov.judgments).toEqual([{ source: "import", by: "import", count: 24 }]);
 
-    expect(await uniquenessReport(project.id)).toEqual({ checkpoints: 0, metrics: 0, comparisons: 0, completions: 0 });
+    expect(await uniquenessReport(project.id)).toEqual({
+      checkpoints: 0,
+      metrics: 0,
+      comparisons: 0,
+      completions: 0,
+    });
     // Work folders are cleaned up; final checkpoints stay
     await expect(fs.stat(path.join(env.root, project.id, "round-0001", "work"))).rejects.toThrow();
   });
 
   it.each(["kto", "sft"] as const)("trains the policy with %s too", async (method) => {
-    const project = await makeTrainingProject({ policy: { method }, generation: { prompts: 2 }, evaluation: { prompts: 3, klSamples: 2 } });
+    const project = await makeTrainingProject({
+      policy: { method },
+      generation: { prompts: 2 },
+      evaluation: { prompts: 3, klSamples: 2 },
+    });
     await seedPairs(project.id, 12);
     const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
     expect(await executeRound(round.id)).toBe("succeeded");
@@ -131,7 +154,9 @@ describe("a training round", () => {
     expect(gate.reason).toBe(pol.gateReason);
     // The files are kept; the project's current policy is still the SFT checkpoint, which generated
     await expect(fs.stat(path.join(env.root, pol.path, "model.safetensors"))).resolves.toBeTruthy();
-    const gen = await db().completion.findFirst({ where: { projectId: project.id, checkpointId: { not: null } } });
+    const gen = await db().completion.findFirst({
+      where: { projectId: project.id, checkpointId: { not: null } },
+    });
     const sft = (await listCheckpoints(project.id, { kind: "sft" }))[0]!;
     expect(gen?.checkpointId).toBe(sft.id);
   });

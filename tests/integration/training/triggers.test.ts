@@ -28,7 +28,10 @@ async function until<T>(f: () => Promise<T>, ok: (x: T) => boolean, ms = 90_000)
 /** Marks a round finished with a snapshot of the pairs there are now (as a real round would leave it). */
 async function finish(roundId: string, projectId: string, status = "succeeded") {
   const snap = await createSnapshot(db(), projectId, {});
-  await db().trainingRound.update({ where: { id: roundId }, data: { status, snapshotId: snap.id, finishedAt: new Date() } });
+  await db().trainingRound.update({
+    where: { id: roundId },
+    data: { status, snapshotId: snap.id, finishedAt: new Date() },
+  });
 }
 
 describe("triggers", () => {
@@ -67,7 +70,10 @@ describe("triggers", () => {
     expect((await dueTriggers(new Date(), p.id)).length).toBe(1);
     // a failed last round waits for a person
     const [r2] = await fireDueTriggers({ projectId: p.id });
-    await db().trainingRound.update({ where: { id: r2!.round.id }, data: { status: "failed", error: "reward: boom" } });
+    await db().trainingRound.update({
+      where: { id: r2!.round.id },
+      data: { status: "failed", error: "reward: boom" },
+    });
     await seedPairs(p.id, 20, 1);
     expect(await dueTriggers(new Date(), p.id)).toEqual([]);
     // ...who retries it: it goes back to the queue at the stage it failed in
@@ -95,7 +101,11 @@ describe("triggers", () => {
   it("has the database refuse a second active round of a project", async () => {
     const p = await makeTrainingProject();
     const { round } = await requestRound({ projectId: p.id, trigger: "manual" });
-    await expect(db().trainingRound.create({ data: { projectId: p.id, number: 99, trigger: "manual", status: "running" } })).rejects.toThrow();
+    await expect(
+      db().trainingRound.create({
+        data: { projectId: p.id, number: 99, trigger: "manual", status: "running" },
+      }),
+    ).rejects.toThrow();
     // a finished or cancelled round does not count
     await cancelRound(round.id);
     const next = await requestRound({ projectId: p.id, trigger: "manual" });
@@ -105,37 +115,66 @@ describe("triggers", () => {
 });
 
 describe("the trainer service", () => {
-  it("takes a run-now from pg-boss and runs it once, however many times it was asked for", { timeout: 180_000 }, async () => {
-    const p = await makeTrainingProject({ bootstrap: { steps: 4 }, reward: { steps: 2 }, policy: { steps: 2 }, generation: { prompts: 2 }, labeling: { ruleJudge: false } });
-    await seedPairs(p.id, 8);
-    // Rounds the tests above left queued would be picked up first (the start sweep): not this test's subject.
-    await db().trainingRound.updateMany({ where: { status: { in: ["queued", "running"] } }, data: { status: "cancelled" } });
-    await db().project.updateMany({ where: { NOT: { id: p.id } }, data: { archived: true } });
-    const boss = await getBoss({ connectionString: env.tdb.url });
-    const logs: string[] = [];
-    const stop = await startTrainerService(boss, "wasm", { log: (m) => logs.push(m) });
-    try {
-      const asked = await Promise.all([1, 2, 3].map(() => requestAndEnqueue({ projectId: p.id, trigger: "manual" }, boss)));
-      expect(new Set(asked.map((a) => a.round.id)).size).toBe(1);
-      const id = asked[0]!.round.id;
-      const done = await until(
-        () => db().trainingRound.findUniqueOrThrow({ where: { id } }),
-        (r) => r.status !== "queued" && r.status !== "running",
-      );
-      expect({ status: done.status, error: done.error }).toEqual({ status: "succeeded", error: null });
-      expect(done.attempts).toBe(1);
-      expect(done.backend).toBe("wasm");
-      expect(await db().checkpoint.count({ where: { roundId: id } })).toBe(3);
+  it(
+    "takes a run-now from pg-boss and runs it once, however many times it was asked for",
+    { timeout: 180_000 },
+    async () => {
+      const p = await makeTrainingProject({
+        bootstrap: { steps: 4 },
+        reward: { steps: 2 },
+        policy: { steps: 2 },
+        generation: { prompts: 2 },
+        labeling: { ruleJudge: false },
+      });
+      await seedPairs(p.id, 8);
+      // Rounds the tests above left queued would be picked up first (the start sweep): not this test's subject.
+      await db().trainingRound.updateMany({
+        where: { status: { in: ["queued", "running"] } },
+        data: { status: "cancelled" },
+      });
+      await db().project.updateMany({ where: { NOT: { id: p.id } }, data: { archived: true } });
+      const boss = await getBoss({ connectionString: env.tdb.url });
+      const logs: string[] = [];
+      const stop = await startTrainerService(boss, "wasm", { log: (m) => logs.push(m) });
+      try {
+        const asked = await Promise.all(
+          [1, 2, 3].map(() => requestAndEnqueue({ projectId: p.id, trigger: "manual" }, boss)),
+        );
+        expect(new Set(asked.map((a) => a.round.id)).size).toBe(1);
+        const id = asked[0]!.round.id;
+        const done = await until(
+          () => db().trainingRound.findUniqueOrThrow({ where: { id } }),
+          (r) => r.status !== "queued" && r.status !== "running",
+        );
+        expect({ status: done.status, error: done.error }).toEqual({ status: "succeeded", error: null });
+        expect(done.attempts).toBe(1);
+        expect(done.backend).toBe("wasm");
+        expect(await db().checkpoint.count({ where: { roundId: id } })).toBe(3);
 
-      // The playground: the web side asks through pg-boss, the trainer generates from two checkpoints.
-      const cks = await db().checkpoint.findMany({ where: { roundId: id, kind: { in: ["sft", "policy"] } }, orderBy: { kind: "asc" } });
-      const out = await playground({ prompt: "Ana has 5 apples. Ana buys 3 more. How many apples does Ana have now?", checkpointIds: cks.map((c) => c.id), maxTokens: 12 });
-      expect(out.completions.map((c) => c.name)).toEqual(cks.map((c) => c.name));
-      for (const c of out.completions) expect(c.tokens).toBeGreaterThan(0);
-      await expect(playground({ prompt: "x", checkpointIds: [(await db().checkpoint.findFirstOrThrow({ where: { roundId: id, kind: "reward" } })).id] })).rejects.toThrow(/reward model/);
-    } finally {
-      await stop();
-    }
-    expect(logs.some((l) => l.includes("training service ready"))).toBe(true);
-  });
+        // The playground: the web side asks through pg-boss, the trainer generates from two checkpoints.
+        const cks = await db().checkpoint.findMany({
+          where: { roundId: id, kind: { in: ["sft", "policy"] } },
+          orderBy: { kind: "asc" },
+        });
+        const out = await playground({
+          prompt: "Ana has 5 apples. Ana buys 3 more. How many apples does Ana have now?",
+          checkpointIds: cks.map((c) => c.id),
+          maxTokens: 12,
+        });
+        expect(out.completions.map((c) => c.name)).toEqual(cks.map((c) => c.name));
+        for (const c of out.completions) expect(c.tokens).toBeGreaterThan(0);
+        await expect(
+          playground({
+            prompt: "x",
+            checkpointIds: [
+              (await db().checkpoint.findFirstOrThrow({ where: { roundId: id, kind: "reward" } })).id,
+            ],
+          }),
+        ).rejects.toThrow(/reward model/);
+      } finally {
+        await stop();
+      }
+      expect(logs.some((l) => l.includes("training service ready"))).toBe(true);
+    },
+  );
 });

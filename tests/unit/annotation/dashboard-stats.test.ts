@@ -1,12 +1,31 @@
 // Dashboard aggregation against values computed by hand (see the comments for the arithmetic).
 import { describe, expect, test } from "vitest";
-import { annotatorStats, battles, pairRatings, projectAgreement, throughput, type VoteRow } from "@/server/annotation/dashboard-stats";
+import {
+  annotatorStats,
+  battles,
+  pairRatings,
+  projectAgreement,
+  throughput,
+  type VoteRow,
+} from "@/server/annotation/dashboard-stats";
 import type { Verdict } from "@/server/data/verdict";
 
-const win = (w: string, l: string): Verdict => ({ kind: "pairwise", outcome: "win", winnerId: w, loserId: l, strength: 1 });
+const win = (w: string, l: string): Verdict => ({
+  kind: "pairwise",
+  outcome: "win",
+  winnerId: w,
+  loserId: l,
+  strength: 1,
+});
 const tie: Verdict = { kind: "pairwise", outcome: "tie" };
 let n = 0;
-function row(userId: string, c: string, verdict: Verdict, displayOrder: string[], extra: Partial<VoteRow> = {}): VoteRow {
+function row(
+  userId: string,
+  c: string,
+  verdict: Verdict,
+  displayOrder: string[],
+  extra: Partial<VoteRow> = {},
+): VoteRow {
   const ids = [`x${c}`, `y${c}`];
   return {
     judgmentId: `j${n++}`,
@@ -70,8 +89,16 @@ describe("project agreement", () => {
 describe("per annotator", () => {
   const stats = new Map(annotatorStats(rows, lengths).map((s) => [s.userId, s]));
   test("items, median time, gold accuracy", () => {
-    expect(stats.get("u1")).toMatchObject({ items: 3, medianSeconds: 2, gold: { done: 1, correct: 1, accuracy: 1 } });
-    expect(stats.get("u2")).toMatchObject({ items: 3, medianSeconds: 1, gold: { done: 1, correct: 0, accuracy: 0 } });
+    expect(stats.get("u1")).toMatchObject({
+      items: 3,
+      medianSeconds: 2,
+      gold: { done: 1, correct: 1, accuracy: 1 },
+    });
+    expect(stats.get("u2")).toMatchObject({
+      items: 3,
+      medianSeconds: 1,
+      gold: { done: 1, correct: 0, accuracy: 0 },
+    });
     expect(stats.get("u3")!.gold.accuracy).toBeNull();
   });
   test("agreement with others", () => {
@@ -104,15 +131,23 @@ describe("units of ranking verdicts", () => {
       { i: 0, j: 2, rating: -1 },
       { i: 1, j: 2, rating: -1 },
     ]);
-    expect(pairRatings({ kind: "ranking", ranking: [["b"], ["a"]] }, ["a", "b", "c"])).toEqual([{ i: 0, j: 1, rating: -1 }]);
-    expect(pairRatings({ kind: "pairwise", outcome: "both_bad" }, ["a", "b"])).toEqual([{ i: 0, j: 1, rating: 0 }]);
+    expect(pairRatings({ kind: "ranking", ranking: [["b"], ["a"]] }, ["a", "b", "c"])).toEqual([
+      { i: 0, j: 1, rating: -1 },
+    ]);
+    expect(pairRatings({ kind: "pairwise", outcome: "both_bad" }, ["a", "b"])).toEqual([
+      { i: 0, j: 1, rating: 0 },
+    ]);
   });
 });
 
 describe("throughput and battles", () => {
   test("per local day, zero-filled, oldest first", () => {
     const now = new Date("2026-03-10T12:00:00Z");
-    const dates = [new Date("2026-03-10T01:00:00Z"), new Date("2026-03-09T23:30:00Z"), new Date("2026-03-08T10:00:00Z")];
+    const dates = [
+      new Date("2026-03-10T01:00:00Z"),
+      new Date("2026-03-09T23:30:00Z"),
+      new Date("2026-03-08T10:00:00Z"),
+    ];
     expect(throughput(dates, { now, days: 3 })).toEqual([
       { day: "2026-03-08", count: 1 },
       { day: "2026-03-09", count: 1 },

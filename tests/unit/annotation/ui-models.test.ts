@@ -1,6 +1,14 @@
 // Pure pieces of the judging UI and the answer mapping.
 import { describe, expect, test } from "vitest";
-import { initialRanking, moveItem, moveTo, places, toGroups, toggleTie, toggleUnranked } from "@/components/annotate/ranking-model";
+import {
+  initialRanking,
+  moveItem,
+  moveTo,
+  places,
+  toGroups,
+  toggleTie,
+  toggleUnranked,
+} from "@/components/annotate/ranking-model";
 import { splitReasoning } from "@/components/annotate/reasoning";
 import { safeUrl } from "@/components/markdown/markdown";
 import { pairwiseVerdict, rankingVerdict } from "@/server/annotation/answer";
@@ -27,7 +35,10 @@ describe("ranking model", () => {
 
 describe("reasoning traces", () => {
   test("<think> blocks split from the answer; unclosed means all reasoning", () => {
-    expect(splitReasoning("<think>step 1\nstep 2</think>\n\nAnswer: 4")).toEqual({ reasoning: "step 1\nstep 2", answer: "Answer: 4" });
+    expect(splitReasoning("<think>step 1\nstep 2</think>\n\nAnswer: 4")).toEqual({
+      reasoning: "step 1\nstep 2",
+      answer: "Answer: 4",
+    });
     expect(splitReasoning("plain")).toEqual({ reasoning: null, answer: "plain" });
     expect(splitReasoning("<think>never finished")).toEqual({ reasoning: "never finished", answer: "" });
     expect(splitReasoning("Intro <THINK>x</THINK> end")).toEqual({ reasoning: "x", answer: "Intro  end" });
@@ -49,14 +60,32 @@ describe("urls", () => {
 describe("answers to verdicts", () => {
   const pairwise = LabelSchema.parse({ kind: "pairwise" });
   test("A/B through the display order; strength only when asked", () => {
-    expect(pairwiseVerdict({ kind: "pairwise", choice: "B", strength: 2 }, ["x", "y"], pairwise)).toEqual({ kind: "pairwise", outcome: "win", winnerId: "y", loserId: "x", strength: 2 });
+    expect(pairwiseVerdict({ kind: "pairwise", choice: "B", strength: 2 }, ["x", "y"], pairwise)).toEqual({
+      kind: "pairwise",
+      outcome: "win",
+      winnerId: "y",
+      loserId: "x",
+      strength: 2,
+    });
     const noStrength = LabelSchema.parse({ kind: "pairwise", strength: false });
-    expect(pairwiseVerdict({ kind: "pairwise", choice: "A", strength: 2 }, ["y", "x"], noStrength)).toMatchObject({ winnerId: "y", strength: 1 });
-    expect(() => pairwiseVerdict({ kind: "pairwise", choice: "both_bad" }, ["x", "y"], LabelSchema.parse({ kind: "pairwise", allowBothBad: false }))).toThrow(/both bad/);
+    expect(
+      pairwiseVerdict({ kind: "pairwise", choice: "A", strength: 2 }, ["y", "x"], noStrength),
+    ).toMatchObject({ winnerId: "y", strength: 1 });
+    expect(() =>
+      pairwiseVerdict(
+        { kind: "pairwise", choice: "both_bad" },
+        ["x", "y"],
+        LabelSchema.parse({ kind: "pairwise", allowBothBad: false }),
+      ),
+    ).toThrow(/both bad/);
   });
   test("rankings: only shown completions, each once", () => {
     const ranking = LabelSchema.parse({ kind: "ranking" });
-    expect(() => rankingVerdict({ kind: "ranking", ranking: [["a"], ["a"]] }, ["a", "b"], ranking)).toThrow(/twice/);
-    expect(() => rankingVerdict({ kind: "ranking", ranking: [["a"]] }, ["a", "b"], ranking)).toThrow(/at least two/);
+    expect(() => rankingVerdict({ kind: "ranking", ranking: [["a"], ["a"]] }, ["a", "b"], ranking)).toThrow(
+      /twice/,
+    );
+    expect(() => rankingVerdict({ kind: "ranking", ranking: [["a"]] }, ["a", "b"], ranking)).toThrow(
+      /at least two/,
+    );
   });
 });

@@ -20,7 +20,9 @@ describe("AES-256-GCM secrets", () => {
   it("fails loudly under another key, another purpose, or after tampering", () => {
     const stored = encryptSecret("sk-abc", { key });
     expect(() => decryptSecret(stored, { key: otherKey })).toThrow(SecretDecryptionError);
-    expect(() => decryptSecret(stored, { key, purpose: "something-else" })).toThrow(/PAIRWISE_ENCRYPTION_KEY has changed/);
+    expect(() => decryptSecret(stored, { key, purpose: "something-else" })).toThrow(
+      /PAIRWISE_ENCRYPTION_KEY has changed/,
+    );
     const parts = stored.split(":");
     const ct = Buffer.from(parts[3]!, "base64url");
     ct[0] = ct[0]! ^ 1;

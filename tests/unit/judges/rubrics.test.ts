@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { BUILTIN_RUBRICS, needsReference, renderRubric, renderTemplate, validateRubric } from "@/server/judges/rubrics";
+import {
+  BUILTIN_RUBRICS,
+  needsReference,
+  renderRubric,
+  renderTemplate,
+  validateRubric,
+} from "@/server/judges/rubrics";
 import { DomainError } from "@/server/errors";
 
 describe("rubrics", () => {
@@ -7,7 +13,9 @@ describe("rubrics", () => {
     const general = BUILTIN_RUBRICS["mt-bench-pair"];
     const ref = BUILTIN_RUBRICS["mt-bench-pair-reference"];
     for (const r of [general, ref]) {
-      expect(r.system).toContain('"[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie');
+      expect(r.system).toContain(
+        '"[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie',
+      );
       expect(() => validateRubric(r)).not.toThrow();
     }
     expect(needsReference(general)).toBe(false);
@@ -15,7 +23,11 @@ describe("rubrics", () => {
   });
 
   it("fills placeholders in one pass (answers containing placeholders stay literal)", () => {
-    const out = renderTemplate("Q: {question}\nA: {answer_a}\nB: {answer_b}", { question: "q?", answer_a: "I say {answer_b}", answer_b: "b" });
+    const out = renderTemplate("Q: {question}\nA: {answer_a}\nB: {answer_b}", {
+      question: "q?",
+      answer_a: "I say {answer_b}",
+      answer_b: "b",
+    });
     expect(out).toBe("Q: q?\nA: I say {answer_b}\nB: b");
   });
 
@@ -25,10 +37,16 @@ describe("rubrics", () => {
   });
 
   it("renders system and user messages", () => {
-    const r = renderRubric(BUILTIN_RUBRICS["mt-bench-pair"], { question: "Why?", answer_a: "Because.", answer_b: "No idea." });
+    const r = renderRubric(BUILTIN_RUBRICS["mt-bench-pair"], {
+      question: "Why?",
+      answer_a: "Because.",
+      answer_b: "No idea.",
+    });
     expect(r.messages.map((m) => m.role)).toEqual(["system", "user"]);
     expect(r.messages[1]!.content).toContain("[User Question]\nWhy?");
-    expect(r.messages[1]!.content).toContain("[The Start of Assistant A's Answer]\nBecause.\n[The End of Assistant A's Answer]");
+    expect(r.messages[1]!.content).toContain(
+      "[The Start of Assistant A's Answer]\nBecause.\n[The End of Assistant A's Answer]",
+    );
   });
 
   it("validates admin rubrics with clear errors", () => {

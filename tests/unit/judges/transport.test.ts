@@ -1,6 +1,12 @@
 // Backoff, Retry-After and the per-judge limiter, with fake clocks and randomness.
 import { describe, expect, it } from "vitest";
-import { backoffDelay, DEFAULT_RETRY, EndpointError, parseRetryAfter, withRetries } from "@/server/judges/openai-client";
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  EndpointError,
+  parseRetryAfter,
+  withRetries,
+} from "@/server/judges/openai-client";
 import { JudgeGate } from "@/server/judges/limiter";
 
 describe("Retry-After", () => {
@@ -38,7 +44,12 @@ describe("withRetries", () => {
     const r = await withRetries(
       async () => {
         calls++;
-        if (calls < 3) throw new EndpointError("rate_limited", "HTTP 429", { status: 429, retryAfterMs: 5, retryable: true });
+        if (calls < 3)
+          throw new EndpointError("rate_limited", "HTTP 429", {
+            status: 429,
+            retryAfterMs: 5,
+            retryable: true,
+          });
         return "ok";
       },
       { policy: fast, onRetry: (i) => delays.push(i.delayMs), random: () => 0 },
@@ -74,7 +85,11 @@ describe("withRetries", () => {
     await expect(
       withRetries(
         async () => {
-          throw new EndpointError("rate_limited", "HTTP 429", { status: 429, retryAfterMs: 3_600_000, retryable: true });
+          throw new EndpointError("rate_limited", "HTTP 429", {
+            status: 429,
+            retryAfterMs: 3_600_000,
+            retryable: true,
+          });
         },
         { policy: fast },
       ),

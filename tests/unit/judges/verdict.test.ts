@@ -1,7 +1,13 @@
 // Verdict parsing never guesses; confidence comes from the verdict token's probability mass.
 import { describe, expect, it } from "vitest";
 import { parseVerdict, verdictProbabilities, type TokenLogprob } from "@/server/judges/verdict";
-import { combineSides, identityVerdict, knownAnswer, questionText, referenceText } from "@/server/judges/content";
+import {
+  combineSides,
+  identityVerdict,
+  knownAnswer,
+  questionText,
+  referenceText,
+} from "@/server/judges/content";
 
 describe("parseVerdict", () => {
   it.each([
@@ -35,7 +41,8 @@ describe("parseVerdict", () => {
   });
 
   it("does not read a verdict from an echo of the instructions", () => {
-    const echo = 'I must output "[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie.';
+    const echo =
+      'I must output "[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie.';
     const p = parseVerdict(echo);
     expect(p.ok).toBe(false);
     if (!p.ok) expect(p.reason).toMatch(/repeats the verdict instructions/);
@@ -55,12 +62,16 @@ describe("verdictProbabilities", () => {
     { token: "Reason", logprob: -0.1 },
     { token: "ing.", logprob: -0.2 },
     { token: " [[", logprob: -0.01 },
-    { token: "B", logprob: Math.log(0.7), top_logprobs: [
-      { token: "B", logprob: Math.log(0.7) },
-      { token: "A", logprob: Math.log(0.2) },
-      { token: " B", logprob: Math.log(0.05) },
-      { token: "C", logprob: Math.log(0.03) },
-    ] },
+    {
+      token: "B",
+      logprob: Math.log(0.7),
+      top_logprobs: [
+        { token: "B", logprob: Math.log(0.7) },
+        { token: "A", logprob: Math.log(0.2) },
+        { token: " B", logprob: Math.log(0.05) },
+        { token: "C", logprob: Math.log(0.03) },
+      ],
+    },
     { token: "]]", logprob: -0.001 },
   ];
 
@@ -84,7 +95,12 @@ describe("verdictProbabilities", () => {
     const r = "ok [[A]]";
     const p = parseVerdict(r);
     if (!p.ok) throw new Error("parse");
-    expect(verdictProbabilities(r, p, [{ token: "ok ", logprob: 0 }, { token: "[[A]]", logprob: Math.log(0.9) }])!.chosen).toBeCloseTo(0.9, 10);
+    expect(
+      verdictProbabilities(r, p, [
+        { token: "ok ", logprob: 0 },
+        { token: "[[A]]", logprob: Math.log(0.9) },
+      ])!.chosen,
+    ).toBeCloseTo(0.9, 10);
     expect(verdictProbabilities(r, p, null)).toBeNull();
     expect(verdictProbabilities(r, p, [])).toBeNull();
   });
@@ -107,21 +123,51 @@ describe("position swap", () => {
   });
 
   it("records an inconsistent pair (same position twice, or decisive vs tie) as a tie with confidence 0", () => {
-    expect(combineSides([{ order: "AB", letter: "A", probability: 0.9 }, { order: "BA", letter: "A", probability: 0.9 }])).toEqual({ verdict: "tie", swap: "inconsistent", confidence: 0 });
-    expect(combineSides([{ order: "AB", letter: "B", probability: null }, { order: "BA", letter: "C", probability: null }])).toEqual({ verdict: "tie", swap: "inconsistent", confidence: 0 });
+    expect(
+      combineSides([
+        { order: "AB", letter: "A", probability: 0.9 },
+        { order: "BA", letter: "A", probability: 0.9 },
+      ]),
+    ).toEqual({ verdict: "tie", swap: "inconsistent", confidence: 0 });
+    expect(
+      combineSides([
+        { order: "AB", letter: "B", probability: null },
+        { order: "BA", letter: "C", probability: null },
+      ]),
+    ).toEqual({ verdict: "tie", swap: "inconsistent", confidence: 0 });
   });
 
   it("has no confidence without logprobs, and passes a single order through", () => {
-    expect(combineSides([{ order: "AB", letter: "C", probability: null }, { order: "BA", letter: "C", probability: 0.5 }])).toEqual({ verdict: "tie", swap: "consistent", confidence: null });
-    expect(combineSides([{ order: "AB", letter: "B", probability: 0.6 }])).toEqual({ verdict: "b", swap: "off", confidence: 0.6 });
+    expect(
+      combineSides([
+        { order: "AB", letter: "C", probability: null },
+        { order: "BA", letter: "C", probability: 0.5 },
+      ]),
+    ).toEqual({ verdict: "tie", swap: "consistent", confidence: null });
+    expect(combineSides([{ order: "AB", letter: "B", probability: 0.6 }])).toEqual({
+      verdict: "b",
+      swap: "off",
+      confidence: 0.6,
+    });
   });
 });
 
 describe("comparison content", () => {
   it("renders questions from text and conversations", () => {
     expect(questionText({ text: "What is 2+2?", messages: null, metadata: {} })).toBe("What is 2+2?");
-    expect(questionText({ text: null, messages: [{ role: "user", content: "Hi" }], metadata: {} })).toBe("Hi");
-    expect(questionText({ text: null, messages: [{ role: "system", content: "Be brief" }, { role: "user", content: "Hi" }], metadata: {} })).toBe("[system]\nBe brief\n\n[user]\nHi");
+    expect(questionText({ text: null, messages: [{ role: "user", content: "Hi" }], metadata: {} })).toBe(
+      "Hi",
+    );
+    expect(
+      questionText({
+        text: null,
+        messages: [
+          { role: "system", content: "Be brief" },
+          { role: "user", content: "Hi" },
+        ],
+        metadata: {},
+      }),
+    ).toBe("[system]\nBe brief\n\n[user]\nHi");
   });
 
   it("finds known answers and references in comparison or prompt metadata", () => {

@@ -25,7 +25,10 @@ describe("fitBradleyTerry — two players, closed form", () => {
     expect(fit.ratingBySource.A).toBeCloseTo(1000 + diff / 2, 9);
     expect(fit.ratingBySource.B).toBeCloseTo(1000 - diff / 2, 9);
     expect(fit.ratings.map((r) => r.source)).toEqual(["A", "B"]);
-    expect(winProbability(fit.ratingBySource.A as number, fit.ratingBySource.B as number)).toBeCloseTo(0.75, 12);
+    expect(winProbability(fit.ratingBySource.A as number, fit.ratingBySource.B as number)).toBeCloseTo(
+      0.75,
+      12,
+    );
   });
 
   it("a tie counts as half a win for each side, regardless of which side is 'a'", () => {
@@ -53,7 +56,10 @@ describe("fitBradleyTerry — two players, closed form", () => {
   it("honours scale, base, initRating and a reference anchor", () => {
     const battles = [...repeat("A", "B", "a", 20), ...repeat("A", "B", "b", 5)];
     const natural = fitBradleyTerry(battles, { scale: 1, base: Math.E, initRating: 0 });
-    expect((natural.ratingBySource.A as number) - (natural.ratingBySource.B as number)).toBeCloseTo(Math.log(4), 10);
+    expect((natural.ratingBySource.A as number) - (natural.ratingBySource.B as number)).toBeCloseTo(
+      Math.log(4),
+      10,
+    );
     const anchored = fitBradleyTerry(battles, { anchor: { source: "B", rating: 1114 } });
     expect(anchored.ratingBySource.B).toBeCloseTo(1114, 9);
     expect(anchored.ratingBySource.A).toBeCloseTo(1114 + 400 * Math.log10(4), 9);
@@ -180,7 +186,10 @@ describe("bradleyTerryLeaderboard", () => {
   });
 
   it("keeps bootstrap rounds consistent with a reference anchor", () => {
-    const board = bradleyTerryLeaderboard(battlesFixture, { anchor: { source: "delta", rating: 1114 }, rounds: 20 });
+    const board = bradleyTerryLeaderboard(battlesFixture, {
+      anchor: { source: "delta", rating: 1114 },
+      rounds: 20,
+    });
     const delta = board.rows.find((r) => r.source === "delta");
     expect(delta?.rating).toBeCloseTo(1114, 9);
     expect(delta?.lower).toBeCloseTo(1114, 9);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { categoryCounts, cohenKappa, cohenKappaFromLabels, fleissKappa, verdictAgreement, type VerdictPair } from "@/server/stats";
+import {
+  categoryCounts,
+  cohenKappa,
+  cohenKappaFromLabels,
+  fleissKappa,
+  verdictAgreement,
+  type VerdictPair,
+} from "@/server/stats";
 import ref from "./fixtures/reference.json";
 
 // Wikipedia "Fleiss' kappa" worked example: 10 subjects, 14 raters, 5 categories.
@@ -59,7 +66,12 @@ describe("fleissKappa", () => {
   });
 
   it("is NaN when every rating is in one category", () => {
-    expect(fleissKappa([[3, 0], [3, 0]]).kappa).toBeNaN();
+    expect(
+      fleissKappa([
+        [3, 0],
+        [3, 0],
+      ]).kappa,
+    ).toBeNaN();
   });
 });
 
@@ -85,8 +97,18 @@ describe("cohenKappa", () => {
   });
 
   it("is NaN with no data or when both raters use a single category", () => {
-    expect(cohenKappa([[0, 0], [0, 0]]).kappa).toBeNaN();
-    expect(cohenKappa([[5, 0], [0, 0]]).kappa).toBeNaN();
+    expect(
+      cohenKappa([
+        [0, 0],
+        [0, 0],
+      ]).kappa,
+    ).toBeNaN();
+    expect(
+      cohenKappa([
+        [5, 0],
+        [0, 0],
+      ]).kappa,
+    ).toBeNaN();
     expect(() => cohenKappa([[1, 2]])).toThrow(/square/);
   });
 });

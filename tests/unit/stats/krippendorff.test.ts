@@ -106,22 +106,53 @@ describe("krippendorffAlpha — hand-computed {-1, 0, +1} votes", () => {
 
 describe("krippendorffAlpha — edge cases", () => {
   it("perfect agreement is 1", () => {
-    expect(krippendorffAlpha([[1, 1], [0, 0, 0], [-1, -1]], "ordinal").alpha).toBe(1);
+    expect(
+      krippendorffAlpha(
+        [
+          [1, 1],
+          [0, 0, 0],
+          [-1, -1],
+        ],
+        "ordinal",
+      ).alpha,
+    ).toBe(1);
   });
 
   it("is NaN when undefined: no variation, or no pairable unit", () => {
-    expect(krippendorffAlpha([[1, 1], [1, 1, 1]]).alpha).toBeNaN();
+    expect(
+      krippendorffAlpha([
+        [1, 1],
+        [1, 1, 1],
+      ]).alpha,
+    ).toBeNaN();
     const none = krippendorffAlpha([[1], [0, null], []]);
     expect(none.alpha).toBeNaN();
     expect(none.pairableUnits).toBe(0);
   });
 
   it("treats NaN as missing and rejects infinities", () => {
-    expect(krippendorffAlpha([[1, 1, Number.NaN], [0, 0]], "nominal").alpha).toBe(1);
+    expect(
+      krippendorffAlpha(
+        [
+          [1, 1, Number.NaN],
+          [0, 0],
+        ],
+        "nominal",
+      ).alpha,
+    ).toBe(1);
     expect(() => krippendorffAlpha([[1, Number.POSITIVE_INFINITY]])).toThrow(/finite/);
   });
 
   it("is negative for systematic disagreement", () => {
-    expect(krippendorffAlpha([[-1, 1], [1, -1], [-1, 1]], "nominal").alpha).toBeLessThan(0);
+    expect(
+      krippendorffAlpha(
+        [
+          [-1, 1],
+          [1, -1],
+          [-1, 1],
+        ],
+        "nominal",
+      ).alpha,
+    ).toBeLessThan(0);
   });
 });

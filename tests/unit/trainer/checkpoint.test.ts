@@ -44,9 +44,18 @@ describe("checkpoints", () => {
     expect(ck.kind).toBe("policy");
     expect(ck.tokenizer.toJSON()).toEqual(tok.toJSON());
     const x = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
-    expect(Array.from(forwardLogits(ck.model, x).dataSync())).toEqual(Array.from(forwardLogits(m, x).dataSync()));
+    expect(Array.from(forwardLogits(ck.model, x).dataSync())).toEqual(
+      Array.from(forwardLogits(m, x).dataSync()),
+    );
     const cfg = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
-    expect(cfg).toMatchObject({ model_type: "gpt2", n_embd: 16, n_layer: 2, n_head: 2, vocab_size: tok.vocabSize, activation_function: "gelu_new" });
+    expect(cfg).toMatchObject({
+      model_type: "gpt2",
+      n_embd: 16,
+      n_layer: 2,
+      n_head: 2,
+      vocab_size: tok.vocabSize,
+      activation_function: "gelu_new",
+    });
     expect(cfg.pairwise).toMatchObject({ kind: "policy", note: "test" });
     disposeModel(m);
     disposeModel(ck.model);
@@ -58,7 +67,10 @@ describe("checkpoints", () => {
     const dir = path.join(tmp, "np");
     await saveCheckpoint(dir, { model: m, tokenizer: tok });
     const out = JSON.parse(
-      execFileSync("python3", [path.join(import.meta.dirname, "fixtures", "read_safetensors.py"), path.join(dir, "model.safetensors")]).toString(),
+      execFileSync("python3", [
+        path.join(import.meta.dirname, "fixtures", "read_safetensors.py"),
+        path.join(dir, "model.safetensors"),
+      ]).toString(),
     );
     expect(Object.keys(out.tensors).length).toBe(m.params.size);
     for (const [name, v] of m.params) {
@@ -113,7 +125,9 @@ describe("checkpoints", () => {
     const m = createPolicy(CFG, 6);
     const dir = path.join(tmp, "noopt");
     await saveCheckpoint(dir, { model: m, tokenizer: tok });
-    await expect(loadCheckpoint(dir, { withOptimizer: true })).rejects.toThrow(/optimizer\.safetensors.*resume/s);
+    await expect(loadCheckpoint(dir, { withOptimizer: true })).rejects.toThrow(
+      /optimizer\.safetensors.*resume/s,
+    );
     disposeModel(m);
   });
 });

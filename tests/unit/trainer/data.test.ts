@@ -1,6 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BpeTokenizer, makeBatch, promptCompletionSequence, selectBackend, sftSequence, splitIndices, microBatchIndices } from "../../../trainer/index";
+import {
+  BpeTokenizer,
+  makeBatch,
+  promptCompletionSequence,
+  selectBackend,
+  sftSequence,
+  splitIndices,
+  microBatchIndices,
+} from "../../../trainer/index";
 
 const tok = BpeTokenizer.bytesOnly();
 beforeAll(async () => {

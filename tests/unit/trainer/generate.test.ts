@@ -20,7 +20,10 @@ let model: ReturnType<typeof createPolicy>;
 
 beforeAll(async () => {
   await selectBackend({ force: "cpu", log: () => {} });
-  model = createPolicy({ vocabSize: tok.vocabSize, contextLength: 64, nLayer: 2, nHead: 2, nEmbd: 16, initStd: 0.3 }, 1);
+  model = createPolicy(
+    { vocabSize: tok.vocabSize, contextLength: 64, nLayer: 2, nHead: 2, nEmbd: 16, initStd: 0.3 },
+    1,
+  );
 });
 afterAll(() => disposeModel(model));
 
@@ -95,7 +98,10 @@ describe("generation", () => {
   it("computes completion log-probs consistently", async () => {
     const one = await sequenceLogProb(model, tok, "Q:", "A!");
     expect(one.tokens.length).toBe(3); // "A", "!", <|endoftext|>
-    expect(one.logprob).toBeCloseTo(one.tokenLogprobs.reduce((a, b) => a + b, 0), 5);
+    expect(one.logprob).toBeCloseTo(
+      one.tokenLogprobs.reduce((a, b) => a + b, 0),
+      5,
+    );
     const many = await completionLogProbs(model, tok, [
       { prompt: "Q:", completion: "A!" },
       { prompt: "longer prompt", completion: "x" },

@@ -40,20 +40,36 @@ async function gradCheck(model: GPTModel, lossFn: () => tf.Scalar) {
   };
   // 1) random unit direction over all parameters
   const rng = new Rng(11);
-  const dirs = vars.map((v) => tf.tensor(Float32Array.from({ length: v.size }, () => rng.normal()), v.shape));
+  const dirs = vars.map((v) =>
+    tf.tensor(
+      Float32Array.from({ length: v.size }, () => rng.normal()),
+      v.shape,
+    ),
+  );
   const norm = Math.sqrt(dirs.reduce((a, d) => a + (tf.sum(tf.square(d)).dataSync()[0] as number), 0));
-  const shift = async (sign: number) => vars.forEach((v, i) => v.assign(tf.tidy(() => tf.add(v, tf.mul((sign * h) / norm, dirs[i]!)))));
+  const shift = async (sign: number) =>
+    vars.forEach((v, i) => v.assign(tf.tidy(() => tf.add(v, tf.mul((sign * h) / norm, dirs[i]!)))));
   await shift(1);
   const lp = await evalLoss();
   await shift(-2);
   const lm = await evalLoss();
   await shift(1);
   const fd = (lp - lm) / (2 * h);
-  const analytic = vars.reduce((a, v, i) => a + (tf.sum(tf.mul(grads[v.name]!, dirs[i]!)).dataSync()[0] as number) / norm, 0);
+  const analytic = vars.reduce(
+    (a, v, i) => a + (tf.sum(tf.mul(grads[v.name]!, dirs[i]!)).dataSync()[0] as number) / norm,
+    0,
+  );
   expect(Math.abs(fd - analytic)).toBeLessThan(2e-2 * Math.max(1e-2, Math.abs(analytic)) + 2e-4);
   // 2) the largest coordinates of a few tensors
   let checked = 0;
-  for (const name of ["transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.attn.c_attn.weight", "transformer.h.1.mlp.c_fc.bias", "transformer.h.0.ln_1.weight", "transformer.ln_f.bias"]) {
+  for (const name of [
+    "transformer.wte.weight",
+    "transformer.wpe.weight",
+    "transformer.h.0.attn.c_attn.weight",
+    "transformer.h.1.mlp.c_fc.bias",
+    "transformer.h.0.ln_1.weight",
+    "transformer.ln_f.bias",
+  ]) {
     const v = model.params.get(name)!;
     const g = await grads[v.name]!.data();
     let best = 0;

@@ -69,7 +69,9 @@ describe("preference optimisation", () => {
     expect(cache.size).toBe(toyPairs.length);
     // a cached reference is reused: a second run with the same cache does no reference passes
     const json = JSON.parse(JSON.stringify(cache.toJSON()));
-    expect(RefLogpCache.fromJSON(json).get("toy-ref", Object.keys(json.entries["toy-ref"])[0]!)).toBeDefined();
+    expect(
+      RefLogpCache.fromJSON(json).get("toy-ref", Object.keys(json.entries["toy-ref"])[0]!),
+    ).toBeDefined();
     disposeModel(policy);
     disposeModel(reference);
   });
@@ -79,7 +81,18 @@ describe("preference optimisation", () => {
       { prompt: p.prompt, completion: p.chosen, label: true },
       { prompt: p.prompt, completion: p.rejected, label: false },
     ]);
-    for (const method of ["dpo", "ipo", "cdpo", "robust", "hinge", "cpo", "simpo", "orpo", "rpo", "kto"] as const) {
+    for (const method of [
+      "dpo",
+      "ipo",
+      "cdpo",
+      "robust",
+      "hinge",
+      "cpo",
+      "simpo",
+      "orpo",
+      "rpo",
+      "kto",
+    ] as const) {
       const policy = createPolicy(MICRO, 2);
       const res = await trainPreference({
         method,
@@ -90,7 +103,14 @@ describe("preference optimisation", () => {
         config: { lr: 5e-3, steps: 2, batchSize: 4 },
       });
       const m = res.history[res.history.length - 1]!;
-      for (const k of ["loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "logps/chosen", "logps/rejected"]) {
+      for (const k of [
+        "loss",
+        "rewards/chosen",
+        "rewards/rejected",
+        "rewards/margins",
+        "logps/chosen",
+        "logps/rejected",
+      ]) {
         expect(Number.isFinite(m[k]), `${method} ${k}`).toBe(true);
       }
       if (method !== "kto") expect(m["rewards/accuracies"]).toBeDefined();
@@ -114,9 +134,17 @@ describe("reward model training", () => {
       config: { lr: 1e-2, steps: 30, batchSize: 6 },
     });
     const last = res.history[res.history.length - 1]!;
-    for (const k of ["accuracy", "margin", "min_reward", "mean_reward", "max_reward"]) expect(last[k]).toBeDefined();
+    for (const k of ["accuracy", "margin", "min_reward", "mean_reward", "max_reward"])
+      expect(last[k]).toBeDefined();
     expect(last["accuracy"]).toBe(1);
-    const scores = await scoreRewards(rm, tok, toyPairs.flatMap((p) => [{ prompt: p.prompt, completion: p.chosen }, { prompt: p.prompt, completion: p.rejected }]));
+    const scores = await scoreRewards(
+      rm,
+      tok,
+      toyPairs.flatMap((p) => [
+        { prompt: p.prompt, completion: p.chosen },
+        { prompt: p.prompt, completion: p.rejected },
+      ]),
+    );
     for (let i = 0; i < scores.length; i += 2) expect(scores[i]!).toBeGreaterThan(scores[i + 1]!);
     disposeModel(rm);
   });
@@ -132,7 +160,10 @@ describe("loop mechanics", () => {
         { role: "assistant" as const, content: p.chosen as string },
       ],
     })),
-    "a short text", "another one", { text: "1 2 3 4" }, "<think>4</think>",
+    "a short text",
+    "another one",
+    { text: "1 2 3 4" },
+    "<think>4</think>",
   ];
 
   it("keeps the tensor count the same after step 10 as after step 2", async () => {
@@ -161,10 +192,25 @@ describe("loop mechanics", () => {
   });
 
   it("resumes exactly: same losses as an uninterrupted run", async () => {
-    const cfg = { lr: 3e-3, steps: 8, batchSize: 3, gradAccumulation: 2, warmupSteps: 2, weightDecay: 0.1, seed: 9, evalFraction: 0.2 };
+    const cfg = {
+      lr: 3e-3,
+      steps: 8,
+      batchSize: 3,
+      gradAccumulation: 2,
+      warmupSteps: 2,
+      weightDecay: 0.1,
+      seed: 9,
+      evalFraction: 0.2,
+    };
     const full: StepMetrics[] = [];
     const m1 = createPolicy(MICRO, 6);
-    await trainSFT({ model: m1, tokenizer: tok, data: sftData, config: cfg, onStep: (m) => void full.push(m) });
+    await trainSFT({
+      model: m1,
+      tokenizer: tok,
+      data: sftData,
+      config: cfg,
+      onStep: (m) => void full.push(m),
+    });
     disposeModel(m1);
 
     const dir = path.join(tmp, "resume-sft");
@@ -183,7 +229,13 @@ describe("loop mechanics", () => {
 
     const m3 = createPolicy(MICRO, 123); // different init: the weights must come from the checkpoint
     const resumed: StepMetrics[] = [];
-    const r = await trainSFT({ model: m3, tokenizer: tok, data: sftData, config: { ...cfg, resumeFrom: dir }, onStep: (m) => void resumed.push(m) });
+    const r = await trainSFT({
+      model: m3,
+      tokenizer: tok,
+      data: sftData,
+      config: { ...cfg, resumeFrom: dir },
+      onStep: (m) => void resumed.push(m),
+    });
     expect(r.steps).toBe(8);
     expect(resumed.map((m) => m.step)).toEqual([6, 7, 8]);
     for (const m of resumed) {
@@ -219,7 +271,8 @@ describe("loop mechanics", () => {
     await run({ checkpointDir: dir, checkpointEvery: 3 }, 3);
     const resumed = await run({ resumeFrom: dir });
     expect(resumed.map((m) => m.step)).toEqual([4, 5, 6]);
-    for (const m of resumed) expect(Math.abs(m.loss - full.find((f) => f.step === m.step)!.loss)).toBeLessThan(1e-6);
+    for (const m of resumed)
+      expect(Math.abs(m.loss - full.find((f) => f.step === m.step)!.loss)).toBeLessThan(1e-6);
     disposeModel(start);
   });
 
@@ -230,7 +283,15 @@ describe("loop mechanics", () => {
       model,
       tokenizer: tok,
       data: sftData,
-      config: { lr: 0, minLrRatio: 0, steps: 50, batchSize: 4, evalFraction: 0.25, evalEvery: 2, earlyStoppingPatience: 2 },
+      config: {
+        lr: 0,
+        minLrRatio: 0,
+        steps: 50,
+        batchSize: 4,
+        evalFraction: 0.25,
+        evalEvery: 2,
+        earlyStoppingPatience: 2,
+      },
       onEval: (m) => void evals.push(m),
     });
     expect(res.stoppedBy).toBe("earlyStopping"); // lr 0: eval loss never improves after the first eval

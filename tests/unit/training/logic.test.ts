@@ -2,7 +2,12 @@
 // simulated annotators.
 import { describe, expect, it } from "vitest";
 import { cronMatches, firedBetween, nextFire, parseCron } from "@/server/training/cron";
-import { mergeSettings, parseTrainingSettings, PREFERENCE_METHODS, TrainingSettings } from "@/server/training/settings";
+import {
+  mergeSettings,
+  parseTrainingSettings,
+  PREFERENCE_METHODS,
+  TrainingSettings,
+} from "@/server/training/settings";
 import { gateDecision } from "@/server/training/stages/evaluate";
 import { storableText, uncertaintyPriority } from "@/server/training/stages/generate";
 import { simulatedVerdict } from "@/server/training/labeling";
@@ -35,14 +40,22 @@ describe("cron", () => {
   });
   it("finds the slot that fired in a window, once", () => {
     const c = parseCron("0 3 * * *");
-    expect(firedBetween(c, at("2026-12-01T02:59:00Z"), at("2026-12-01T03:00:10Z"))?.toISOString()).toBe("2026-12-01T03:00:00.000Z");
+    expect(firedBetween(c, at("2026-12-01T02:59:00Z"), at("2026-12-01T03:00:10Z"))?.toISOString()).toBe(
+      "2026-12-01T03:00:00.000Z",
+    );
     // the window starts at the round it made: the same slot does not fire again
     expect(firedBetween(c, at("2026-12-01T03:00:05Z"), at("2026-12-01T03:04:00Z"))).toBeNull();
-    expect(firedBetween(c, at("2026-12-01T03:00:05Z"), at("2026-12-02T03:00:00Z"))?.toISOString()).toBe("2026-12-02T03:00:00.000Z");
+    expect(firedBetween(c, at("2026-12-01T03:00:05Z"), at("2026-12-02T03:00:00Z"))?.toISOString()).toBe(
+      "2026-12-02T03:00:00.000Z",
+    );
   });
   it("computes the next firing time", () => {
-    expect(nextFire(parseCron("30 4 * * sun"), at("2026-12-01T00:00:00Z"))?.toISOString()).toBe("2026-12-06T04:30:00.000Z");
-    expect(nextFire(parseCron("0 0 29 2 *"), at("2027-01-01T00:00:00Z"))?.toISOString()).toBe("2028-02-29T00:00:00.000Z");
+    expect(nextFire(parseCron("30 4 * * sun"), at("2026-12-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-12-06T04:30:00.000Z",
+    );
+    expect(nextFire(parseCron("0 0 29 2 *"), at("2027-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2028-02-29T00:00:00.000Z",
+    );
   });
 });
 
@@ -56,7 +69,9 @@ describe("training settings", () => {
     expect(s.model.preset).toBe("tiny");
   });
   it("names the bad field", () => {
-    expect(() => parseTrainingSettings({ schedule: { cron: "every day" } })).toThrow(/schedule\.cron: expected a 5-field cron/);
+    expect(() => parseTrainingSettings({ schedule: { cron: "every day" } })).toThrow(
+      /schedule\.cron: expected a 5-field cron/,
+    );
     expect(() => parseTrainingSettings({ policy: { method: "ppo" } })).toThrow(/policy\.method/);
   });
   it("offers every pairwise method of the trainer", () => {
@@ -64,22 +79,31 @@ describe("training settings", () => {
     expect(TrainingSettings.shape.policy).toBeDefined();
   });
   it("merges patches deeply", () => {
-    expect(mergeSettings({ policy: { beta: 0.2, steps: 5 }, task: "miniR1" }, { policy: { steps: 9 } })).toEqual({ policy: { beta: 0.2, steps: 9 }, task: "miniR1" });
+    expect(
+      mergeSettings({ policy: { beta: 0.2, steps: 5 }, task: "miniR1" }, { policy: { steps: 9 } }),
+    ).toEqual({ policy: { beta: 0.2, steps: 9 }, task: "miniR1" });
   });
 });
 
 describe("gate", () => {
   const gate = { minWinRate: 0.5, maxKl: 5, minGoldDelta: null };
   it("promotes when every criterion holds and says why", () => {
-    expect(gateDecision(gate, { winRate: 0.62, kl: 1.25, goldAccuracy: 0.4, prevGoldAccuracy: 0.3 })).toEqual({ passed: true, reason: "promoted: win rate 0.62 ≥ 0.50; KL 1.25 ≤ 5.00" });
+    expect(gateDecision(gate, { winRate: 0.62, kl: 1.25, goldAccuracy: 0.4, prevGoldAccuracy: 0.3 })).toEqual(
+      { passed: true, reason: "promoted: win rate 0.62 ≥ 0.50; KL 1.25 ≤ 5.00" },
+    );
   });
   it("rejects with each failed criterion named", () => {
-    const d = gateDecision({ ...gate, minGoldDelta: 0 }, { winRate: 0.41, kl: 7, goldAccuracy: 0.3, prevGoldAccuracy: 0.35 });
+    const d = gateDecision(
+      { ...gate, minGoldDelta: 0 },
+      { winRate: 0.41, kl: 7, goldAccuracy: 0.3, prevGoldAccuracy: 0.35 },
+    );
     expect(d.passed).toBe(false);
     expect(d.reason).toBe("rejected: win rate 0.41 < 0.50; KL 7.00 > 5.00; gold accuracy -0.05 < +0.00");
   });
   it("does not fail on what it could not measure", () => {
-    expect(gateDecision(gate, { winRate: null, kl: null, goldAccuracy: null, prevGoldAccuracy: null }).passed).toBe(true);
+    expect(
+      gateDecision(gate, { winRate: null, kl: null, goldAccuracy: null, prevGoldAccuracy: null }).passed,
+    ).toBe(true);
   });
 });
 
@@ -106,7 +130,11 @@ describe("simulated annotators", () => {
     expect(simulatedVerdict(ids, [0, 0], 0.5, "k", true)).toEqual({ kind: "pairwise", outcome: "both_bad" });
     expect(simulatedVerdict(ids, [1, 1], 0.5, "k", true)).toEqual({ kind: "pairwise", outcome: "tie" });
     let flipped = 0;
-    for (let i = 0; i < 4000; i++) flipped += (simulatedVerdict(ids, [1, 0], 0.2, `key-${i}`, true) as { winnerId: string }).winnerId === "b" ? 1 : 0;
+    for (let i = 0; i < 4000; i++)
+      flipped +=
+        (simulatedVerdict(ids, [1, 0], 0.2, `key-${i}`, true) as { winnerId: string }).winnerId === "b"
+          ? 1
+          : 0;
     expect(flipped / 4000).toBeGreaterThan(0.17);
     expect(flipped / 4000).toBeLessThan(0.23);
   });

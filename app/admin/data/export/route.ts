@@ -11,17 +11,30 @@ export const dynamic = "force-dynamic";
 
 export async function GET(req: Request) {
   const user = await getSessionUser();
-  if (!user) return Response.json({ error: { code: "unauthorized", message: "Sign in first." } }, { status: 401 });
-  if (!hasRole(user, "admin")) return Response.json({ error: { code: "forbidden", message: "This needs the admin role." } }, { status: 403 });
+  if (!user)
+    return Response.json({ error: { code: "unauthorized", message: "Sign in first." } }, { status: 401 });
+  if (!hasRole(user, "admin"))
+    return Response.json(
+      { error: { code: "forbidden", message: "This needs the admin role." } },
+      { status: 403 },
+    );
   const url = new URL(req.url);
   const format = ExportFormat.safeParse(url.searchParams.get("format") ?? "trl");
   const project = url.searchParams.get("project");
-  if (!project || !format.success) return Response.json({ error: { code: "bad_request", message: "Give ?project=<slug>&format=trl|kto|hh|votes." } }, { status: 400 });
+  if (!project || !format.success)
+    return Response.json(
+      { error: { code: "bad_request", message: "Give ?project=<slug>&format=trl|kto|hh|votes." } },
+      { status: 400 },
+    );
   try {
     return await exportResponse({ project, format: format.data });
   } catch (e) {
-    if (isDomainError(e)) return Response.json({ error: { code: e.code, message: e.message } }, { status: httpStatus[e.code] });
+    if (isDomainError(e))
+      return Response.json({ error: { code: e.code, message: e.message } }, { status: httpStatus[e.code] });
     console.error("[admin export]", e);
-    return Response.json({ error: { code: "internal", message: "The export failed on the server; it has been logged." } }, { status: 500 });
+    return Response.json(
+      { error: { code: "internal", message: "The export failed on the server; it has been logged." } },
+      { status: 500 },
+    );
   }
 }

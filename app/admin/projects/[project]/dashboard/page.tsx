@@ -8,10 +8,18 @@ import { isDomainError } from "@/server/errors";
 import { leaderboard, projectDashboard } from "@/server/annotation/dashboard";
 import { BarChart, IntervalChart } from "@/components/charts/bar-chart";
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`);
-const num = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? "–" : v.toFixed(digits));
+const pct = (v: number | null | undefined) =>
+  v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`;
+const num = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined ? "–" : v.toFixed(digits);
 
-export default async function DashboardPage({ params, searchParams }: { params: Promise<{ project: string }>; searchParams: Promise<{ origin?: string }> }) {
+export default async function DashboardPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ project: string }>;
+  searchParams: Promise<{ origin?: string }>;
+}) {
   await requirePageUser("admin");
   const { project: ref } = await params;
   const sp = await searchParams;
@@ -54,9 +62,17 @@ export default async function DashboardPage({ params, searchParams }: { params: 
         <h2 id="tp" className="mb-2 font-semibold">
           Human judgments per day (last 30 days)
         </h2>
-        <BarChart data={d.throughput.map((t) => ({ x: t.day, y: t.count }))} label="Human judgments per day" testId="throughput-chart" />
+        <BarChart
+          data={d.throughput.map((t) => ({ x: t.day, y: t.count }))}
+          label="Human judgments per day"
+          testId="throughput-chart"
+        />
       </section>
-      <section aria-labelledby="agr" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="agreement">
+      <section
+        aria-labelledby="agr"
+        className="rounded-lg border border-slate-200 bg-white p-4"
+        data-testid="agreement"
+      >
         <h2 id="agr" className="mb-2 font-semibold">
           Agreement
         </h2>
@@ -83,7 +99,10 @@ export default async function DashboardPage({ params, searchParams }: { params: 
           </div>
         </dl>
       </section>
-      <section aria-labelledby="ann" className="overflow-x-auto rounded-lg border border-slate-200 bg-white p-4">
+      <section
+        aria-labelledby="ann"
+        className="overflow-x-auto rounded-lg border border-slate-200 bg-white p-4"
+      >
         <h2 id="ann" className="mb-2 font-semibold">
           Annotators
         </h2>
@@ -95,27 +114,49 @@ export default async function DashboardPage({ params, searchParams }: { params: 
               <th className="p-2">Median time</th>
               <th className="p-2">Gold accuracy</th>
               <th className="p-2">Agreement with others</th>
-              <th className="p-2" title="How often the left (first shown) side won; 50% is unbiased">Left side wins</th>
-              <th className="p-2" title="How often the longer completion won">Longer wins</th>
+              <th className="p-2" title="How often the left (first shown) side won; 50% is unbiased">
+                Left side wins
+              </th>
+              <th className="p-2" title="How often the longer completion won">
+                Longer wins
+              </th>
             </tr>
           </thead>
           <tbody>
             {d.annotators.map((a) => (
               <tr key={a.userId} className="border-b" data-testid="annotator-row">
                 <td className="p-2">{a.name}</td>
-                <td className="p-2" data-testid="annotator-items">{a.items}</td>
+                <td className="p-2" data-testid="annotator-items">
+                  {a.items}
+                </td>
                 <td className="p-2">{a.medianSeconds === null ? "–" : `${a.medianSeconds.toFixed(1)} s`}</td>
                 <td className="p-2">
-                  {pct(a.gold.accuracy)} <span className="text-xs text-slate-500">({a.gold.correct}/{a.gold.done})</span>
+                  {pct(a.gold.accuracy)}{" "}
+                  <span className="text-xs text-slate-500">
+                    ({a.gold.correct}/{a.gold.done})
+                  </span>
                 </td>
                 <td className="p-2">
-                  {pct(a.agreement.rate)} <span className="text-xs text-slate-500">({a.agreement.comparisons})</span>
+                  {pct(a.agreement.rate)}{" "}
+                  <span className="text-xs text-slate-500">({a.agreement.comparisons})</span>
                 </td>
                 <td className="p-2">
-                  <BiasBar rate={a.positionBias.rate} lower={a.positionBias.lower} upper={a.positionBias.upper} n={a.positionBias.considered} label={`${a.name}: left side wins`} />
+                  <BiasBar
+                    rate={a.positionBias.rate}
+                    lower={a.positionBias.lower}
+                    upper={a.positionBias.upper}
+                    n={a.positionBias.considered}
+                    label={`${a.name}: left side wins`}
+                  />
                 </td>
                 <td className="p-2">
-                  <BiasBar rate={a.lengthBias.rate} lower={a.lengthBias.lower} upper={a.lengthBias.upper} n={a.lengthBias.considered} label={`${a.name}: longer wins`} />
+                  <BiasBar
+                    rate={a.lengthBias.rate}
+                    lower={a.lengthBias.lower}
+                    upper={a.lengthBias.upper}
+                    n={a.lengthBias.considered}
+                    label={`${a.name}: longer wins`}
+                  />
                 </td>
               </tr>
             ))}
@@ -129,14 +170,22 @@ export default async function DashboardPage({ params, searchParams }: { params: 
           </tbody>
         </table>
       </section>
-      <section aria-labelledby="lb" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="leaderboard">
+      <section
+        aria-labelledby="lb"
+        className="rounded-lg border border-slate-200 bg-white p-4"
+        data-testid="leaderboard"
+      >
         <div className="mb-2 flex flex-wrap items-baseline gap-3">
           <h2 id="lb" className="font-semibold">
             Leaderboard (Bradley–Terry, 95% bootstrap intervals)
           </h2>
           <nav aria-label="Judgments counted" className="flex gap-2 text-sm">
             {(["human", "ai", "all"] as const).map((o) => (
-              <Link key={o} href={`?origin=${o}`} className={o === origin ? "font-semibold" : "text-blue-700 underline"}>
+              <Link
+                key={o}
+                href={`?origin=${o}`}
+                className={o === origin ? "font-semibold" : "text-blue-700 underline"}
+              >
                 {o === "human" ? "Human" : o === "ai" ? "AI judges" : "All"}
               </Link>
             ))}
@@ -172,9 +221,13 @@ export default async function DashboardPage({ params, searchParams }: { params: 
                 ))}
               </tbody>
             </table>
-            <IntervalChart rows={lb.rows.map((r) => ({ name: r.source, value: r.rating, lower: r.lower, upper: r.upper }))} label="Ratings with 95% intervals" />
+            <IntervalChart
+              rows={lb.rows.map((r) => ({ name: r.source, value: r.rating, lower: r.lower, upper: r.upper }))}
+              label="Ratings with 95% intervals"
+            />
             <p className="text-xs text-slate-500">
-              R = 400·θ + 1000; {lb.battles} battles; rank = 1 + number of sources whose lower bound exceeds this one&apos;s upper bound.
+              R = 400·θ + 1000; {lb.battles} battles; rank = 1 + number of sources whose lower bound exceeds
+              this one&apos;s upper bound.
             </p>
           </>
         )}
@@ -183,16 +236,41 @@ export default async function DashboardPage({ params, searchParams }: { params: 
   );
 }
 
-function BiasBar({ rate, lower, upper, n, label }: { rate: number | null; lower: number | null; upper: number | null; n: number; label: string }) {
+function BiasBar({
+  rate,
+  lower,
+  upper,
+  n,
+  label,
+}: {
+  rate: number | null;
+  lower: number | null;
+  upper: number | null;
+  n: number;
+  label: string;
+}) {
   if (rate === null || lower === null || upper === null) return <span className="text-slate-500">–</span>;
   const w = 80;
   const warn = lower > 0.5 || upper < 0.5;
   return (
     <span className="inline-flex items-center gap-2">
-      <svg role="img" aria-label={`${label}: ${Math.round(rate * 100)}%`} width={w} height={12} viewBox={`0 0 ${w} 12`}>
+      <svg
+        role="img"
+        aria-label={`${label}: ${Math.round(rate * 100)}%`}
+        width={w}
+        height={12}
+        viewBox={`0 0 ${w} 12`}
+      >
         <rect x={0} y={5} width={w} height={2} fill="#e2e8f0" />
         <line x1={w / 2} x2={w / 2} y1={0} y2={12} stroke="#94a3b8" />
-        <line x1={lower * w} x2={upper * w} y1={6} y2={6} stroke={warn ? "#b45309" : "#64748b"} strokeWidth={2} />
+        <line
+          x1={lower * w}
+          x2={upper * w}
+          y1={6}
+          y2={6}
+          stroke={warn ? "#b45309" : "#64748b"}
+          strokeWidth={2}
+        />
         <circle cx={rate * w} cy={6} r={3} fill={warn ? "#b45309" : "#2563eb"} />
       </svg>
       <span className={warn ? "text-amber-800" : ""}>
