@@ -6,25 +6,8 @@ import { z } from "zod";
 import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
-/** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const PREFERENCE_METHODS = [
-  "dpo",
-  "ipo",
-  "cdpo",
-  "robust",
-  "hinge",
-  "cpo",
-  "simpo",
-  "orpo",
-  "rpo",
-] as const;
-/**
- * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
- * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
- * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
- */
-export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft"] as const;
-export type PolicyMethod = (typeof POLICY_METHODS)[number];
+import { POLICY_METHODS } from "@/server/enums";
+export { PREFERENCE_METHODS, POLICY_METHODS, type PolicyMethod } from "@/server/enums";
 
 const cron = z
   .string()
