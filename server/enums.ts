@@ -54,8 +54,9 @@ export const PREFERENCE_METHODS = [
 ] as const;
 /**
  * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
- * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
- * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
+ * undesirable rejected completion); "sft" = rejection-sampling fine-tuning (the trainer's SFT
+ * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration); or "grpo" = online
+ * RL on the environments of `grpo.environments` with verifiable rewards (no pairs needed).
  */
-export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft"] as const;
+export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft", "grpo"] as const;
 export type PolicyMethod = (typeof POLICY_METHODS)[number];
