@@ -14,6 +14,7 @@ import {
 } from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { newPairsSinceLastRound } from "./triggers";
+import type { EnvScore } from "./env-eval"; // a type only: no trainer code reaches the web app
 
 export interface RoundSummary {
   round: number;
@@ -27,6 +28,9 @@ export interface RoundSummary {
   rating: number | null;
   promoted: boolean | null;
   seconds: number;
+  /** The evaluated checkpoint and every environment's held-out score (games: per opponent). */
+  checkpointId: string | null;
+  environments: Record<string, EnvScore> | null;
 }
 
 export interface TrainingOverview {
@@ -58,6 +62,8 @@ export function roundSummary(r: RoundView): RoundSummary {
     rating: num(ev["rating"]),
     promoted: r.result.gate ? r.result.gate.passed : null,
     seconds: Object.values(r.result.seconds ?? {}).reduce((a, b) => a + b, 0),
+    checkpointId: typeof ev["checkpointId"] === "string" ? ev["checkpointId"] : null,
+    environments: (ev["environments"] as Record<string, EnvScore> | undefined) ?? null,
   };
 }
 

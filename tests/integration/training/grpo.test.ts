@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import { PassThrough } from "node:stream";
+import { main as cli } from "@/server/cli/index";
 import { db } from "@/server/db/client";
 import { executeRound } from "@/server/training/engine";
 import { requestRound, roundMetrics, listCheckpoints } from "@/server/training/rounds";
@@ -185,4 +187,34 @@ describe("GRPO round", () => {
     expect(after).toBeLessThanOrEqual(12);
     expect(after).toBeGreaterThanOrEqual(before);
   });
+
+  it(
+    "runs from the CLI: pairwise train <project> --here --method grpo --env sorting",
+    { timeout: 600_000 },
+    async () => {
+      const project = await makeTrainingProject({ ...GRPO, policy: { method: "dpo" } });
+      const out = new PassThrough();
+      const err = new PassThrough();
+      let text = "";
+      out.on("data", (d: Buffer) => (text += d.toString()));
+      err.resume();
+      const code = await cli(
+        ["train", project.slug, "--here", "--method", "grpo", "--env", "sorting", "--steps", "2"],
+        {
+          stdout: out,
+          stderr: err,
+          stdin: new PassThrough(),
+        },
+      );
+      expect(code, text).toBe(0);
+      expect(text).toMatch(/round 1: succeeded/);
+      const r = await db().trainingRound.findFirstOrThrow({ where: { projectId: project.id } });
+      const res = r.result as Record<string, Record<string, unknown>>;
+      expect(res.policy).toMatchObject({
+        method: "grpo",
+        steps: 2,
+        environments: [{ name: "sorting", weight: 1, difficulty: 1 }],
+      });
+    },
+  );
 });
