@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { LineChart, type ChartSeries } from "./charts";
 import { EnvScores } from "./env-scores";
+import { Rollouts } from "./rollouts";
 import { POLICY_METHODS } from "@/server/training/settings";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
@@ -425,6 +426,7 @@ function RoundDetail({ id }: { id: string }) {
           </>
         )}
       </div>
+      {series.grpoReward.length > 0 && <Rollouts roundId={r.id} />}
       <dl className="mt-3 grid gap-2 text-sm md:grid-cols-2">
         {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map(
           (stage) =>

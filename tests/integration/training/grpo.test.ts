@@ -11,6 +11,7 @@ import { PassThrough } from "node:stream";
 import { main as cli } from "@/server/cli/index";
 import { db } from "@/server/db/client";
 import { executeRound } from "@/server/training/engine";
+import { roundRollouts } from "@/server/training/overview";
 import { requestRound, roundMetrics, listCheckpoints } from "@/server/training/rounds";
 import type { TrainingSettingsInput } from "@/server/training/settings";
 import { makeTrainingProject, uniquenessReport } from "./fixtures";
@@ -75,6 +76,12 @@ describe("GRPO round", () => {
         expect(Number.isFinite(g.reward) && Number.isFinite(g.advantage)).toBe(true);
         expect((c.prompt.metadata as { task: string }).task).toBe(g.env);
       }
+      // browsable, page by page, as the training page lists them
+      const page = await roundRollouts(round.id, { take: 5 });
+      expect(page.total).toBe(rollouts.length);
+      expect(page.rows.length).toBe(Math.min(5, rollouts.length));
+      expect(["sorting", "tictactoe"]).toContain(page.rows[0]?.env);
+      expect(page.rows[0]?.prompt.length).toBeGreaterThan(0);
       // the tic-tac-toe prompts were added to the project for it
       expect(
         await db().prompt.count({
