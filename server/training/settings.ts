@@ -6,29 +6,11 @@ import { z } from "zod";
 import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
-/** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const PREFERENCE_METHODS = [
-  "dpo",
-  "ipo",
-  "cdpo",
-  "robust",
-  "hinge",
-  "cpo",
-  "simpo",
-  "orpo",
-  "rpo",
-] as const;
-/**
- * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
- * undesirable rejected completion); "sft" = rejection-sampling fine-tuning (the trainer's SFT
- * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration); or "grpo" = online
- * RL on the environments of `grpo.environments` with verifiable rewards (no pairs needed).
- */
-export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft", "grpo"] as const;
+import { POLICY_METHODS } from "@/server/enums";
+export { PREFERENCE_METHODS, POLICY_METHODS, type PolicyMethod } from "@/server/enums";
 /** The environments of trainer/envs (kept equal by a unit test). */
 export const ENVIRONMENT_NAMES = ["miniR1", "sorting", "code", "tictactoe"] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
-export type PolicyMethod = (typeof POLICY_METHODS)[number];
 
 const cron = z
   .string()
