@@ -32,9 +32,22 @@ export const StoredSelection = z.object({
 });
 export type StoredSelection = z.infer<typeof StoredSelection>;
 
-export const RUN_STATUSES = ["queued", "running", "paused", "cancelled", "succeeded", "failed"] as const;
+/**
+ * A finished run is "succeeded" when every comparison got a verdict, "completed_with_errors" when
+ * some did and others failed or had no verdict, "failed" when none did (or the run stopped on a
+ * fatal error); `error` then says why (counts, and that the attempts hold each reason).
+ */
+export const RUN_STATUSES = [
+  "queued",
+  "running",
+  "paused",
+  "cancelled",
+  "succeeded",
+  "completed_with_errors",
+  "failed",
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "failed"];
+export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "completed_with_errors", "failed"];
 
 /** The key that makes a judge version judge a comparison at most once, across runs and restarts. */
 export function judgmentKey(judgeConfigId: string, version: number, comparisonId: string): string {
