@@ -32,20 +32,8 @@ export const StoredSelection = z.object({
 });
 export type StoredSelection = z.infer<typeof StoredSelection>;
 
-/**
- * A finished run is "succeeded" when every comparison got a verdict, "completed_with_errors" when
- * some did and others failed or had no verdict, "failed" when none did (or the run stopped on a
- * fatal error); `error` then says why (counts, and that the attempts hold each reason).
- */
-export const RUN_STATUSES = [
-  "queued",
-  "running",
-  "paused",
-  "cancelled",
-  "succeeded",
-  "completed_with_errors",
-  "failed",
-] as const;
+export { RUN_STATUSES } from "@/server/enums";
+import { RUN_STATUSES } from "@/server/enums";
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "completed_with_errors", "failed"];
 
