@@ -35,7 +35,11 @@ afterAll(async () => {
 describe("pairwise serve with a Hugging Face folder", () => {
   it("renders the chat template and keeps special tokens out of the reply", async () => {
     const expected = JSON.parse(readFileSync(path.join(FIX, "llama.expected.json"), "utf8")) as {
-      chat: { messages: { role: "user"; content: string }[]; add_generation_prompt: boolean; ids: number[] }[];
+      chat: {
+        messages: { role: "user"; content: string }[];
+        add_generation_prompt: boolean;
+        ids: number[];
+      }[];
     };
     const c = expected.chat.find((x) => x.add_generation_prompt && x.messages.length === 1)!;
     const models = await client.models.list();
