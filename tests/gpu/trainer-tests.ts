@@ -1,0 +1,8 @@
+// The trainer's unit tests, bundled for the GPU machine: run with PAIRWISE_TEST_BACKEND=cuda, the
+// tests that force the cpu backend run on cuda instead (trainer/backend.ts).
+import "../unit/trainer/losses.test";
+import "../unit/trainer/model.test";
+import "../unit/trainer/generate.test";
+import "../unit/trainer/training.test";
+import "../unit/trainer/checkpoint.test";
+import "../unit/trainer/data.test";
