@@ -12,6 +12,7 @@ export function describe(name: string, fn: () => void): void {
 }
 describe.skip = (name: string, fn: () => void) => void nodeDescribe(name, { skip: true }, fn);
 describe.skipIf = (cond: boolean) => (cond ? describe.skip : describe);
+describe.each = each(describe);
 
 export function it(name: string, fn: Fn, timeout?: number): void {
   void nodeIt(name, { timeout: timeout ?? 600_000 }, async () => {
@@ -20,7 +21,22 @@ export function it(name: string, fn: Fn, timeout?: number): void {
 }
 it.skip = (name: string, fn: Fn) => void nodeIt(name, { skip: true }, async () => void (await fn()));
 it.skipIf = (cond: boolean) => (cond ? it.skip : it);
+it.each = each(it);
 export const test = it;
+
+/** vitest's .each: one case per row; "%s"-style and "$key" placeholders in the title. */
+function each<F extends (name: string, fn: () => unknown) => void>(base: F) {
+  return (table: readonly unknown[]) => (name: string, fn: (...args: never[]) => unknown) => {
+    for (const row of table) {
+      const args = Array.isArray(row) ? row : [row];
+      let i = 0;
+      const title = name
+        .replace(/%[sdifjo]/g, () => String(args[i++]))
+        .replace(/\$(\w+)/g, (_, k: string) => String((row as Record<string, unknown>)?.[k]));
+      base(title, () => (fn as (...a: unknown[]) => unknown)(...args));
+    }
+  };
+}
 
 export const beforeAll = (fn: Fn) => before(async () => void (await fn()));
 export const afterAll = (fn: Fn) => after(async () => void (await fn()));
@@ -73,6 +89,8 @@ function matchers(actual: unknown, negate: boolean) {
     toBeNull: () => check(actual === null, `expected null, got ${fmt(actual)}`),
     toBeTruthy: () => check(Boolean(actual), `expected ${fmt(actual)} to be truthy`),
     toBeFalsy: () => check(!actual, `expected ${fmt(actual)} to be falsy`),
+    toBeInstanceOf: (c: new (...a: never[]) => unknown) =>
+      check(actual instanceof c, `expected an instance of ${c.name}`),
     toBeNaN: () => check(Number.isNaN(actual), `expected NaN, got ${fmt(actual)}`),
     toContain: (e: unknown) =>
       check(
