@@ -6,6 +6,8 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { LineChart, type ChartSeries } from "./charts";
+import { EnvScores } from "./env-scores";
+import { Rollouts } from "./rollouts";
 import { POLICY_METHODS } from "@/server/training/settings";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
@@ -121,6 +123,25 @@ function ProjectTraining({ project }: { project: string }) {
             ? ` (next ${new Date(o.nextCronAt).toISOString().replace("T", " ").slice(0, 16)} UTC)`
             : ""}
           {o.settings?.schedule.minNewPairs ? `; also at ${o.settings.schedule.minNewPairs} new pairs` : ""}
+        </span>
+        <span data-testid="training-model">
+          Model:{" "}
+          {o.model.info ? (
+            <>
+              <b>{o.model.info.architecture}</b>, {formatParams(o.model.info.parameters)} parameters,{" "}
+              {o.model.info.dtype} weights
+            </>
+          ) : o.model.basePath ? (
+            "loaded at the first round"
+          ) : (
+            "a new Pairwise GPT (created at the first round)"
+          )}
+          {o.model.basePath ? (
+            <>
+              {" "}
+              from <code>{o.model.basePath}</code>
+            </>
+          ) : null}
         </span>
         {runNow.data && !runNow.data.created && (
           <span className="text-amber-700">
@@ -282,6 +303,7 @@ function ProjectTraining({ project }: { project: string }) {
         </div>
       </section>
 
+      <EnvScores perRound={perRound} />
       {roundId && <RoundDetail id={roundId} />}
       <Lineage checkpoints={o.checkpoints} />
       <Playground checkpoints={o.checkpoints.filter((c) => c.kind !== "reward")} />
@@ -384,6 +406,9 @@ function RoundDetail({ id }: { id: string }) {
       polLoss: by("policy", ["loss", "rewards/accuracies"]),
       polMargins: by("policy", ["rewards/margins", "rewards/chosen", "rewards/rejected"]),
       logps: by("policy", ["logps/chosen", "logps/rejected"]),
+      grpoReward: by("policy", ["reward", "accuracy"]),
+      grpoKl: by("policy", ["kl"]),
+      grpoLength: by("policy", ["completions/mean_length"]),
     };
   }, [d]);
   if (!d) return null;
@@ -407,7 +432,20 @@ function RoundDetail({ id }: { id: string }) {
           series={series.polMargins}
         />
         <LineChart title="Policy: logps/chosen, logps/rejected" xLabel="step" series={series.logps} />
+        {series.grpoReward.length > 0 && (
+          <>
+            <LineChart
+              testId="chart-grpo-reward"
+              title="GRPO: reward, accuracy"
+              xLabel="step"
+              series={series.grpoReward}
+            />
+            <LineChart title="GRPO: KL to the reference" xLabel="step" series={series.grpoKl} />
+            <LineChart title="GRPO: completion length (tokens)" xLabel="step" series={series.grpoLength} />
+          </>
+        )}
       </div>
+      {series.grpoReward.length > 0 && <Rollouts roundId={r.id} />}
       <dl className="mt-3 grid gap-2 text-sm md:grid-cols-2">
         {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map(
           (stage) =>
@@ -601,6 +639,14 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
   );
 }
 
+function formatParams(n: number): string {
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : `${(n / 1e3).toFixed(1)}K`;
+}
+
 function SettingsForm({
   projectId,
   settings,
@@ -614,6 +660,8 @@ function SettingsForm({
     schedule: { cron: string | null; minNewPairs: number | null };
     gate: { minWinRate: number | null; maxKl: number | null };
     labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number };
+    model: { basePath: string | null };
+    grpo: { environments: { name: string }[]; steps: number };
   };
   aiCounts: boolean;
   overlap: number;
@@ -626,6 +674,8 @@ function SettingsForm({
     reference: settings.policy.reference,
     beta: String(settings.policy.beta),
     steps: String(settings.policy.steps),
+    grpoEnvs: settings.grpo.environments.map((e) => e.name).join(", "),
+    grpoSteps: String(settings.grpo.steps),
     cron: settings.schedule.cron ?? "",
     minNewPairs: settings.schedule.minNewPairs ? String(settings.schedule.minNewPairs) : "",
     minWinRate: settings.gate.minWinRate === null ? "" : String(settings.gate.minWinRate),
@@ -633,6 +683,7 @@ function SettingsForm({
     ruleJudge: settings.labeling.ruleJudge,
     simulated: String(settings.labeling.simulatedAnnotators),
     noise: String(settings.labeling.noise),
+    basePath: settings.model.basePath ?? "",
   });
   const opt = (v: string) => (v.trim() === "" ? null : Number(v));
   const submit = () =>
@@ -640,6 +691,14 @@ function SettingsForm({
       projectId,
       patch: {
         policy: { method: s.method, reference: s.reference, beta: Number(s.beta), steps: Number(s.steps) },
+        grpo: {
+          environments: s.grpoEnvs
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+            .map((name) => ({ name })),
+          steps: Number(s.grpoSteps),
+        },
         schedule: { cron: s.cron.trim() || null, minNewPairs: opt(s.minNewPairs) },
         gate: { minWinRate: opt(s.minWinRate), maxKl: opt(s.maxKl) },
         labeling: {
@@ -647,6 +706,7 @@ function SettingsForm({
           simulatedAnnotators: Number(s.simulated),
           noise: Number(s.noise),
         },
+        model: { basePath: s.basePath.trim() || null },
       },
     });
   const field = (label: string, key: keyof typeof s, extra: Record<string, unknown> = {}) => (
@@ -689,6 +749,11 @@ function SettingsForm({
         </label>
         {field("β", "beta")}
         {field("Policy steps (max)", "steps")}
+        {s.method === "grpo" &&
+          field("GRPO environments (miniR1, sorting, code, tictactoe)", "grpoEnvs", {
+            placeholder: "the task",
+          })}
+        {s.method === "grpo" && field("GRPO steps", "grpoSteps")}
         {field("Cron (UTC), e.g. 0 3 * * *", "cron", { placeholder: "none" })}
         {field("Run at N new pairs", "minNewPairs", { placeholder: "off" })}
         {field("Gate: min. win rate", "minWinRate", { placeholder: "off" })}
@@ -702,6 +767,10 @@ function SettingsForm({
           Rule judge labels new comparisons
         </label>
         {field("Simulated annotators", "simulated")}
+        {field("Base model folder (Hugging Face gpt2 / llama / qwen2)", "basePath", {
+          placeholder: "none: a new Pairwise GPT",
+          "data-testid": "base-model-path",
+        })}
         {field("Their noise (flip prob.)", "noise")}
         <div className="flex items-end">
           <button

@@ -12,7 +12,7 @@ import {
   markRoundForRetry,
   updateTrainingSettings,
 } from "../../training/rounds";
-import { roundDetail, trainingOverview } from "../../training/overview";
+import { roundDetail, roundRollouts, trainingOverview } from "../../training/overview";
 import { roundPreview } from "../../training/preview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
@@ -28,6 +28,15 @@ export const trainingRouter = router({
   /** Before "Run a round now": what the round will do, and why pairs are missing (preview.ts). */
   preview: adminProcedure.input(z.object({ project: Id })).query(({ input }) => roundPreview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
+  rollouts: adminProcedure
+    .input(
+      z.object({
+        roundId: Id,
+        skip: z.number().int().min(0).default(0),
+        take: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ input }) => roundRollouts(input.roundId, input)),
   runNow: adminProcedure
     .input(z.object({ projectId: Id }))
     .mutation(({ ctx, input }) =>
