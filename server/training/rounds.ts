@@ -7,9 +7,11 @@
 // migration 20261129200000) backs this up at the database level.
 // No "server-only" import and no trainer import: the web app, the CLI and the trainer read this.
 import { Prisma, type TrainingRound } from "@prisma/client";
+import { isUniqueViolation } from "@/server/db/sql";
 import { z } from "zod";
 import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
+import { stageStates, type StageState } from "./outcome";
 import { mergeSettings, parseTrainingSettings, trainingSettingsOf, type TrainingSettings } from "./settings";
 
 export const ROUND_STAGES = [
@@ -59,11 +61,19 @@ export const RoundResult = z
     policy: z.record(z.string(), z.unknown()).optional(),
     evaluate: z.record(z.string(), z.unknown()).optional(),
     gate: z
-      .object({ passed: z.boolean(), reason: z.string(), checkpointId: z.string().nullable() })
+      .object({
+        passed: z.boolean(),
+        reason: z.string(),
+        checkpointId: z.string().nullable(),
+        /** promoted | rejected | bootstrap (this round's SFT is the first policy) | nothing_to_promote */
+        decision: z.enum(["promoted", "rejected", "bootstrap", "nothing_to_promote"]).optional(),
+      })
       .optional(),
     generate: z.record(z.string(), z.unknown()).optional(),
     /** Wall seconds per stage (the last attempt of each). */
     seconds: z.record(z.string(), z.number()).optional(),
+    /** How the round ended (outcome.ts): succeeded, or skipped with the reason. */
+    outcome: z.object({ status: z.enum(["succeeded", "skipped"]), reason: z.string().nullable() }).optional(),
   })
   .passthrough();
 export type RoundResult = z.infer<typeof RoundResult>;
@@ -78,6 +88,8 @@ export interface RoundView {
   snapshotId: string | null;
   progress: RoundProgress;
   result: RoundResult;
+  /** Each stage's state and, when skipped or failed, why (outcome.ts). */
+  stages: StageState[];
   error: string | null;
   backend: string | null;
   attempts: number;
@@ -102,6 +114,12 @@ export function toRoundView(r: TrainingRound): RoundView {
     snapshotId: r.snapshotId,
     progress: progress.success ? progress.data : {},
     result: result.success ? result.data : {},
+    stages: stageStates({
+      status: r.status as RoundStatus,
+      stage: r.stage as RoundStage,
+      result: result.success ? result.data : {},
+      error: r.error,
+    }),
     error: r.error,
     backend: r.backend,
     attempts: r.attempts,
@@ -131,12 +149,6 @@ export interface RequestRoundResult {
   round: RoundView;
   /** false: a round was already queued or running; that one is returned and nothing was added. */
   created: boolean;
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") return true;
-  const msg = (e as Error)?.message ?? "";
-  return /unique constraint|duplicate key|TrainingRound_one_active_per_project/i.test(msg);
 }
 
 /**
