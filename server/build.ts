@@ -13,6 +13,7 @@ const INPUTS = [
   "trainer",
   "prisma/schema.prisma",
   "next.config.ts",
+  "proxy.ts",
   "postcss.config.mjs",
   "tsconfig.json",
   "package-lock.json",
