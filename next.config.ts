@@ -20,7 +20,6 @@ const config: NextConfig = {
     "webgpu",
   ],
   poweredByHeader: false,
-  typescript: { ignoreBuildErrors: true }, // `npm run typecheck` is the type gate; builds stay fast
   async headers() {
     const base = Object.entries(BASE_SECURITY_HEADERS).map(([key, value]) => ({ key, value }));
     return [

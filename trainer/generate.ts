@@ -50,7 +50,10 @@ export function sampleFromLogits(
     let best = -1;
     let bv = -Infinity;
     for (let i = 0; i < V; i++)
-      if (!banned.has(i) && (logits[i] as number) > bv) ((bv = logits[i] as number), (best = i));
+      if (!banned.has(i) && (logits[i] as number) > bv) {
+        bv = logits[i] as number;
+        best = i;
+      }
     return best;
   }
   let idx = Array.from({ length: V }, (_, i) => i).filter((i) => !banned.has(i));
