@@ -5,6 +5,16 @@
 // own (server/processes/fast-lane.ts); all from server/security-headers.ts.
 import { NextResponse, type NextRequest } from "next/server";
 import { HSTS, overHttps, pageCsp } from "@/server/security-headers";
+import { env } from "@/server/env";
+
+/** NEXTAUTH_URL, the app's public URL (https there means HSTS); none if the config is unreadable. */
+function publicUrl(): string | undefined {
+  try {
+    return env().NEXTAUTH_URL;
+  } catch {
+    return undefined;
+  }
+}
 
 export function proxy(request: NextRequest) {
   const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
@@ -15,8 +25,7 @@ export function proxy(request: NextRequest) {
   headers.set("content-security-policy", csp);
   const response = NextResponse.next({ request: { headers } });
   response.headers.set("content-security-policy", csp);
-  // eslint-disable-next-line no-restricted-properties -- the public URL, as server/env.ts reads it
-  if (overHttps((n) => request.headers.get(n), process.env.NEXTAUTH_URL))
+  if (overHttps((n) => request.headers.get(n), publicUrl()))
     response.headers.set("strict-transport-security", HSTS);
   return response;
 }

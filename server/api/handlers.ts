@@ -24,6 +24,7 @@ import { parseLabelSchema } from "@/server/projects/schema";
 import { createSnapshot, getSnapshot } from "@/server/data/snapshots";
 import { exportStream } from "@/server/data/export";
 import { getImportJob, importStream, listImportJobs } from "@/server/data/import";
+import { clientIp, enforce } from "@/server/auth/rate-limit";
 import { errorResponse, handler } from "./http";
 import { routes } from "./routes";
 import { openApiDocument } from "./openapi";
@@ -54,6 +55,13 @@ export const updateProjectHandler = handler(r.updateProject, async ({ params, bo
 
 // POST /api/v1/projects/{project}/import - streamed import; answers with the report when done
 export const importHandler = handler(r.importData, async ({ req, params, query, auth }) => {
+  await enforce(
+    [
+      ["import.account", auth!.user.id],
+      ["import.ip", clientIp(req.headers)],
+    ],
+    "imports",
+  );
   const project = await getProjectOrThrow(db(), params.project);
   if (!req.body)
     return errorResponse("bad_request", "Send the file as the request body (JSON Lines or a JSON array).");

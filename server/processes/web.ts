@@ -5,6 +5,7 @@ import next from "next";
 import { env } from "../env";
 import { closeAppSql } from "../db/client";
 import { fastLane } from "./fast-lane";
+import { CLIENT_IP_HEADER, requestAddress } from "../auth/rate-limit";
 import { startCpuProfile } from "./profile";
 import { startHeartbeat } from "./heartbeat";
 import { runProcess } from "./run";
@@ -18,6 +19,11 @@ runProcess("web", async () => {
   const handle = app.getRequestHandler();
   // The annotator's REST loop first (fast lane), everything else through Next.js.
   const server = http.createServer((req, res) => {
+    // The client's address for the abuse limits, set here only (a client's own copy is replaced).
+    req.headers[CLIENT_IP_HEADER] = requestAddress(
+      req.socket.remoteAddress,
+      [req.headers["x-forwarded-for"] ?? []].flat().join(","),
+    );
     if (!fastLane(req, res)) void handle(req, res);
   });
   server.keepAliveTimeout = 65_000;

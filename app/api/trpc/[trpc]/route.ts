@@ -46,6 +46,16 @@ const handler = async (req: Request) => {
     req: request,
     router: appRouter,
     createContext: () => createContext({ req: request, getSession: getSessionUser }),
+    // A rate limit's wait (server/auth/rate-limit.ts) goes in Retry-After.
+    responseMeta({ errors }) {
+      const waits = errors
+        .map((e) => (e.cause as { details?: { retryAfterSeconds?: number } } | undefined)?.details)
+        .map((d) => d?.retryAfterSeconds)
+        .filter((n): n is number => typeof n === "number");
+      const headers = new Headers({ "cache-control": "no-store" });
+      if (waits.length) headers.set("retry-after", String(Math.max(...waits)));
+      return { headers };
+    },
   });
 };
 export { handler as GET, handler as POST };
