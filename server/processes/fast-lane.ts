@@ -4,6 +4,7 @@
 // these endpoints (measured with `npm run bench -- annotation`).
 import type http from "node:http";
 import { annotationFastLane } from "../api/annotation";
+import { isUnknownApiPath, unknownApiResponse } from "../api/unknown";
 import { env } from "../env";
 import { API_CSP, BASE_SECURITY_HEADERS, HSTS, overHttps } from "../security-headers";
 
@@ -63,7 +64,24 @@ export function fastLane(req: http.IncomingMessage, res: http.ServerResponse): b
   const q = url.indexOf("?");
   const pathname = q >= 0 ? url.slice(0, q) : url;
   const route = annotationFastLane.find((r) => r.method === method && r.pattern.test(pathname));
-  if (!route) return false;
+  if (!route) {
+    if (!isUnknownApiPath(pathname)) return false;
+    // An /api/v1 path no route matches: the JSON 404 here, without a trip through Next.
+    const response = unknownApiResponse(method, pathname);
+    void response.text().then((body) =>
+      res
+        .writeHead(response.status, {
+          ...securityHeaders(req),
+          "content-type": "application/json",
+          "cache-control": "no-store",
+          "x-pairwise-lane": "fast",
+          ...(response.headers.get("allow") ? { allow: response.headers.get("allow")! } : {}),
+        })
+        .end(body),
+    );
+    req.resume();
+    return true;
+  }
   void (async () => {
     try {
       const body = await readBody(req);
