@@ -23,6 +23,8 @@ const READS = new Set([
 export function createPrisma(connectionString: string, opts: { max?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({ connectionString, max: opts.max ?? 10 });
   // passwordHash never leaves by accident: code that checks passwords selects it explicitly.
+  // The cast below: a client built with `omit` has its own generic type, which Prisma does not
+  // make assignable to PrismaClient / Prisma.TransactionClient, the types every module takes.
   const client = new PrismaClient({ adapter, omit: { user: { passwordHash: true } } });
   // A read whose connection was lost (the database restarted, a connection was terminated) runs
   // again on a fresh one instead of failing the request. Writes are not repeated here: their

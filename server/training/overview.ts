@@ -14,6 +14,7 @@ import {
 } from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { newPairsSinceLastRound } from "./triggers";
+import { findProjectByRef } from "@/server/projects/projects";
 import type { EnvScore } from "./env-eval"; // a type only: no trainer code reaches the web app
 
 export interface RoundSummary {
@@ -43,6 +44,17 @@ export interface TrainingOverview {
   nextCronAt: Date | null;
   newPairs: number;
   pairs: number;
+  /** The model trained: the settings' base folder, and what the bootstrap loaded (architecture, size, dtype). */
+  model: {
+    basePath: string | null;
+    info: {
+      architecture: string;
+      parameters: number;
+      dtype: string;
+      layers?: number;
+      hidden?: number;
+    } | null;
+  };
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -68,16 +80,13 @@ export function roundSummary(r: RoundView): RoundSummary {
 }
 
 export async function trainingOverview(projectIdOrSlug: string): Promise<TrainingOverview> {
-  const p = await db().project.findFirst({
-    where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] },
-    select: {
-      id: true,
-      slug: true,
-      name: true,
-      settings: true,
-      aiCountsTowardConsensus: true,
-      overlap: true,
-    },
+  const p = await findProjectByRef(db(), projectIdOrSlug, {
+    id: true,
+    slug: true,
+    name: true,
+    settings: true,
+    aiCountsTowardConsensus: true,
+    overlap: true,
   });
   if (!p) throw new DomainError("not_found", `No project ${projectIdOrSlug}.`);
   let settings: TrainingSettings | null = null;
@@ -121,6 +130,14 @@ export async function trainingOverview(projectIdOrSlug: string): Promise<Trainin
     nextCronAt: cron ? nextFire(parseCron(cron), new Date()) : null,
     newPairs: await newPairsSinceLastRound(p.id),
     pairs: await db().preferencePair.count({ where: { projectId: p.id, active: true } }),
+    model: {
+      basePath: settings?.model.basePath ?? null,
+      // the bootstrap checkpoint records the model it started from
+      info: ((
+        checkpoints.find((c) => (c.metrics as Record<string, unknown>)["model"])?.metrics as
+          Record<string, unknown> | undefined
+      )?.["model"] ?? null) as TrainingOverview["model"]["info"],
+    },
   };
 }
 
