@@ -757,6 +757,12 @@ async function writeBatch(
         [json(judgments)],
       );
       delta.judgments += res.rowCount ?? 0;
+      // Written around recordJudgment: the dashboard rollups recount these comparisons
+      // (server/annotation/rollups.ts, bringUpToDate).
+      await client.query(
+        `UPDATE "Comparison" SET "rolledUp" = false WHERE id = ANY($1::text[]) AND "rolledUp"`,
+        [[...new Set(judgments.map((j) => String(j.comparisonId)))]],
+      );
     }
     if (pairs.length) {
       const res = await client.query(
