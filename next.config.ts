@@ -17,9 +17,9 @@ const config: NextConfig = {
     "@tensorflow/tfjs-node",
     "@tensorflow/tfjs-node-gpu",
     "webgpu",
+    "quickjs-emscripten",
   ],
   poweredByHeader: false,
-  typescript: { ignoreBuildErrors: true }, // `npm run typecheck` is the type gate; builds stay fast
   async headers() {
     return [
       {
