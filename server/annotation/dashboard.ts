@@ -18,12 +18,10 @@ import {
 } from "@/server/stats";
 import { throughputFromCounts, type AnnotatorStats, type ProjectAgreement } from "./dashboard-stats";
 import { BUCKET_MS, bringUpToDate, readCounters } from "./rollups";
+import { findProjectByRef } from "@/server/projects/projects";
 
 async function projectOrThrow(db: Db, idOrSlug: string) {
-  const p = await db.project.findFirst({
-    where: { OR: [{ id: idOrSlug }, { slug: idOrSlug }] },
-    select: { id: true, slug: true, name: true, overlap: true },
-  });
+  const p = await findProjectByRef(db, idOrSlug, { id: true, slug: true, name: true, overlap: true });
   if (!p) throw new DomainError("not_found", `No project "${idOrSlug}".`);
   return p;
 }
