@@ -28,8 +28,7 @@ export function ownsEnter(target: EventTarget | null): boolean {
 export function useAnnotateKeys(s: AnnotateSessionState): KeyHelp[] {
   const { schema } = s;
   const onKey = useRef<(e: KeyboardEvent) => void>(() => {});
-  // eslint-disable-next-line react-hooks/refs -- the handler reads this render's state when a key comes
-  onKey.current = (e: KeyboardEvent) => {
+  const handleKey = (e: KeyboardEvent) => {
     const { phase, draft, selected, assignment } = s;
     if (s.dialog) {
       if (e.key === "Escape") s.setDialog(null);
@@ -130,6 +129,10 @@ export function useAnnotateKeys(s: AnnotateSessionState): KeyHelp[] {
       }
     }
   };
+  // The handler of the latest render, assigned after it (refs are not written during render).
+  useEffect(() => {
+    onKey.current = handleKey;
+  });
   useEffect(() => {
     const h = (e: KeyboardEvent) => onKey.current(e);
     window.addEventListener("keydown", h);
