@@ -1,7 +1,7 @@
 "use client";
 // The tRPC client for React: `const trpc = useTRPC(); useQuery(trpc.system.me.queryOptions())`.
-// Client code takes its types from the router (`RouterOutputs["training"]["overview"]`), never
-// from hand-written copies.
+// Components type their props with RouterOutputs / RouterInputs (inferred from the routers), never
+// with hand-copied shapes: `type Assignment = RouterOutputs["annotation"]["next"]`.
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";

@@ -15,20 +15,9 @@ import { useAnnotateSession, type AnnotateSessionState, type SessionProject } fr
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { useMemo } from "react";
+import { FLAG_KINDS, SKIP_REASONS } from "@/server/enums";
 
 export type { SessionProject } from "./use-annotate-session";
-
-const SKIP_REASONS = [
-  { value: "not_sure", label: "I am not sure" },
-  { value: "expertise", label: "Outside my expertise" },
-  { value: "too_long", label: "Too long to judge well" },
-  { value: "other", label: "Another reason (say which)" },
-];
-const FLAG_KINDS = [
-  { value: "unsafe", label: "Unsafe or harmful content" },
-  { value: "private", label: "Private or personal data" },
-  { value: "broken", label: "Broken item (empty, garbled, wrong prompt)" },
-] as const;
 
 /** A key named on a control; hidden on touch screens, where there is no keyboard to press it. */
 export function KeyHint({ children }: { children: React.ReactNode }) {

@@ -22,6 +22,7 @@ import type { RankingSchema } from "./ranking-controls";
 import { initialRanking, toGroups, type RankItem } from "./ranking-model";
 import { splitReasoning } from "./reasoning";
 import { describeAnswer, describeVerdict } from "./verdict-text";
+import type { FlagKind, SkipReason } from "@/server/enums";
 
 export type SessionProject = RouterOutputs["annotation"]["project"] & {
   labelSchema: PairwiseSchema | RankingSchema;
@@ -291,13 +292,14 @@ export function useAnnotateSession(project: SessionProject) {
     setDialog(d);
   };
 
-  const skip = async (reason: string, text: string) => {
+  const skip = async (reason: SkipReason, text: string) => {
     if (!assignment) return;
     setDialogError(null);
     try {
       await skipM.mutateAsync({
         assignmentId: assignment.assignmentId,
-        reason: text ? `${reason}: ${text}` : reason,
+        reason,
+        ...(text ? { note: text } : {}),
       });
       dropDraft(assignment.assignmentId);
       setDialog(null);
@@ -310,7 +312,7 @@ export function useAnnotateSession(project: SessionProject) {
     }
   };
 
-  const flag = async (kind: RouterInputs["annotation"]["flag"]["flag"], text: string) => {
+  const flag = async (kind: FlagKind, text: string) => {
     if (!assignment) return;
     setDialogError(null);
     try {

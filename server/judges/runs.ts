@@ -32,7 +32,8 @@ export const StoredSelection = z.object({
 });
 export type StoredSelection = z.infer<typeof StoredSelection>;
 
-export const RUN_STATUSES = ["queued", "running", "paused", "cancelled", "succeeded", "failed"] as const;
+export { RUN_STATUSES } from "@/server/enums";
+import { RUN_STATUSES } from "@/server/enums";
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "failed"];
 
