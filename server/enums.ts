@@ -36,8 +36,20 @@ export type FlagKind = (typeof FlagKind)[number];
 export const ROUND_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type RoundStatus = (typeof ROUND_STATUSES)[number];
 
-/** An AI-judge run's lifecycle (JudgeRun.status). */
-export const RUN_STATUSES = ["queued", "running", "paused", "cancelled", "succeeded", "failed"] as const;
+/**
+ * An AI-judge run's lifecycle (JudgeRun.status). A finished run is "succeeded" when every
+ * comparison got a verdict, "completed_with_errors" when some did and others failed or had no
+ * verdict, "failed" when none did (or a fatal error stopped it); JudgeRun.error then says why.
+ */
+export const RUN_STATUSES = [
+  "queued",
+  "running",
+  "paused",
+  "cancelled",
+  "succeeded",
+  "completed_with_errors",
+  "failed",
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */

@@ -13,7 +13,7 @@ import {
   markRoundForRetry,
   updateTrainingSettings,
 } from "../../training/rounds";
-import { roundDetail, trainingOverview } from "../../training/overview";
+import { roundDetail, roundRollouts, trainingOverview } from "../../training/overview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
 const Id = z.string().min(1).max(200);
@@ -29,6 +29,15 @@ export const trainingRouter = router({
   preflight: adminProcedure
     .input(z.object({ project: Id }))
     .query(({ input }) => roundPreflight(input.project)),
+  rollouts: adminProcedure
+    .input(
+      z.object({
+        roundId: Id,
+        skip: z.number().int().min(0).default(0),
+        take: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ input }) => roundRollouts(input.roundId, input)),
   runNow: adminProcedure
     .input(z.object({ projectId: Id }))
     .mutation(({ ctx, input }) => runRoundNow(input.projectId, ctx.user.id)),
