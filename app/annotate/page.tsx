@@ -5,7 +5,7 @@ import { db } from "@/server/db/client";
 import { listAnnotatorProjects } from "@/server/annotation/queue";
 
 export default async function AnnotateIndex() {
-  const user = await requirePageUser("annotator");
+  const user = await requirePageUser("annotator", "/annotate");
   const projects = await listAnnotatorProjects(db(), user.id);
   return (
     <div className="flex flex-col gap-4" data-testid="annotate-index">

@@ -3,6 +3,6 @@ import { requirePageUser } from "@/server/auth/session";
 import { PeopleAdmin } from "@/components/admin/people-admin";
 
 export default async function PeoplePage() {
-  const me = await requirePageUser("admin");
+  const me = await requirePageUser("admin", "/admin/people");
   return <PeopleAdmin meId={me.id} />;
 }

@@ -7,8 +7,8 @@ import { isDomainError } from "@/server/errors";
 import { AnnotateSession } from "@/components/annotate/annotate-session";
 
 export default async function AnnotateProject({ params }: { params: Promise<{ project: string }> }) {
-  await requirePageUser("annotator");
   const { project: ref } = await params;
+  await requirePageUser("annotator", `/annotate/${ref}`);
   const project = await annotatorProject(db(), decodeURIComponent(ref)).catch((e) => {
     if (isDomainError(e) && e.code === "not_found") notFound();
     throw e;

@@ -7,8 +7,8 @@ import { isDomainError } from "@/server/errors";
 import { ReviewPanel } from "@/components/review/review-panel";
 
 export default async function ReviewItemPage({ params }: { params: Promise<{ comparisonId: string }> }) {
-  await requirePageUser("reviewer");
   const { comparisonId } = await params;
+  await requirePageUser("reviewer", `/review/${comparisonId}`);
   const item = await reviewItem(db(), comparisonId).catch((e) => {
     if (isDomainError(e) && e.code === "not_found") notFound();
     throw e;
