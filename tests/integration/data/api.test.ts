@@ -8,7 +8,7 @@ import { createApiToken } from "@/server/auth/tokens";
 import * as api from "@/server/api/handlers";
 import { routes } from "@/server/api/routes";
 import { annotationRoutes } from "@/server/api/annotation";
-import { trainingRoutes } from "@/server/training/api";
+import { trainingRoutes } from "@/server/api/training";
 
 const BASE = "http://pairwise.test/api/v1";
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/data");
