@@ -3,11 +3,13 @@ import Link from "next/link";
 import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { hasRole } from "@/server/auth/roles";
+import { projectIdsWithRole } from "@/server/auth/access";
 
 export default async function Home() {
   const user = await requirePageUser("annotator");
+  const mine = await projectIdsWithRole(user);
   const projects = await db().project.findMany({
-    where: { archived: false },
+    where: { archived: false, ...(mine === "all" ? {} : { id: { in: mine } }) },
     orderBy: { createdAt: "asc" },
     select: { id: true, slug: true, name: true },
   });

@@ -3,16 +3,17 @@ import Link from "next/link";
 import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { reviewQueue } from "@/server/annotation/review";
+import { projectIdsWithRole } from "@/server/auth/access";
 
 export default async function ReviewQueuePage({
   searchParams,
 }: {
   searchParams: Promise<{ status?: string }>;
 }) {
-  await requirePageUser("reviewer");
+  const user = await requirePageUser("reviewer");
   const sp = await searchParams;
   const status = sp.status === "review" || sp.status === "flagged" ? sp.status : undefined;
-  const q = await reviewQueue(db(), { status });
+  const q = await reviewQueue(db(), { status, projectIds: await projectIdsWithRole(user, "reviewer") });
   return (
     <div className="flex flex-col gap-4" data-testid="review-queue">
       <h1 className="text-2xl font-semibold">Review</h1>

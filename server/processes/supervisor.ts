@@ -78,7 +78,7 @@ function stopChild(m: Managed, timeoutMs: number): Promise<void> {
   });
 }
 
-export async function startSystem(opts: { build?: boolean } = {}): Promise<number> {
+export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}): Promise<number> {
   let e: ReturnType<typeof env>;
   try {
     e = env();
@@ -90,6 +90,8 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     throw err;
   }
   const t0 = Date.now();
+  const demo = opts.demo === true || e.PAIRWISE_DEMO;
+  let noUsers = false;
   const embedded = !e.DATABASE_URL;
   const withServe = fs.existsSync(path.join(ROOT, "server/serve/server.ts"));
 
@@ -176,13 +178,13 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     const migrated = await migrate(url, { log });
     if (migrated.applied.length)
       log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
-    if (e.PAIRWISE_DEMO) {
-      const prisma = createPrisma(url, { max: 2 });
-      try {
-        await seedDemo(prisma, log);
-      } finally {
-        await prisma.$disconnect();
-      }
+    // Demo accounts have public passwords: seeded in development, or when asked for explicitly.
+    const prisma = createPrisma(url, { max: 2 });
+    try {
+      if (demo) await seedDemo(prisma, log);
+      noUsers = (await prisma.user.count()) === 0;
+    } finally {
+      await prisma.$disconnect();
     }
     const all: Name[] = ["web", "worker", "trainer", ...(withServe ? (["serve"] as const) : [])];
     const names = e.PAIRWISE_PROCESSES
@@ -203,12 +205,18 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     `  database: ${embedded ? `embedded PGlite in ${e.dataDir}` : "external PostgreSQL (DATABASE_URL)"}`,
     ...(withServe ? [`  OpenAI-compatible API: http://${e.PAIRWISE_HOST}:${e.PAIRWISE_SERVE_PORT}/v1`] : []),
   ];
-  if (e.PAIRWISE_DEMO) {
+  if (noUsers) {
+    lines.push(
+      "  No accounts yet. Create the first admin (the password is read from standard input):",
+      '    echo "$PASSWORD" | npx pairwise users create --email you@example.com --role admin --password-stdin',
+      ...(e.PAIRWISE_MODE === "production"
+        ? []
+        : ["  (or start with --demo for the demo projects and accounts)"]),
+    );
+  } else if (demo) {
     lines.push("  Sign in with a demo account (change these passwords before sharing the app):");
     for (const a of DEMO_ACCOUNTS.slice(0, 3))
       lines.push(`    ${a.role.padEnd(10)} ${a.email} / ${a.password}`);
-  } else {
-    lines.push("  Create an admin with: npx pairwise users create --email you@example.com --role admin");
   }
   lines.push("  Press Ctrl-C to stop.", "");
   console.log(lines.join("\n"));

@@ -2,6 +2,7 @@
 import type { Command } from "../command";
 import { exportCommand } from "./export";
 import { importCommand } from "./import";
+import { membersCommand } from "./members";
 import { migrateCommand } from "./migrate";
 import { projectsCommand } from "./projects";
 import { serveCommand } from "./serve";
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   exportCommand,
   snapshotCommand,
   usersCommand,
+  membersCommand,
   tokensCommand,
   serveCommand,
   trainCommand,

@@ -11,6 +11,7 @@
 //    per-prompt battles judged by gold reward (or the reward model when there is no gold).
 import { createHash } from "node:crypto";
 import type { Checkpoint, Prisma } from "@prisma/client";
+import { audit } from "../../audit/audit";
 import {
   completionLogProbs,
   disposeModel,
@@ -365,6 +366,12 @@ export async function gateStage(
     prevGoldAccuracy: ev.prevGoldAccuracy ?? null,
   });
   await db().checkpoint.update({ where: { id: own.id }, data: { promoted: d.passed, gateReason: d.reason } });
+  await audit(db(), {
+    actorId: null,
+    action: d.passed ? "checkpoint.promote" : "checkpoint.reject",
+    target: own.id,
+    data: { projectId: ctx.project.id, reason: d.reason },
+  });
   ctx.log(d.reason);
   return { ...d, checkpointId: own.id };
 }
