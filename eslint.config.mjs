@@ -49,9 +49,10 @@ export default tseslint.config(
     },
   },
   {
-    // The environment module itself, build and tooling scripts, and the trainer library (which
-    // takes its few switches from the process that embeds it) read process.env directly.
-    files: ["server/env.ts", "scripts/**", "bin/**", "*.config.*", "bench/**", "trainer/**"],
+    // The environment module itself; build and tooling scripts, benchmarks and tests (they set up
+    // the processes under test); the trainer library (a bundle of its own on GPU boxes, which takes
+    // its few switches, e.g. PAIRWISE_TF_BACKEND, from the process that embeds it).
+    files: ["server/env.ts", "scripts/**", "bin/**", "*.config.*", "bench/**", "trainer/**", "tests/**"],
     rules: { "no-restricted-properties": "off" },
   },
   prettier,

@@ -19,7 +19,6 @@ const config: NextConfig = {
     "webgpu",
   ],
   poweredByHeader: false,
-  typescript: { ignoreBuildErrors: true }, // `npm run typecheck` is the type gate; builds stay fast
   async headers() {
     return [
       {

@@ -15,7 +15,6 @@ export default defineConfig({
   async adapter() {
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");
-    // eslint-disable-next-line no-restricted-properties -- CLI-only config, outside the app's env module
     const dir = process.env.PRISMA_PGLITE_DIR;
     // pglite-prisma-adapter bundles its own copy of driver-adapter-utils; the shapes agree.
     return new PrismaPGlite(dir ? new PGlite(dir) : new PGlite()) as never;

@@ -37,7 +37,9 @@ export function ensurePrismaClient() {
   let generated = "";
   try {
     generated = fs.readFileSync(path.join(root, "node_modules/.prisma/client/schema.prisma"), "utf8");
-  } catch {}
+  } catch {
+    // not generated yet
+  }
   if (generated !== schema) runPrisma(["generate"], { quiet: true });
 }
 

@@ -3,7 +3,8 @@
 //  2. Debian's Chromium for browser tests (installed with apt-get when we are root; never a
 //     downloaded browser), or a message saying how to install it;
 //  3. the Next.js production build the e2e tests run (rebuilt only when sources changed);
-//  4. vitest: unit + integration files in parallel, then e2e files one at a time (each starts
+//  4. the static checks: `npm run typecheck` (tsc) and `npm run lint` (ESLint + Prettier);
+//  5. vitest: unit + integration files in parallel, then e2e files one at a time (each starts
 //     the whole system; two at once would fight over 2 cores).
 // Integration tests use an isolated in-memory PGlite per file, or, when TEST_DATABASE_URL is set,
 // a fresh database per file on that PostgreSQL server.
@@ -48,6 +49,20 @@ if (!chromiumPaths.some((p) => fs.existsSync(p))) {
   }
 }
 
+// Static checks first: a type or lint error fails the run, but the tests still run, so one CI
+// pass reports everything.
+const npmScript = (name) => {
+  say(`npm run ${name}`);
+  const r = spawnSync("npm", ["run", "--silent", name], {
+    stdio: "inherit",
+    shell: process.platform === "win32",
+  });
+  if (r.status !== 0)
+    console.error(`[test] npm run ${name} failed: fix the errors above (npm run format fixes formatting).`);
+  return r.status ?? 1;
+};
+const staticStatus = [npmScript("typecheck"), npmScript("lint")].find((s) => s !== 0) ?? 0;
+
 register();
 const { ensureWebBuild } = await import("../server/build.ts");
 try {
@@ -72,5 +87,6 @@ if (status === 0 || process.env.CI) {
   const e2e = run(["tests/e2e", "--no-file-parallelism"]);
   status = status || e2e;
 }
+status = status || staticStatus;
 say(`finished in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 process.exit(status);

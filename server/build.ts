@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { spawn } from "node:child_process";
+import { childEnv } from "./env";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const INPUTS = [
@@ -61,7 +62,7 @@ export async function ensureWebBuild(
     const child = spawn(process.execPath, [path.join(ROOT, "node_modules/next/dist/bin/next"), "build"], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+      env: childEnv({ NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" }),
     });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));

@@ -83,6 +83,8 @@ export const envSchema = z.object({
     )
     .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Developer switch: write V8 CPU profiles of the app processes into this folder. */
+  PAIRWISE_CPU_PROFILE: z.string().min(1).optional(),
 });
 
 export type Env = Omit<z.infer<typeof envSchema>, "PAIRWISE_DEMO"> & {
@@ -166,6 +168,37 @@ function localSecret(dataDir: string, name: string): string {
       return fs.readFileSync(file, "utf8").trim(); // another process won the race
     }
   }
+}
+
+/**
+ * The database this process talks to. DATABASE_URL as the process got it (read live: tests and
+ * the supervisor's children set it before the first query), unless this process resolved another
+ * one itself (the CLI starting or finding the embedded database calls setDatabaseUrl).
+ */
+let resolvedDatabaseUrl: string | undefined;
+export function setDatabaseUrl(url: string | undefined): void {
+  resolvedDatabaseUrl = url;
+}
+export function maybeDatabaseUrl(): string | undefined {
+  return resolvedDatabaseUrl ?? (process.env.DATABASE_URL || undefined);
+}
+export function databaseUrl(): string {
+  const url = maybeDatabaseUrl();
+  if (!url)
+    throw new Error(
+      "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
+    );
+  return url;
+}
+
+/** The environment for a child process: this one's, plus what the caller sets. */
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
 }
 
 let cached: Env | undefined;

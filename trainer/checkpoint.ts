@@ -1,7 +1,8 @@
 // Checkpoints: one folder each.
 //   config.json          Hugging Face GPT-2 config keys + a "pairwise" section (kind, model config, meta)
 //   model.safetensors    weights under HF GPT-2 names (readable by Python's safetensors / transformers)
-//   tokenizer.json       the BpeTokenizer
+//   tokenizer.json       a standard Hugging Face tokenizer.json (+ tokenizer_config.json with the
+//                        chat template, generation_config.json), so transformers loads the folder
 //   optimizer.safetensors  AdamW m/v (only for training checkpoints)
 //   trainer_state.json   step, data position, optimizer t, config, backend, ref cache ... (training only)
 // Writes go to a temporary sibling folder that is renamed into place, so a process killed while
@@ -13,7 +14,10 @@ import { type ModelConfig, parseModelConfig } from "./config";
 import { type GPTModel, type ModelKind, modelFromTensors, parameterShapes } from "./model";
 import type { AdamW } from "./optim";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors";
-import { BpeTokenizer } from "./tokenizer";
+import { hfConfigJson } from "./hf/config";
+import { loadHfModel, readHfModelConfig } from "./hf/model";
+import { loadTokenizerFromFolder, saveTokenizerFiles } from "./hf/tokenizer";
+import type { BpeTokenizer } from "./tokenizer";
 
 export const CHECKPOINT_FILES = {
   config: "config.json",
@@ -63,6 +67,18 @@ export function hfConfig(
 ): Record<string, unknown> {
   const c = model.config;
   const pairwise: CheckpointMeta = { format: 1, kind: model.kind, config: c, ...meta };
+  if (c.hf && c.hf.family !== "gpt2") {
+    const eos = [...new Set([tokenizer.endId, tokenizer.eosId])];
+    return {
+      ...hfConfigJson(c.hf, model.kind, {
+        dtype: "float32",
+        bosId: tokenizer.bosId,
+        eosId: eos.length === 1 ? eos[0] : eos,
+        padId: tokenizer.padId,
+      }),
+      pairwise,
+    };
+  }
   return {
     model_type: "gpt2",
     architectures: [model.kind === "reward" ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel"],
@@ -85,6 +101,7 @@ export function hfConfig(
     pad_token_id: tokenizer.padId,
     ...(model.kind === "reward" ? { num_labels: 1 } : {}),
     torch_dtype: "float32",
+    dtype: "float32",
     pairwise,
   };
 }
@@ -99,7 +116,16 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
     path.join(tmp, CHECKPOINT_FILES.config),
     JSON.stringify(hfConfig(o.model, o.tokenizer, o.meta), null, 2),
   );
-  await fs.writeFile(path.join(tmp, CHECKPOINT_FILES.tokenizer), JSON.stringify(o.tokenizer.toJSON()));
+  await saveTokenizerFiles(tmp, o.tokenizer);
+  const eos = [...new Set([o.tokenizer.eosId, o.tokenizer.endId])];
+  await fs.writeFile(
+    path.join(tmp, "generation_config.json"),
+    JSON.stringify(
+      { bos_token_id: o.tokenizer.bosId, eos_token_id: eos, pad_token_id: o.tokenizer.padId },
+      null,
+      2,
+    ),
+  );
   if (o.optimizer) {
     const st = await tensorsToSafe(o.optimizer.stateTensors());
     await fs.writeFile(
@@ -159,6 +185,11 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
     throw new Error(`Checkpoint ${dir}: ${CHECKPOINT_FILES.config} is not valid JSON; fix or re-save it.`);
   }
   const pw = cfg.pairwise;
+  if (!pw && typeof cfg["model_type"] === "string") {
+    // a Hugging Face model folder not written by Pairwise
+    const hf = await readHfModelConfig(dir);
+    return { format: 1, kind: hf.kind, config: hf.config, source: "huggingface" };
+  }
   if (!pw || (pw.kind !== "policy" && pw.kind !== "reward") || !pw.config) {
     throw new Error(
       `Checkpoint ${dir}: ${CHECKPOINT_FILES.config} has no "pairwise" section with kind ("policy" | "reward") and ` +
@@ -182,11 +213,12 @@ export async function loadCheckpoint(
   opts: { withOptimizer?: boolean } = {},
 ): Promise<LoadedCheckpoint> {
   const meta = await readCheckpointMeta(dir);
+  if (meta["source"] === "huggingface") return loadHfModel(dir);
   const { config, kind } = meta;
-  const tokRaw = await readRequired(dir, CHECKPOINT_FILES.tokenizer, "tokenizer");
+  await readRequired(dir, CHECKPOINT_FILES.tokenizer, "tokenizer");
   let tokenizer: BpeTokenizer;
   try {
-    tokenizer = BpeTokenizer.fromJSON(JSON.parse(tokRaw.toString("utf8")));
+    tokenizer = await loadTokenizerFromFolder(dir);
   } catch (e) {
     throw new Error(`Checkpoint ${dir}: ${CHECKPOINT_FILES.tokenizer} is invalid: ${(e as Error).message}`);
   }

@@ -1,5 +1,6 @@
 // Model and training configuration: typed defaults validated with zod, plus named presets.
 import { z } from "zod";
+import { HfArchSchema } from "./hf/config";
 
 /** GPT decoder shape (GPT-2 architecture: pre-LayerNorm, GELU(tanh), learned positions, tied embeddings). */
 export const ModelConfigSchema = z.object({
@@ -10,6 +11,7 @@ export const ModelConfigSchema = z.object({
   nEmbd: z.number().int().positive(),
   layerNormEps: z.number().positive().default(1e-5),
   initStd: z.number().positive().default(0.02), // GPT-2 initializer_range
+  hf: HfArchSchema.optional(), // a Hugging Face architecture (trainer/hf/); absent: Pairwise's GPT-2
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;

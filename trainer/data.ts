@@ -48,8 +48,8 @@ export interface UnpairedExample {
  */
 export function encodePrompt(tok: BpeTokenizer, prompt: string | ChatMessage[]): number[] {
   if (typeof prompt !== "string")
-    return [tok.bosId, ...tok.encodeChat(prompt, { addGenerationPrompt: true }).ids];
-  return [tok.bosId, ...tok.encode(prompt, { allowedSpecial: ["<think>", "</think>"] })];
+    return [...tok.chatPrefixIds, ...tok.encodeChat(prompt, { addGenerationPrompt: true }).ids];
+  return [...tok.textPrefixIds, ...tok.encode(prompt, { allowedSpecial: ["<think>", "</think>"] })];
 }
 
 /**
@@ -102,14 +102,15 @@ export function promptCompletionSequence(
 export function sftSequence(tok: BpeTokenizer, ex: SftExample, maxLength: number): TokenSequence {
   if (typeof ex === "string" || "text" in ex) {
     const text = typeof ex === "string" ? ex : ex.text;
-    const ids = [tok.bosId, ...tok.encode(text), tok.eosId].slice(0, maxLength);
-    return { ids, lossMask: ids.map((_, i) => (i === 0 ? 0 : 1)) };
+    const pre = tok.textPrefixIds;
+    const ids = [...pre, ...tok.encode(text), tok.eosId].slice(0, maxLength);
+    return { ids, lossMask: ids.map((_, i) => (i < Math.max(1, pre.length) ? 0 : 1)) };
   }
   if ("messages" in ex) {
     const { ids, assistantMask } = tok.encodeChat(ex.messages);
     return {
-      ids: [tok.bosId, ...ids].slice(0, maxLength),
-      lossMask: [0, ...assistantMask].slice(0, maxLength),
+      ids: [...tok.chatPrefixIds, ...ids].slice(0, maxLength),
+      lossMask: [...tok.chatPrefixIds.map(() => 0), ...assistantMask].slice(0, maxLength),
     };
   }
   return promptCompletionSequence(tok, ex.prompt, ex.completion, maxLength);

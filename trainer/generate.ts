@@ -24,6 +24,8 @@ export interface SamplingOptions {
   stop?: string | string[];
   /** Seed of the sampler (default 0). */
   seed?: number;
+  /** Token ids of the prompt, used instead of encoding `prompt` (e.g. ids made by another tokenizer run). */
+  promptIds?: number[];
   /** Called with each new piece of text. */
   onToken?: (e: { token: number; text: string }) => void;
 }
@@ -50,7 +52,10 @@ export function sampleFromLogits(
     let best = -1;
     let bv = -Infinity;
     for (let i = 0; i < V; i++)
-      if (!banned.has(i) && (logits[i] as number) > bv) ((bv = logits[i] as number), (best = i));
+      if (!banned.has(i) && (logits[i] as number) > bv) {
+        bv = logits[i] as number;
+        best = i;
+      }
     return best;
   }
   let idx = Array.from({ length: V }, (_, i) => i).filter((i) => !banned.has(i));
@@ -94,7 +99,7 @@ export async function* generateStream(
   const holdBack = Math.max(0, ...stops.map((s) => s.length - 1));
   const rng = new Rng(opts.seed ?? 0);
   const ctx = model.config.contextLength;
-  let promptIds = encodePrompt(tok, prompt);
+  let promptIds = opts.promptIds ?? encodePrompt(tok, prompt);
   const promptTokens = promptIds.length;
   if (promptIds.length > ctx - 1) promptIds = promptIds.slice(promptIds.length - (ctx - 1)); // keep the end
   const endIds = new Set([tok.eosId, tok.endId]);

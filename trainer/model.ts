@@ -14,6 +14,7 @@ import {
   PRESETS,
   parseModelConfig,
 } from "./config";
+import { llamaForwardHidden, llamaHeadName, llamaParameterShapes } from "./hf/llama";
 import { Rng } from "./rng";
 
 export type ModelKind = "policy" | "reward";
@@ -35,6 +36,7 @@ let modelCounter = 0;
 
 /** Expected parameter shapes of a config, in save order. */
 export function parameterShapes(cfg: ModelConfig, kind: ModelKind): [string, number[]][] {
+  if (cfg.hf && cfg.hf.family !== "gpt2") return llamaParameterShapes(cfg, cfg.hf, kind);
   const C = cfg.nEmbd;
   const out: [string, number[]][] = [
     ["transformer.wte.weight", [cfg.vocabSize, C]],
@@ -70,7 +72,7 @@ function resolveConfig(config: ModelConfigInput | PresetName): ModelConfig {
 function initValue(name: string, shape: number[], cfg: ModelConfig, rng: Rng): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const v = new Float32Array(n);
-  if (name.endsWith("ln_1.weight") || name.endsWith("ln_2.weight") || name.endsWith("ln_f.weight")) v.fill(1);
+  if (/(ln_1|ln_2|ln_f|norm|layernorm)\.weight$/.test(name)) v.fill(1);
   else if (name.endsWith(".bias")) v.fill(0);
   else {
     // residual projections scaled by 1/sqrt(2 * nLayer) (GPT-2 paper)
@@ -255,6 +257,7 @@ export function forwardHidden(
   if (past + T > cfg.contextLength) {
     throw new Error(`sequence of ${past + T} tokens exceeds the model's contextLength ${cfg.contextLength}`);
   }
+  if (cfg.hf && cfg.hf.family !== "gpt2") return llamaForwardHidden(model, cfg.hf, ids, opts);
   const C = cfg.nEmbd;
   const nh = cfg.nHead;
   const hs = C / nh;
@@ -297,7 +300,9 @@ export function forwardHidden(
 /** LM head, tied to the token embedding: hidden (..., C) -> logits (..., V). */
 export function lmHead(model: GPTModel, hidden: tf.Tensor): tf.Tensor {
   const C = model.config.nEmbd;
-  const logits = matmul(tf.reshape(hidden, [-1, C]), P(model, "transformer.wte.weight"), true);
+  const hf = model.config.hf;
+  const head = hf && hf.family !== "gpt2" ? llamaHeadName(hf) : "transformer.wte.weight";
+  const logits = matmul(tf.reshape(hidden, [-1, C]), P(model, head), true);
   return tf.reshape(logits, [...hidden.shape.slice(0, -1), model.config.vocabSize]);
 }
 

@@ -59,7 +59,8 @@ export class BpeTokenizer {
   private readonly cache = new Map<string, number[]>();
   private readonly specialById = new Map<number, string>();
 
-  private constructor(merges: readonly (readonly [number, number])[], pattern = DEFAULT_PATTERN) {
+  // protected: trainer/hf/tokenizer.ts's HfTokenizer extends this class
+  protected constructor(merges: readonly (readonly [number, number])[], pattern = DEFAULT_PATTERN) {
     this.pattern = pattern;
     this.regex = new RegExp(pattern, "gu");
     this.merges = merges;
@@ -102,6 +103,14 @@ export class BpeTokenizer {
   /** End of a chat turn. */
   get endId(): number {
     return this.special["<|end|>"];
+  }
+  /** Ids put before a plain-text prompt or document: BOS. */
+  get textPrefixIds(): number[] {
+    return [this.bosId];
+  }
+  /** Ids put before a rendered chat: BOS (a Hugging Face template writes its own). */
+  get chatPrefixIds(): number[] {
+    return [this.bosId];
   }
   get thinkId(): number {
     return this.special["<think>"];

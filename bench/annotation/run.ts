@@ -193,7 +193,10 @@ function treeCpu(root: number): Map<number, { cpuMs: number; comm: string }> {
   while (grew) {
     grew = false;
     for (const [pid, st] of stats)
-      if (st && !want.has(pid) && want.has(st.ppid)) (want.add(pid), (grew = true));
+      if (st && !want.has(pid) && want.has(st.ppid)) {
+        want.add(pid);
+        grew = true;
+      }
   }
   for (const pid of want) {
     const st = stats.get(pid);

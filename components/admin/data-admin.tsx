@@ -35,10 +35,8 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
   const client = useTRPCClient();
   const qc = useQueryClient();
   const projects = useQuery(trpc.admin.projects.queryOptions());
-  const [project, setProject] = useState(initialProject);
-  useEffect(() => {
-    if (!project && projects.data?.[0]) setProject(projects.data[0].slug);
-  }, [project, projects.data]);
+  const [picked, setProject] = useState(initialProject);
+  const project = picked || projects.data?.[0]?.slug || "";
   const jobs = useQuery({ ...trpc.admin.importJobs.queryOptions({ project }), enabled: !!project });
   const queue = useMutation(trpc.admin.queueImport.mutationOptions());
 

@@ -341,7 +341,7 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
 
   // One keyboard handler, reading the latest state through a ref.
   const onKey = useRef<(e: KeyboardEvent) => void>(() => {});
-  onKey.current = (e: KeyboardEvent) => {
+  const handleKey = (e: KeyboardEvent) => {
     if (dialog) {
       if (e.key === "Escape") setDialog(null);
       return;
@@ -440,6 +440,10 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
       }
     }
   };
+  // The window listener reads the latest handler through the ref, refreshed after every render.
+  useEffect(() => {
+    onKey.current = handleKey;
+  });
   useEffect(() => {
     const h = (e: KeyboardEvent) => onKey.current(e);
     window.addEventListener("keydown", h);

@@ -2,6 +2,7 @@
 // The reviewer's view of one comparison: prompt, completions in stored order (A, B, ...), every
 // vote with its rationale, flags, and the ruling form (keys as for annotators; Enter rules).
 import { useEffect, useRef, useState } from "react";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
@@ -38,6 +39,12 @@ interface Item {
 
 type Choice = "A" | "B" | "tie" | "both_bad";
 
+function newIdempotencyKey(): string {
+  return typeof crypto !== "undefined" && "randomUUID" in crypto
+    ? crypto.randomUUID()
+    : `${Date.now()}-${Math.random()}`;
+}
+
 export function ReviewPanel({ item }: { item: Item }) {
   const trpc = useTRPC();
   const router = useRouter();
@@ -49,11 +56,7 @@ export function ReviewPanel({ item }: { item: Item }) {
   const [rationale, setRationale] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const key = useRef(
-    typeof crypto !== "undefined" && "randomUUID" in crypto
-      ? crypto.randomUUID()
-      : `${Date.now()}-${Math.random()}`,
-  );
+  const [idempotencyKey] = useState(newIdempotencyKey);
   const pairwise = item.project.labelSchema.kind === "pairwise";
 
   const rule = async () => {
@@ -85,7 +88,7 @@ export function ReviewPanel({ item }: { item: Item }) {
     try {
       const r = await adjudicate.mutateAsync({
         comparisonId: item.id,
-        idempotencyKey: key.current,
+        idempotencyKey,
         answer,
         rationale: rationale.trim() || undefined,
       });
@@ -97,7 +100,7 @@ export function ReviewPanel({ item }: { item: Item }) {
   };
 
   const onKey = useRef<(e: KeyboardEvent) => void>(() => {});
-  onKey.current = (e) => {
+  const handleKey = (e: KeyboardEvent) => {
     const t = e.target as HTMLElement | null;
     if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT")) {
       if (e.key === "Escape") t.blur();
@@ -117,6 +120,10 @@ export function ReviewPanel({ item }: { item: Item }) {
       void rule();
     }
   };
+  // The window listener reads the latest handler through the ref, refreshed after every render.
+  useEffect(() => {
+    onKey.current = handleKey;
+  });
   useEffect(() => {
     const h = (e: KeyboardEvent) => onKey.current(e);
     window.addEventListener("keydown", h);
@@ -199,9 +206,9 @@ export function ReviewPanel({ item }: { item: Item }) {
           data-testid="review-done"
         >
           {done}{" "}
-          <a href="/review" className="underline">
+          <Link href="/review" className="underline">
             Back to the queue
-          </a>
+          </Link>
         </p>
       ) : (
         <section

@@ -2,15 +2,10 @@
 // cursors, multi-row statements and COPY, which Prisma does not offer. They use the same
 // DATABASE_URL as the process's Prisma client (server/db/client.ts).
 import pg from "pg";
+import { databaseUrl as processDatabaseUrl } from "../env";
 
 export function databaseUrl(url?: string): string {
-  // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start (as in server/db/client.ts)
-  const u = url ?? process.env.DATABASE_URL;
-  if (!u)
-    throw new Error(
-      "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
-    );
-  return u;
+  return url ?? processDatabaseUrl();
 }
 
 export async function connectPg(url?: string): Promise<pg.Client> {

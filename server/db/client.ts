@@ -4,6 +4,7 @@ import { PrismaClient } from "@prisma/client";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
 import { createPgPool, pgSql, type Sql } from "./sql";
+import { databaseUrl } from "../env";
 
 export type Db = PrismaClient;
 
@@ -18,13 +19,7 @@ const globalForPrisma = globalThis as unknown as { pairwisePrisma?: PrismaClient
 /** The process's client; DATABASE_URL is set by `npm start`'s supervisor or the operator. */
 export function db(): PrismaClient {
   if (!globalForPrisma.pairwisePrisma) {
-    // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
-    const url = process.env.DATABASE_URL;
-    if (!url)
-      throw new Error(
-        "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
-      );
-    globalForPrisma.pairwisePrisma = createPrisma(url);
+    globalForPrisma.pairwisePrisma = createPrisma(databaseUrl());
   }
   return globalForPrisma.pairwisePrisma;
 }
@@ -41,12 +36,7 @@ const globalForSql = globalThis as unknown as { pairwiseSql?: { url: string; poo
  * "Next" and submit. Follows DATABASE_URL (tests point it at their own database).
  */
 export function appSql(): Sql {
-  // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
-  const url = process.env.DATABASE_URL;
-  if (!url)
-    throw new Error(
-      "DATABASE_URL is not set: start Pairwise with `npm start`, or set DATABASE_URL to a PostgreSQL URL.",
-    );
+  const url = databaseUrl();
   const cur = globalForSql.pairwiseSql;
   if (cur && cur.url === url) return cur.sql;
   if (cur) void cur.pool.end().catch(() => {});

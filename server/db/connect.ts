@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { env } from "../env";
+import { env, setDatabaseUrl } from "../env";
 import { startEmbeddedDatabase } from "./embedded";
 import { migrate } from "./migrate";
 import { createPrisma, setDbForTests } from "./client";
@@ -76,8 +76,7 @@ export async function withDatabase<T>(
   try {
     await checkDatabase(url);
     if (opts.migrate !== false) await migrate(url);
-    // eslint-disable-next-line no-restricted-properties -- db() and pg-boss read it in this process
-    process.env.DATABASE_URL = url;
+    setDatabaseUrl(url); // db(), appSql() and pg-boss in this process follow it
     const prisma = createPrisma(url, { max: 4 });
     setDbForTests(prisma);
     try {

@@ -1,5 +1,6 @@
 // pg-boss: the job queue every process shares through PostgreSQL (embedded or external).
 import PgBoss from "pg-boss";
+import { databaseUrl } from "../env";
 
 let boss: PgBoss | undefined;
 let starting: Promise<PgBoss> | undefined;
@@ -15,9 +16,7 @@ export interface BossOptions {
 export function getBoss(opts: BossOptions = {}): Promise<PgBoss> {
   if (boss) return Promise.resolve(boss);
   starting ??= (async () => {
-    // eslint-disable-next-line no-restricted-properties -- resolved by server/env.ts at process start
-    const connectionString = opts.connectionString ?? process.env.DATABASE_URL;
-    if (!connectionString) throw new Error("DATABASE_URL is not set: start Pairwise with `npm start`.");
+    const connectionString = opts.connectionString ?? databaseUrl();
     const b = new PgBoss({
       connectionString,
       schema: "pgboss",

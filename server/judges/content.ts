@@ -131,5 +131,5 @@ export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** PostgreSQL text cannot hold NUL; a small model can emit the byte. Stored as U+FFFD. */
 export function storableText(s: string): string {
-  return s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s;
+  return s.replaceAll("\u0000", "\uFFFD");
 }

@@ -6,10 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import inspector from "node:inspector";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { env } from "../env";
 
 export function startCpuProfile(name: string): () => Promise<void> {
-  // eslint-disable-next-line no-restricted-properties -- a developer switch, not configuration
-  const dir = process.env.PAIRWISE_CPU_PROFILE;
+  const dir = env().PAIRWISE_CPU_PROFILE;
   if (!dir) return async () => {};
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
-import { ConfigError, env } from "../env";
+import { ConfigError, childEnv, env } from "../env";
 import { ensureWebBuild, ROOT } from "../build";
 import { checkDatabase, DatabaseUnreachableError } from "../db/connect";
 import { lockDataDir, DataDirLockedError, PortInUseError } from "../db/embedded";
@@ -38,7 +38,7 @@ function spawnProcess(name: Name, extraEnv: Record<string, string>): ChildProces
   // Own process group: the terminal's Ctrl-C reaches only the supervisor, which stops children in order.
   const child = spawn(process.execPath, ["--import", "tsx", file], {
     cwd: ROOT,
-    env: { ...process.env, ...extraEnv },
+    env: childEnv(extraEnv),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     detached: true,
   });

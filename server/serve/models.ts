@@ -141,7 +141,7 @@ export class ModelRegistry {
       const p = (async () => {
         const ck = await loadCheckpoint(entry.path);
         if (ck.kind !== "policy") {
-          ck.model && disposeModel(ck.model);
+          if (ck.model) disposeModel(ck.model);
           throw new Error(
             `checkpoint ${entry.path} holds a ${ck.kind} model; only policy checkpoints generate text`,
           );

@@ -12,7 +12,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { generateStream, selectBackend, type ChatMessage, type GenerateResult } from "@/trainer";
-import { env } from "../env";
+import { env, maybeDatabaseUrl } from "../env";
 import { fitPrompt } from "./fit";
 import {
   DEFAULT_MODEL_ID,
@@ -147,8 +147,7 @@ export async function startServeServer(opts: ServeOptions): Promise<ServeServer>
     await ensureDefaultModel(dir, { trainSteps: opts.defaultTrainSteps, log });
     fixed.push({ id: DEFAULT_MODEL_ID, path: dir, checkpointId: null, created: nowSec(), source: "default" });
   }
-  // eslint-disable-next-line no-restricted-properties -- the process's database, as db() reads it
-  const useDb = opts.database ?? Boolean(process.env.DATABASE_URL);
+  const useDb = opts.database ?? Boolean(maybeDatabaseUrl());
   const registry = new ModelRegistry({
     fixed,
     listDatabase: useDb ? () => listPromotedCheckpoints(opts.checkpointDir) : undefined,

@@ -365,13 +365,11 @@ describe("annotation in the browser", () => {
       }),
     );
     lines.push("{ not json");
-    await admin
-      .getByTestId("import-file")
-      .setInputFiles({
-        name: "rows.jsonl",
-        mimeType: "application/jsonl",
-        buffer: Buffer.from(lines.join("\n") + "\n"),
-      });
+    await admin.getByTestId("import-file").setInputFiles({
+      name: "rows.jsonl",
+      mimeType: "application/jsonl",
+      buffer: Buffer.from(lines.join("\n") + "\n"),
+    });
     await admin.getByTestId("import-start").click();
     await admin.getByTestId("import-summary").waitFor({ timeout: 30_000 });
     expect(await admin.getByTestId("import-summary").textContent()).toMatch(/3 comparisons/);

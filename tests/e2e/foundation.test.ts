@@ -10,7 +10,6 @@ import { artifactPath, launchBrowser } from "../helpers/browser";
 import { freePort, ROOT, signInCookie, startTestApp, type TestApp } from "../helpers/app";
 
 let app: TestApp;
-// eslint-disable-next-line no-restricted-properties -- test harness configuration
 const external = Boolean(process.env.TEST_DATABASE_URL);
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {

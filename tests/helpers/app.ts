@@ -55,7 +55,6 @@ function dropper(external: string, name: string): () => Promise<void> {
 }
 
 async function freshExternalDatabase(): Promise<{ url: string; drop: () => Promise<void> } | null> {
-  // eslint-disable-next-line no-restricted-properties -- test harness configuration
   const external = process.env.TEST_DATABASE_URL;
   if (!external) return null;
   const name = `pw_e2e_${crypto.randomBytes(6).toString("hex")}`;
@@ -72,7 +71,6 @@ async function freshExternalDatabase(): Promise<{ url: string; drop: () => Promi
 export async function startTestApp(opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "pairwise-e2e-"));
   const [port, dbPort, servePort] = [await freePort(), await freePort(), await freePort()];
-  // eslint-disable-next-line no-restricted-properties -- test harness configuration
   const admin = process.env.TEST_DATABASE_URL;
   const ext = opts.databaseUrl
     ? opts.ownDatabase && admin

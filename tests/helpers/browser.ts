@@ -12,7 +12,6 @@ const CANDIDATES = [
 ];
 
 export function findChromium(): string | null {
-  // eslint-disable-next-line no-restricted-properties -- test harness configuration
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv && fs.existsSync(fromEnv)) return fromEnv;
   return CANDIDATES.find((p) => fs.existsSync(p)) ?? null;

@@ -18,7 +18,6 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  // eslint-disable-next-line no-restricted-properties -- test harness configuration
   const external = process.env.TEST_DATABASE_URL;
   let url: string;
   let embedded: EmbeddedDatabase | undefined;
@@ -45,7 +44,6 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   if (opts.migrate !== false) await migrate(url);
   const prisma = createPrisma(url, { max: 5 });
   setDbForTests(prisma);
-  // eslint-disable-next-line no-restricted-properties -- code under test reads DATABASE_URL (pg-boss, CLI)
   process.env.DATABASE_URL = url;
   return {
     url,

@@ -2,7 +2,7 @@
 // The AI-judges admin: judge configurations (the API key is write-only: the page only ever learns
 // "set" / "not set"), runs with live progress, tokens and cost, pause / resume / cancel, the
 // failures of a run with their reasons, and the judge-vs-human agreement report.
-import { Fragment, useEffect, useState } from "react";
+import { Fragment, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { errorMessage } from "@/components/annotate/errors";
@@ -478,10 +478,8 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const projects = useQuery(trpc.admin.projects.queryOptions());
-  const [project, setProject] = useState(initialProject);
-  useEffect(() => {
-    if (!project && projects.data?.[0]) setProject(projects.data[0].slug);
-  }, [project, projects.data]);
+  const [picked, setProject] = useState(initialProject);
+  const project = picked || projects.data?.[0]?.slug || "";
   const configs = useQuery({ ...trpc.judges.configs.queryOptions({ project }), enabled: !!project });
   const runs = useQuery({
     ...trpc.judges.runs.queryOptions({ project }),

@@ -1,6 +1,6 @@
 // pairwise serve
 import path from "node:path";
-import { env } from "@/server/env";
+import { env, setDatabaseUrl } from "@/server/env";
 import { runningEmbeddedUrl } from "@/server/db/connect";
 import { startServeServer } from "@/server/serve/server";
 import { num, println, str, UsageError, type Command } from "../command";
@@ -46,8 +46,7 @@ Examples:
     if (!values["no-db"]) {
       if (!e.DATABASE_URL) {
         const url = runningEmbeddedUrl(e.dataDir);
-        // eslint-disable-next-line no-restricted-properties -- db() reads DATABASE_URL: point it at the running embedded database
-        if (url) process.env.DATABASE_URL = url;
+        if (url) setDatabaseUrl(url); // db() in this process: the running embedded database
         database = Boolean(url);
         if (!url)
           println(

@@ -1,7 +1,7 @@
 // pairwise trainer: the trainer process alone (a GPU box pointed at the shared database).
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { env } from "@/server/env";
+import { childEnv, env } from "@/server/env";
 import { checkDatabase, runningEmbeddedUrl } from "@/server/db/connect";
 import { println, UsageError, type Command } from "../command";
 
@@ -38,7 +38,7 @@ Ctrl-C stops it; the round in progress stops at its next step and resumes later.
       {
         cwd: ROOT,
         stdio: "inherit",
-        env: { ...process.env, DATABASE_URL: url },
+        env: childEnv({ DATABASE_URL: url }),
       },
     );
     const forward = (sig: NodeJS.Signals) => child.kill(sig);

@@ -25,7 +25,7 @@ import { bradleyTerryLeaderboard, type Battle } from "@/server/stats";
 import type { RoundContext } from "../context";
 import { loadModel, trainerPrompt, type TrainerPrompt } from "../models";
 import { goldRewardOf } from "../task";
-import { storableText } from "./generate";
+import { storableText } from "../../judges/content";
 
 interface HeldOutPrompt {
   id: string;

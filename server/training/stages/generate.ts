@@ -16,16 +16,12 @@ import type { Prisma } from "@prisma/client";
 import { disposeModel, generate, mixSeed, scoreRewards, type BpeTokenizer, type GPTModel } from "@/trainer";
 import { db } from "@/server/db/client";
 import { comparisonHash, completionHash } from "@/server/data/hash";
+import { storableText } from "@/server/judges/content";
 import type { RoundContext } from "../context";
 import { labelComparisons } from "../labeling";
 import { loadModel, trainerPrompt } from "../models";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-/** PostgreSQL text cannot hold NUL: an untrained policy can emit the byte, so it becomes U+FFFD. */
-export function storableText(s: string): string {
-  return s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s;
-}
 
 /** Priority of a comparison from reward scores: 1 − 2|σ(r_i − r_j) − ½| of its least certain pair, in [0, 1]. */
 export function uncertaintyPriority(rewards: readonly number[]): number {

@@ -26,6 +26,7 @@ function post(url: string, token: string | null, json: unknown): Request {
     body: typeof json === "string" ? json : JSON.stringify(json),
   });
 }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read loosely shaped JSON bodies
 async function body<T = Record<string, any>>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }

@@ -9,7 +9,8 @@ import {
   TrainingSettings,
 } from "@/server/training/settings";
 import { gateDecision } from "@/server/training/stages/evaluate";
-import { storableText, uncertaintyPriority } from "@/server/training/stages/generate";
+import { uncertaintyPriority } from "@/server/training/stages/generate";
+import { storableText } from "@/server/judges/content";
 import { simulatedVerdict } from "@/server/training/labeling";
 import { PAIRWISE_METHODS } from "@/trainer";
 
