@@ -78,6 +78,24 @@ function stopChild(m: Managed, timeoutMs: number): Promise<void> {
   });
 }
 
+/**
+ * Accounts on first start. Demo accounts have public passwords: they are seeded (on an empty
+ * database) in development, or when asked for explicitly (--demo, PAIRWISE_DEMO=true); never
+ * by default in production. Says whether the database still has no user at all.
+ */
+export async function firstStartAccounts(
+  url: string,
+  opts: { demo: boolean; log?: (m: string) => void },
+): Promise<{ seeded: boolean; noUsers: boolean }> {
+  const prisma = createPrisma(url, { max: 2 });
+  try {
+    const seeded = opts.demo ? await seedDemo(prisma, opts.log) : false;
+    return { seeded, noUsers: (await prisma.user.count()) === 0 };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
 export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}): Promise<number> {
   let e: ReturnType<typeof env>;
   try {
@@ -178,14 +196,7 @@ export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}
     const migrated = await migrate(url, { log });
     if (migrated.applied.length)
       log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
-    // Demo accounts have public passwords: seeded in development, or when asked for explicitly.
-    const prisma = createPrisma(url, { max: 2 });
-    try {
-      if (demo) await seedDemo(prisma, log);
-      noUsers = (await prisma.user.count()) === 0;
-    } finally {
-      await prisma.$disconnect();
-    }
+    noUsers = (await firstStartAccounts(url, { demo, log })).noUsers;
     const all: Name[] = ["web", "worker", "trainer", ...(withServe ? (["serve"] as const) : [])];
     const names = e.PAIRWISE_PROCESSES
       ? all.filter((n) => n === "web" || (e.PAIRWISE_PROCESSES as string[]).includes(n))
