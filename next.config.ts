@@ -17,6 +17,7 @@ const config: NextConfig = {
     "@tensorflow/tfjs-node",
     "@tensorflow/tfjs-node-gpu",
     "webgpu",
+    "quickjs-emscripten",
   ],
   poweredByHeader: false,
   async headers() {

@@ -28,6 +28,11 @@ export interface SamplingOptions {
   promptIds?: number[];
   /** Called with each new piece of text. */
   onToken?: (e: { token: number; text: string }) => void;
+  /**
+   * Leave special tokens (role markers such as <|assistant|>) out of the text, as vLLM and
+   * transformers do by default; <think> and </think> stay: they are the answer's own text.
+   */
+  skipSpecialTokens?: boolean;
 }
 
 export interface GenerateResult {
@@ -138,7 +143,8 @@ export async function* generateStream(
         break;
       }
       tokens.push(id);
-      text += dec.push([id]);
+      if (!(opts.skipSpecialTokens && tok.isSpecial(id) && id !== tok.thinkId && id !== tok.endThinkId))
+        text += dec.push([id]);
       const hit = stops.map((s) => text.indexOf(s, Math.max(0, emitted - s.length))).filter((i) => i >= 0);
       if (hit.length) {
         text = text.slice(0, Math.min(...hit));

@@ -114,3 +114,48 @@ export type { MiniR1Eval } from "./evaluate";
 
 // seeded randomness
 export { Rng, mixSeed, permutation } from "./rng";
+
+// GRPO (TRL GRPOTrainer definitions), reward functions and environments
+export {
+  trainGRPO,
+  grpoLoss,
+  groupAdvantages,
+  unbiasedStd,
+  sampleGroup,
+  GRPO_LOSS_TYPES,
+  SCALE_REWARDS,
+} from "./grpo";
+export type {
+  GrpoOptions,
+  GrpoPrompt,
+  GrpoRollout,
+  GrpoLossInputs,
+  GrpoLossOptions,
+  GrpoLossType,
+  ScaleRewards,
+  GroupSample,
+} from "./grpo";
+export {
+  combineRewards,
+  correctnessReward,
+  formatReward,
+  lengthPenalty,
+  rewardModelReward,
+  judgeReward,
+  thinkFormatOk,
+} from "./rewards";
+export type { CheckResult, RewardInput, RewardFn, BatchRewardFn, NamedReward } from "./rewards";
+export * as envs from "./envs/index";
+export {
+  ENVIRONMENTS,
+  ENVIRONMENT_NAMES,
+  getEnvironment,
+  grpoPrompts,
+  envJudgeScore,
+  evaluateEnvironment,
+  miniR1Env,
+  sortingEnv,
+  codeEnv,
+  ticTacToeEnv,
+} from "./envs/index";
+export type { Environment, EnvEval, GameResult, PolicyFn } from "./envs/index";

@@ -206,95 +206,93 @@ export function preferenceLoss(
   const lenR = tf.maximum(x.rejectedLengths, 1);
   const metrics: Metrics = {};
   let losses: tf.Tensor1D;
-  let chosenRewards: tf.Tensor1D;
-  let rejectedRewards: tf.Tensor1D;
+  let chosenRewards = x.policyChosenLogps; // replaced below by each method's implicit reward
+  let rejectedRewards = x.policyRejectedLogps;
   let logpsChosen: tf.Tensor1D = x.policyChosenLogps;
   let logpsRejected: tf.Tensor1D = x.policyRejectedLogps;
   let extra: tf.Scalar | null = null; // NLL term added to the mean loss
 
   const nll = () => tf.div(tf.neg(tf.sum(x.policyChosenLogps)), tf.sum(lenC)) as tf.Scalar;
 
+  // Reference methods: the implicit rewards are β times the policy/reference log-ratios.
+  let chosenLogratios: tf.Tensor1D | null = null;
+  let rejectedLogratios: tf.Tensor1D | null = null;
+  let z: tf.Tensor1D | null = null;
   if (needsReference(method)) {
     if (!x.refChosenLogps || !x.refRejectedLogps)
       throw new Error(`preferenceLoss("${method}") needs reference log-probs`);
-    const chosenLogratios = tf.sub(x.policyChosenLogps, x.refChosenLogps);
-    const rejectedLogratios = tf.sub(x.policyRejectedLogps, x.refRejectedLogps);
-    const z = tf.sub(chosenLogratios, rejectedLogratios);
-    chosenRewards = tf.mul(beta, chosenLogratios) as tf.Tensor1D;
-    rejectedRewards = tf.mul(beta, rejectedLogratios) as tf.Tensor1D;
-    switch (method) {
-      case "dpo":
-      case "cdpo":
-        losses = smoothedSigmoid(z, beta, eps);
-        break;
-      case "rpo": {
-        losses = smoothedSigmoid(z, beta, eps);
-        const alpha = opts.rpoAlpha ?? 1.0;
-        if (alpha !== 0) extra = tf.mul(alpha, nll()) as tf.Scalar;
-        break;
-      }
-      case "robust": {
-        const bz = tf.mul(beta, z);
-        losses = tf.div(
-          tf.add(tf.neg(tf.mul(tf.sub(1, eps), logSigmoid(bz))), tf.mul(eps, logSigmoid(tf.neg(bz)))),
-          tf.sub(1, tf.mul(2, eps)),
-        ) as tf.Tensor1D;
-        break;
-      }
-      case "hinge":
-        losses = tf.relu(tf.sub(1, tf.mul(beta, z))) as tf.Tensor1D;
-        break;
-      case "ipo": {
-        const d = tf.sub(tf.div(chosenLogratios, lenC), tf.div(rejectedLogratios, lenR));
-        losses = tf.square(tf.sub(d, 1 / (2 * beta))) as tf.Tensor1D;
-        break;
-      }
-      default:
-        throw new Error(`unreachable: ${method}`);
+    const clr = tf.sub(x.policyChosenLogps, x.refChosenLogps) as tf.Tensor1D;
+    const rlr = tf.sub(x.policyRejectedLogps, x.refRejectedLogps) as tf.Tensor1D;
+    chosenLogratios = clr;
+    rejectedLogratios = rlr;
+    z = tf.sub(clr, rlr) as tf.Tensor1D;
+    chosenRewards = tf.mul(beta, clr) as tf.Tensor1D;
+    rejectedRewards = tf.mul(beta, rlr) as tf.Tensor1D;
+  }
+  const nllTerm = (alpha: number) => (alpha !== 0 ? (tf.mul(alpha, nll()) as tf.Scalar) : null);
+  switch (method) {
+    case "dpo": // ε = 0 unless given
+    case "cdpo":
+      losses = smoothedSigmoid(z as tf.Tensor1D, beta, eps);
+      break;
+    case "rpo":
+      losses = smoothedSigmoid(z as tf.Tensor1D, beta, eps);
+      extra = nllTerm(opts.rpoAlpha ?? 1.0);
+      break;
+    case "robust": {
+      const bz = tf.mul(beta, z as tf.Tensor1D);
+      losses = tf.div(
+        tf.add(tf.neg(tf.mul(tf.sub(1, eps), logSigmoid(bz))), tf.mul(eps, logSigmoid(tf.neg(bz)))),
+        tf.sub(1, tf.mul(2, eps)),
+      ) as tf.Tensor1D;
+      break;
     }
-  } else {
-    switch (method) {
-      case "cpo": {
-        const z = tf.sub(x.policyChosenLogps, x.policyRejectedLogps);
-        losses = smoothedSigmoid(z, beta, eps);
-        chosenRewards = tf.mul(beta, x.policyChosenLogps) as tf.Tensor1D;
-        rejectedRewards = tf.mul(beta, x.policyRejectedLogps) as tf.Tensor1D;
-        const alpha = opts.cpoAlpha ?? 1.0;
-        if (alpha !== 0) extra = tf.mul(alpha, nll()) as tf.Scalar;
-        break;
-      }
-      case "simpo": {
-        logpsChosen = tf.div(x.policyChosenLogps, lenC) as tf.Tensor1D;
-        logpsRejected = tf.div(x.policyRejectedLogps, lenR) as tf.Tensor1D;
-        const gamma = opts.simpoGamma ?? 0.5;
-        const z = tf.sub(tf.sub(logpsChosen, logpsRejected), gamma / beta);
-        losses = smoothedSigmoid(z, beta, eps);
-        chosenRewards = tf.mul(beta, logpsChosen) as tf.Tensor1D;
-        rejectedRewards = tf.mul(beta, logpsRejected) as tf.Tensor1D;
-        const alpha = opts.cpoAlpha ?? 0;
-        if (alpha !== 0) extra = tf.mul(alpha, nll()) as tf.Scalar;
-        break;
-      }
-      case "orpo": {
-        logpsChosen = tf.div(x.policyChosenLogps, lenC) as tf.Tensor1D;
-        logpsRejected = tf.div(x.policyRejectedLogps, lenR) as tf.Tensor1D;
-        const logOdds = tf.sub(
-          tf.sub(logpsChosen, logpsRejected),
-          tf.sub(log1mexp(logpsChosen), log1mexp(logpsRejected)),
-        );
-        const ratio = logSigmoid(logOdds);
-        // TRL: losses = β·ratio and loss = nll - mean(losses); we keep per-pair losses positive-is-bad.
-        losses = tf.neg(tf.mul(beta, ratio)) as tf.Tensor1D;
-        chosenRewards = tf.mul(beta, logpsChosen) as tf.Tensor1D;
-        rejectedRewards = tf.mul(beta, logpsRejected) as tf.Tensor1D;
-        extra = nll();
-        metrics["log_odds_ratio"] = mean(ratio);
-        metrics["log_odds_chosen"] = mean(logOdds);
-        break;
-      }
-      default:
-        throw new Error(`Unknown preference method "${method}"`);
+    case "hinge":
+      losses = tf.relu(tf.sub(1, tf.mul(beta, z as tf.Tensor1D))) as tf.Tensor1D;
+      break;
+    case "ipo": {
+      const d = tf.sub(
+        tf.div(chosenLogratios as tf.Tensor1D, lenC),
+        tf.div(rejectedLogratios as tf.Tensor1D, lenR),
+      );
+      losses = tf.square(tf.sub(d, 1 / (2 * beta))) as tf.Tensor1D;
+      break;
     }
+    case "cpo":
+      losses = smoothedSigmoid(tf.sub(x.policyChosenLogps, x.policyRejectedLogps), beta, eps);
+      chosenRewards = tf.mul(beta, x.policyChosenLogps) as tf.Tensor1D;
+      rejectedRewards = tf.mul(beta, x.policyRejectedLogps) as tf.Tensor1D;
+      extra = nllTerm(opts.cpoAlpha ?? 1.0);
+      break;
+    case "simpo": {
+      logpsChosen = tf.div(x.policyChosenLogps, lenC) as tf.Tensor1D;
+      logpsRejected = tf.div(x.policyRejectedLogps, lenR) as tf.Tensor1D;
+      const gamma = opts.simpoGamma ?? 0.5;
+      losses = smoothedSigmoid(tf.sub(tf.sub(logpsChosen, logpsRejected), gamma / beta), beta, eps);
+      chosenRewards = tf.mul(beta, logpsChosen) as tf.Tensor1D;
+      rejectedRewards = tf.mul(beta, logpsRejected) as tf.Tensor1D;
+      extra = nllTerm(opts.cpoAlpha ?? 0);
+      break;
+    }
+    case "orpo": {
+      logpsChosen = tf.div(x.policyChosenLogps, lenC) as tf.Tensor1D;
+      logpsRejected = tf.div(x.policyRejectedLogps, lenR) as tf.Tensor1D;
+      const logOdds = tf.sub(
+        tf.sub(logpsChosen, logpsRejected),
+        tf.sub(log1mexp(logpsChosen), log1mexp(logpsRejected)),
+      );
+      const ratio = logSigmoid(logOdds);
+      // TRL: losses = β·ratio and loss = nll - mean(losses); we keep per-pair losses positive-is-bad.
+      losses = tf.neg(tf.mul(beta, ratio)) as tf.Tensor1D;
+      chosenRewards = tf.mul(beta, logpsChosen) as tf.Tensor1D;
+      rejectedRewards = tf.mul(beta, logpsRejected) as tf.Tensor1D;
+      extra = nll();
+      metrics["log_odds_ratio"] = mean(ratio);
+      metrics["log_odds_chosen"] = mean(logOdds);
+      break;
+    }
+    default:
+      throw new Error(`Unknown preference method "${String(method)}"`);
   }
   if (method === "cpo" || method === "simpo" || method === "orpo" || method === "rpo")
     metrics["nll_loss"] = nll();

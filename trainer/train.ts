@@ -267,11 +267,37 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
       `Unknown preference method "${method}"; use one of ${[...PAIRWISE_METHODS, "kto"].join(", ")}`,
     );
   }
-  const cfg = o.config ?? {};
-  const pcfg = parseTrainConfig(cfg);
-  const maxLen = maxLengthOf(o.model, cfg);
-  const tok = o.tokenizer;
-  const useRef = needsReference(method);
+  const ref = await referenceSetup(o, needsReference(method));
+  try {
+    return method === "kto" ? await trainKto(o, ref) : await trainPairwise(o, method, ref);
+  } finally {
+    ref.dispose();
+  }
+}
+
+/** The frozen reference of a preference run and its log-prob cache, shared by the KTO and pairwise paths. */
+interface ReferenceSetup {
+  refId: string;
+  /** null when the method needs no reference. */
+  reference: GPTModel | null;
+  /** trainer_state.json additions: the reference id and its cached log-probs (resume reads them). */
+  extraState: () => Record<string, unknown>;
+  /** Reads an item's cached entry. */
+  get: (key: string) => Record<string, number>;
+  /**
+   * Computes the reference's summed completion log-probs of the items not cached yet, one value
+   * per name (each item gives one sequence per name), without gradients, in batches.
+   */
+  fill: <I extends { key: string }>(
+    items: readonly I[],
+    names: readonly string[],
+    seqsOf: (it: I) => TokenSequence[],
+  ) => Promise<void>;
+  dispose: () => void;
+}
+
+async function referenceSetup(o: PreferenceOptions, useRef: boolean): Promise<ReferenceSetup> {
+  const pcfg = parseTrainConfig(o.config ?? {});
   const cache = o.refCache ?? new RefLogpCache();
   // Resuming: reuse the reference id and cached reference log-probs stored in the checkpoint.
   let resumed: { referenceId?: string; refLogps?: RefLogpCacheJSON } = {};
@@ -288,13 +314,6 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
     const entries = prev.toJSON().entries[refId] ?? {};
     for (const [k, v] of Object.entries(entries)) if (!cache.has(refId, k)) cache.set(refId, k, v);
   }
-  const extraState = () =>
-    useRef
-      ? {
-          referenceId: refId,
-          refLogps: { version: 1, entries: { [refId]: cache.toJSON().entries[refId] ?? {} } },
-        }
-      : {};
   let ownReference: GPTModel | null = null;
   const reference = useRef
     ? (o.reference ?? (ownReference = cloneModel(o.model, { trainable: false })))
@@ -304,156 +323,175 @@ export async function trainPreference(o: PreferenceOptions): Promise<TrainResult
     reference.params.size &&
     [...reference.params.values()].some((v) => [...o.model.params.values()].includes(v))
   ) {
+    if (ownReference) disposeModel(ownReference);
     throw new Error("the reference model shares variables with the policy; pass a separate (cloned) model");
   }
+  return {
+    refId,
+    reference,
+    extraState: () =>
+      useRef
+        ? {
+            referenceId: refId,
+            refLogps: { version: 1, entries: { [refId]: cache.toJSON().entries[refId] ?? {} } },
+          }
+        : {},
+    get: (key) => cache.get(refId, key) as Record<string, number>,
+    fill: async (items, names, seqsOf) => {
+      if (!reference) return;
+      const missing = items.filter((it) => !cache.has(refId, it.key));
+      if (!missing.length) return;
+      const k = names.length;
+      const lp = await referenceLogps(
+        reference,
+        missing.flatMap(seqsOf),
+        o.tokenizer.padId,
+        pcfg.padMultiple,
+        pcfg.batchSize * 2,
+      );
+      missing.forEach((it, i) =>
+        cache.set(refId, it.key, Object.fromEntries(names.map((n, j) => [n, lp[k * i + j] as number]))),
+      );
+    },
+    dispose: () => {
+      if (ownReference) disposeModel(ownReference);
+    },
+  };
+}
+
+/** KTO on unpaired {prompt, completion, label} examples. */
+async function trainKto(o: PreferenceOptions, ref: ReferenceSetup): Promise<TrainResult> {
+  const cfg = o.config ?? {};
+  const pcfg = parseTrainConfig(cfg);
+  const maxLen = maxLengthOf(o.model, cfg);
+  const tok = o.tokenizer;
+  const beta = o.beta ?? 0.1;
+  const data = o.data as UnpairedExample[];
+  if (data.some((d) => typeof (d as Partial<UnpairedExample>).label !== "boolean")) {
+    throw new Error("kto needs unpaired examples {prompt, completion, label: boolean}");
+  }
+  const n = data.length;
+  const items: KtoItem[] = data.map((d, i) => {
+    const prev = data[(i - 1 + n) % n] as UnpairedExample; // TRL: completions cycled by one
+    const seq = promptCompletionSequence(tok, d.prompt, d.completion, maxLen);
+    const kl = promptCompletionSequence(tok, d.prompt, prev.completion, maxLen);
+    const key = d.key ?? contentKey(d.prompt, d.completion, d.label);
+    const klKey = prev.key ?? contentKey(prev.prompt, prev.completion, prev.label);
+    return {
+      key: `${key}|kl:${klKey}`,
+      seq,
+      kl,
+      label: d.label ? 1 : 0,
+      tokens: seq.ids.length,
+      fingerprint: seqFingerprint(seq, kl),
+    };
+  });
+  const refOf = (it: KtoItem) => ref.get(it.key) as { completion: number; kl: number };
+  return runTraining({
+    ...o,
+    loop: "preference",
+    items,
+    config: cfg,
+    extraState: ref.extraState,
+    meta: { method: "kto", beta, referenceId: ref.refId, ...o.meta },
+    prepare: (train, ev) => ref.fill([...train, ...ev], ["completion", "kl"], (it) => [it.seq, it.kl]),
+    batchLoss: (batch) => {
+      const B = batch.length;
+      const { logps } = seqLogps(
+        o.model,
+        [...batch.map((b) => b.seq), ...batch.map((b) => b.kl)],
+        tok.padId,
+        pcfg.padMultiple,
+      );
+      return ktoLoss(
+        {
+          policyLogps: tf.slice(logps, [0], [B]) as tf.Tensor1D,
+          policyKlLogps: stopGradient(tf.slice(logps, [B], [B]) as tf.Tensor1D),
+          refLogps: tf.tensor1d(batch.map((b) => refOf(b).completion)),
+          refKlLogps: tf.tensor1d(batch.map((b) => refOf(b).kl)),
+          labels: tf.tensor1d(batch.map((b) => b.label)),
+        },
+        { beta, desirableWeight: o.desirableWeight, undesirableWeight: o.undesirableWeight },
+      );
+    },
+  });
+}
+
+/** The pairwise methods (DPO family, CPO, SimPO, ORPO) on {prompt, chosen, rejected} pairs. */
+async function trainPairwise(
+  o: PreferenceOptions,
+  pm: PairwiseMethod,
+  ref: ReferenceSetup,
+): Promise<TrainResult> {
+  const cfg = o.config ?? {};
+  const pcfg = parseTrainConfig(cfg);
+  const maxLen = maxLengthOf(o.model, cfg);
+  const tok = o.tokenizer;
+  const useRef = ref.reference !== null;
   const hp: PreferenceLossOptions = {
     beta: o.beta ?? 0.1,
     simpoGamma: o.simpoGamma,
     cpoAlpha: o.cpoAlpha,
     rpoAlpha: o.rpoAlpha,
   };
-
-  try {
-    if (method === "kto") {
-      const data = o.data as UnpairedExample[];
-      if (data.some((d) => typeof (d as Partial<UnpairedExample>).label !== "boolean")) {
-        throw new Error("kto needs unpaired examples {prompt, completion, label: boolean}");
-      }
-      const n = data.length;
-      const items: KtoItem[] = data.map((d, i) => {
-        const prev = data[(i - 1 + n) % n] as UnpairedExample; // TRL: completions cycled by one
-        const seq = promptCompletionSequence(tok, d.prompt, d.completion, maxLen);
-        const kl = promptCompletionSequence(tok, d.prompt, prev.completion, maxLen);
-        const key = d.key ?? contentKey(d.prompt, d.completion, d.label);
-        const klKey = prev.key ?? contentKey(prev.prompt, prev.completion, prev.label);
-        return {
-          key: `${key}|kl:${klKey}`,
-          seq,
-          kl,
-          label: d.label ? 1 : 0,
-          tokens: seq.ids.length,
-          fingerprint: seqFingerprint(seq, kl),
-        };
-      });
-      const refOf = (it: KtoItem) => cache.get(refId, it.key) as { completion: number; kl: number };
-      return await runTraining({
-        ...o,
-        loop: "preference",
-        items,
-        config: cfg,
-        extraState,
-        meta: { method, beta: hp.beta, referenceId: refId, ...o.meta },
-        prepare: async (train, ev) => {
-          const missing = [...train, ...ev].filter((it) => !cache.has(refId, it.key));
-          if (!missing.length || !reference) return;
-          const lp = await referenceLogps(
-            reference,
-            missing.flatMap((it) => [it.seq, it.kl]),
-            tok.padId,
-            pcfg.padMultiple,
-            pcfg.batchSize * 2,
-          );
-          missing.forEach((it, i) =>
-            cache.set(refId, it.key, { completion: lp[2 * i] as number, kl: lp[2 * i + 1] as number }),
-          );
-        },
-        batchLoss: (batch) => {
-          const B = batch.length;
-          const { logps } = seqLogps(
-            o.model,
-            [...batch.map((b) => b.seq), ...batch.map((b) => b.kl)],
-            tok.padId,
-            pcfg.padMultiple,
-          );
-          return ktoLoss(
-            {
-              policyLogps: tf.slice(logps, [0], [B]) as tf.Tensor1D,
-              policyKlLogps: stopGradient(tf.slice(logps, [B], [B]) as tf.Tensor1D),
-              refLogps: tf.tensor1d(batch.map((b) => refOf(b).completion)),
-              refKlLogps: tf.tensor1d(batch.map((b) => refOf(b).kl)),
-              labels: tf.tensor1d(batch.map((b) => b.label)),
-            },
-            { beta: hp.beta, desirableWeight: o.desirableWeight, undesirableWeight: o.undesirableWeight },
-          );
-        },
-      });
-    }
-
-    const pm = method as PairwiseMethod;
-    const data = o.data as PreferencePair[];
-    if (
-      data.some(
-        (d) =>
-          (d as Partial<PreferencePair>).chosen === undefined ||
-          (d as Partial<PreferencePair>).rejected === undefined,
-      )
-    ) {
-      throw new Error(`${method} needs preference pairs {prompt, chosen, rejected}`);
-    }
-    const items: PairItem[] = data.map((p) => {
-      const chosen = promptCompletionSequence(tok, p.prompt, p.chosen, maxLen);
-      const rejected = promptCompletionSequence(tok, p.prompt, p.rejected, maxLen);
-      const eps = p.labelSmoothing ?? o.labelSmoothing ?? 0;
-      if (pm === "robust" && !(eps >= 0 && eps < 0.5))
-        throw new Error(`robust needs labelSmoothing in [0, 0.5), got ${eps}`);
-      return {
-        key: pairKey(p),
-        chosen,
-        rejected,
-        eps,
-        tokens: chosen.ids.length + rejected.ids.length,
-        fingerprint: seqFingerprint(chosen, rejected),
-      };
-    });
-    const refOf = (it: PairItem) => cache.get(refId, it.key) as { chosen: number; rejected: number };
-    return await runTraining({
-      ...o,
-      loop: "preference",
-      items,
-      config: cfg,
-      extraState,
-      meta: { method, beta: hp.beta, referenceId: useRef ? refId : null, ...o.meta },
-      prepare: async (train, ev) => {
-        if (!reference) return;
-        const missing = [...train, ...ev].filter((it) => !cache.has(refId, it.key));
-        if (!missing.length) return;
-        const lp = await referenceLogps(
-          reference,
-          missing.flatMap((it) => [it.chosen, it.rejected]),
-          tok.padId,
-          pcfg.padMultiple,
-          pcfg.batchSize * 2,
-        );
-        missing.forEach((it, i) =>
-          cache.set(refId, it.key, { chosen: lp[2 * i] as number, rejected: lp[2 * i + 1] as number }),
-        );
-      },
-      batchLoss: (batch) => {
-        const B = batch.length;
-        const { logps, counts } = seqLogps(
-          o.model,
-          [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)],
-          tok.padId,
-          pcfg.padMultiple,
-        );
-        return preferenceLoss(
-          pm,
-          {
-            policyChosenLogps: tf.slice(logps, [0], [B]) as tf.Tensor1D,
-            policyRejectedLogps: tf.slice(logps, [B], [B]) as tf.Tensor1D,
-            chosenLengths: tf.tensor1d(counts.slice(0, B)),
-            rejectedLengths: tf.tensor1d(counts.slice(B)),
-            refChosenLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).chosen)) : undefined,
-            refRejectedLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).rejected)) : undefined,
-          },
-          {
-            ...hp,
-            labelSmoothing: batch.some((b) => b.eps !== 0) ? tf.tensor1d(batch.map((b) => b.eps)) : 0,
-          },
-        );
-      },
-    });
-  } finally {
-    if (ownReference) disposeModel(ownReference);
+  const data = o.data as PreferencePair[];
+  if (
+    data.some(
+      (d) =>
+        (d as Partial<PreferencePair>).chosen === undefined ||
+        (d as Partial<PreferencePair>).rejected === undefined,
+    )
+  ) {
+    throw new Error(`${pm} needs preference pairs {prompt, chosen, rejected}`);
   }
+  const items: PairItem[] = data.map((p) => {
+    const chosen = promptCompletionSequence(tok, p.prompt, p.chosen, maxLen);
+    const rejected = promptCompletionSequence(tok, p.prompt, p.rejected, maxLen);
+    const eps = p.labelSmoothing ?? o.labelSmoothing ?? 0;
+    if (pm === "robust" && !(eps >= 0 && eps < 0.5))
+      throw new Error(`robust needs labelSmoothing in [0, 0.5), got ${eps}`);
+    return {
+      key: pairKey(p),
+      chosen,
+      rejected,
+      eps,
+      tokens: chosen.ids.length + rejected.ids.length,
+      fingerprint: seqFingerprint(chosen, rejected),
+    };
+  });
+  const refOf = (it: PairItem) => ref.get(it.key) as { chosen: number; rejected: number };
+  return runTraining({
+    ...o,
+    loop: "preference",
+    items,
+    config: cfg,
+    extraState: ref.extraState,
+    meta: { method: pm, beta: hp.beta, referenceId: useRef ? ref.refId : null, ...o.meta },
+    prepare: (train, ev) =>
+      ref.fill([...train, ...ev], ["chosen", "rejected"], (it) => [it.chosen, it.rejected]),
+    batchLoss: (batch) => {
+      const B = batch.length;
+      const { logps, counts } = seqLogps(
+        o.model,
+        [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)],
+        tok.padId,
+        pcfg.padMultiple,
+      );
+      return preferenceLoss(
+        pm,
+        {
+          policyChosenLogps: tf.slice(logps, [0], [B]) as tf.Tensor1D,
+          policyRejectedLogps: tf.slice(logps, [B], [B]) as tf.Tensor1D,
+          chosenLengths: tf.tensor1d(counts.slice(0, B)),
+          rejectedLengths: tf.tensor1d(counts.slice(B)),
+          refChosenLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).chosen)) : undefined,
+          refRejectedLogps: useRef ? tf.tensor1d(batch.map((b) => refOf(b).rejected)) : undefined,
+        },
+        {
+          ...hp,
+          labelSmoothing: batch.some((b) => b.eps !== 0) ? tf.tensor1d(batch.map((b) => b.eps)) : 0,
+        },
+      );
+    },
+  });
 }

@@ -2,8 +2,14 @@
 // CPU, through the real trainer service code (database, stage machine, rule judge), against SFT
 // alone with the same token budget, in the same run.
 //
-//   npm run bench -- loop [--rounds 3] [--steps 1000] [--method sft|dpo|rpo|orpo|...] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
+//   npm run bench -- loop [--rounds 3] [--steps 1000] [--method sft|dpo|rpo|orpo|...|grpo] [--alpha 1] [--temperature 1] [--budget policy|all] [--backend wasm]
 //        [--pairs all|new] [--gate-win off|0.5] [--gate-gold off|<min gold-accuracy change>] [--sft-steps 1200] [--prompts 1024] [--seed 0]
+//        [--task miniR1|sorting|code|tictactoe] [--policy-tokens <per round>] [--rm-steps 60] [--kl-samples 32] [--baseline on|off]
+//        GRPO (--method grpo): [--grpo-steps 30] [--prompts-per-step 8] [--num-iterations 1] [--loss-type dapo] [--beta 0.04]; G = --samples
+//
+// --policy-tokens caps every round's policy stage at that many training tokens, so methods compare
+// at equal policy tokens (the SFT-only baseline gets the same cumulative tokens). GRPO's sampling
+// is not counted (nor is the other methods' comparison sampling): only tokens the policy trains on.
 //
 // Defaults: the recipe of the README's table (about 45 minutes on a 2-core VM): the bootstrap SFT
 // trained until more SFT on its demonstrations no longer helps (1,200 steps), then rounds of
@@ -22,14 +28,22 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { promises as fs } from "node:fs";
-import { loadCheckpoint, miniR1, selectBackend, trainSFT, generate, disposeModel } from "../../trainer/index";
+import {
+  loadCheckpoint,
+  miniR1,
+  selectBackend,
+  trainSFT,
+  generate,
+  disposeModel,
+  getEnvironment,
+} from "../../trainer/index";
 import { createTestDatabase } from "../../tests/helpers/db";
 import { resetEnvForTests } from "../../server/env";
 import { db } from "../../server/db/client";
 import { executeRound } from "../../server/training/engine";
 import { requestRound } from "../../server/training/rounds";
 import { parseTrainingSettings, type TrainingSettingsInput } from "../../server/training/settings";
-import { problemsFromMetadata } from "../../server/training/task";
+import { envProblemsFromMetadata, goldRewardOf } from "../../server/training/task";
 import { trainerPrompt } from "../../server/training/models";
 import { lineChartSvg } from "./svg";
 
@@ -59,6 +73,16 @@ const { values: a } = parseArgs({
     out: { type: "string", default: "loop" },
     "figure-from": { type: "string" }, // redraw bench/loop/<out>.svg from a results JSON and exit
     budget: { type: "string", default: "policy" }, // policy: the baseline gets the policy stage's tokens; all: reward model's too
+    task: { type: "string", default: "miniR1" }, // the environment: miniR1 | sorting | code | tictactoe
+    "policy-tokens": { type: "string" }, // per-round policy token budget (equal-token comparisons)
+    "rm-steps": { type: "string", default: "60" },
+    "kl-samples": { type: "string", default: "32" },
+    baseline: { type: "string", default: "on" }, // the SFT-only baseline at equal tokens
+    "grpo-steps": { type: "string", default: "30" },
+    "prompts-per-step": { type: "string", default: "8" },
+    "num-iterations": { type: "string", default: "1" },
+    "loss-type": { type: "string", default: "dapo" },
+    "grpo-beta": { type: "string", default: "0.04" },
   },
 });
 const N = (k: keyof typeof a) => Number(a[k]);
@@ -75,9 +99,16 @@ async function main() {
   const perRound = N("prompts");
   const method = a.method as NonNullable<TrainingSettingsInput["policy"]>["method"];
   // per-method defaults: rejection sampling learns its accumulated answers over 4 epochs at 3e-4
-  const methodDefaults = method === "sft" ? { lr: 3e-4, epochs: 4 } : { lr: 1e-4, epochs: 2 };
+  const methodDefaults =
+    method === "sft"
+      ? { lr: 3e-4, epochs: 4 }
+      : method === "grpo"
+        ? { lr: 1e-4, epochs: 1 }
+        : { lr: 1e-4, epochs: 2 };
+  const grpo = method === "grpo";
+  const task = a.task as NonNullable<TrainingSettingsInput["task"]>;
   const training: TrainingSettingsInput = {
-    task: "miniR1",
+    task,
     taskOptions: {
       difficulty: 1,
       trainPrompts: sftPrompts * 2 + perRound * (N("rounds") + 1) + 50,
@@ -87,7 +118,7 @@ async function main() {
     },
     model: { preset: "tiny", contextLength: 128, vocabSize: 400 },
     bootstrap: { steps: N("sft-steps"), batchSize: 32, lr: 2e-3, warmupSteps: 30 },
-    reward: { init: "previous", steps: 60, epochs: 2, batchSize: 16, lr: 1e-4 },
+    reward: { init: "previous", steps: N("rm-steps"), epochs: 2, batchSize: 16, lr: 1e-4 },
     policy: {
       method,
       beta: N("beta"),
@@ -99,15 +130,28 @@ async function main() {
       batchSize: 16,
       lr: a.lr ? Number(a.lr) : methodDefaults.lr,
       warmupSteps: 3,
+      maxTokens: a["policy-tokens"] ? Number(a["policy-tokens"]) : null,
     },
-    evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: 32 },
+    grpo: {
+      prompts: perRound,
+      steps: N("grpo-steps"),
+      promptsPerStep: N("prompts-per-step"),
+      numGenerations: N("samples"),
+      numIterations: N("num-iterations"),
+      lossType: a["loss-type"] as "grpo" | "bnpo" | "dr_grpo" | "dapo",
+      beta: N("grpo-beta"),
+      lr: a.lr ? Number(a.lr) : methodDefaults.lr,
+      temperature: N("temperature"),
+      maxCompletionLength: 48,
+    },
+    evaluation: { prompts: N("held-out"), maxTokens: 48, klSamples: N("kl-samples") },
     gate: {
       minWinRate: a["gate-win"] === "off" ? null : Number(a["gate-win"]),
       maxKl: 50,
       minGoldDelta: a["gate-gold"] === "off" ? null : Number(a["gate-gold"]),
     },
     generation: {
-      prompts: perRound,
+      prompts: grpo ? 0 : perRound, // GRPO samples its own groups in the policy stage
       samplesPerPrompt: N("samples"),
       temperature: N("temperature"),
       maxTokens: 48,
@@ -122,7 +166,7 @@ async function main() {
   const project = await db().project.create({
     data: {
       slug: "bench-loop",
-      name: "mini-R1 loop benchmark",
+      name: `${task} loop benchmark`,
       labelSchema: {
         kind: "pairwise",
         strength: true,
@@ -138,7 +182,7 @@ async function main() {
     },
   });
   log(
-    `backend ${backend.name}; method ${method}; ${N("rounds")} rounds of ${perRound} prompts x ${N("samples")} samples; SFT on ${sftPrompts} demonstrations for ${N("sft-steps")} steps`,
+    `backend ${backend.name}; task ${task}; method ${method}; ${N("rounds")} rounds of ${perRound} prompts x ${N("samples")} samples; SFT on ${sftPrompts} demonstrations for ${N("sft-steps")} steps`,
   );
 
   interface Row {
@@ -201,10 +245,16 @@ async function main() {
     select: { id: true, metadata: true },
   });
   const sftProblems = [
-    ...problemsFromMetadata(
+    ...envProblemsFromMetadata(
+      task,
       demoPrompts.filter((p) => (p.metadata as { role?: string }).role === "sft"),
     ).values(),
   ];
+  const taskEnv = getEnvironment(task);
+  const sftData =
+    task === "miniR1"
+      ? miniR1.sftExamples(sftProblems as miniR1.Problem[])
+      : sftProblems.map((p) => ({ prompt: taskEnv.prompt(p), completion: taskEnv.target(p) }));
   const held = await db().prompt.findMany({
     where: { projectId: project.id, split: "test" },
     orderBy: [{ contentHash: "asc" }, { id: "asc" }],
@@ -216,8 +266,7 @@ async function main() {
     let reward = 0;
     for (const p of held) {
       const g = await generate(ck.model, ck.tokenizer, trainerPrompt(p), { maxTokens: 48, temperature: 0 });
-      const answer = (p.metadata as { problem: { answer: number } }).problem.answer;
-      const gr = miniR1.goldReward({ answer }, g.text);
+      const gr = (await goldRewardOf(p.metadata, g.text)) ?? { correct: false, reward: 0 };
       correct += gr.correct ? 1 : 0;
       reward += gr.reward;
     }
@@ -225,12 +274,12 @@ async function main() {
   };
   let used = 0;
   const lrFloor = settings.bootstrap.lr * 0.1; // where the bootstrap's cosine schedule ended
-  for (const row of rows.slice(1)) {
+  for (const row of a.baseline === "off" ? [] : rows.slice(1)) {
     if (row.cumulativeTokens > used) {
       await trainSFT({
         model: ck.model,
         tokenizer: ck.tokenizer,
-        data: miniR1.sftExamples(sftProblems),
+        data: sftData,
         config: {
           lr: lrFloor,
           minLrRatio: 1,
@@ -267,7 +316,7 @@ async function main() {
     last.goldAccuracy !== null && last.baselineAccuracy !== undefined
       ? `After ${N("rounds")} rounds: gold accuracy ${f(last.goldAccuracy)} vs SFT-only ${f(last.baselineAccuracy)} with the same ${last.cumulativeTokens} training tokens (ratio ${(last.goldAccuracy / Math.max(1e-9, last.baselineAccuracy)).toFixed(2)}x; bootstrap SFT ${f(rows[0]?.goldAccuracy)}).`
       : "";
-  const header = `mini-R1 loop, ${backend.name} backend, method ${method}, ${N("rounds")} rounds x ${perRound} prompts x ${N("samples")} samples, SFT bootstrap ${N("sft-steps")} steps on ${sftPrompts} demonstrations, ${N("held-out")} held-out prompts (greedy). Total ${totalSeconds} s (baseline ${baselineSeconds} s).`;
+  const header = `${task} loop, ${backend.name} backend, method ${method}, ${N("rounds")} rounds x ${perRound} prompts x ${N("samples")} samples, SFT bootstrap ${N("sft-steps")} steps on ${sftPrompts} demonstrations, ${N("held-out")} held-out prompts (greedy). Total ${totalSeconds} s (baseline ${baselineSeconds} s).`;
   console.log(`\n${header}\n\n${md}\n\n${verdict}\n`);
   const resultsDir = path.resolve(import.meta.dirname, "../results");
   await fs.mkdir(resultsDir, { recursive: true });
@@ -280,7 +329,7 @@ async function main() {
       2,
     ),
   );
-  const svg = loopFigure(rows, String(method), backend.name);
+  const svg = loopFigure(rows, String(method), backend.name, task);
   await fs.writeFile(path.join(import.meta.dirname, `${a.out}.svg`), svg);
   await tdb.close();
   await fs.rm(root, { recursive: true, force: true });
@@ -294,7 +343,7 @@ interface FigureRow {
 }
 
 /** The figure: gold accuracy per round, the SFT-only baseline at the same tokens, RM validation accuracy. */
-export function loopFigure(rows: FigureRow[], method: string, backendName: string): string {
+export function loopFigure(rows: FigureRow[], method: string, backendName: string, task = "miniR1"): string {
   return lineChartSvg(
     [
       {
@@ -322,7 +371,7 @@ export function loopFigure(rows: FigureRow[], method: string, backendName: strin
       },
     ],
     {
-      title: `mini-R1: held-out gold accuracy per round (${method === "sft" ? "rejection sampling" : method}, tiny preset, ${backendName})`,
+      title: `${task === "miniR1" ? "mini-R1" : task}: held-out gold accuracy per round (${method === "sft" ? "rejection sampling" : method}, tiny preset, ${backendName})`,
       xLabel: "round (0 = SFT bootstrap)",
       yLabel: "accuracy",
       yMin: 0,

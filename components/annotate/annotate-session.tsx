@@ -26,6 +26,7 @@ import { RankingControls, type RankingSchema } from "./ranking-controls";
 import { ReasonDialog } from "./reason-dialog";
 import { initialRanking, moveItem, toGroups, toggleTie, toggleUnranked } from "./ranking-model";
 import { splitReasoning } from "./reasoning";
+import { FLAG_KINDS, SKIP_REASONS, type FlagKind, type SkipReason } from "@/server/enums";
 
 export interface SessionProject {
   id: string;
@@ -47,18 +48,6 @@ interface Assignment {
 
 type Phase = "loading" | "item" | "empty" | "revealed" | "expired" | "error";
 type Dialog = null | "help" | "skip" | "flag";
-
-const SKIP_REASONS = [
-  { value: "not_sure", label: "I am not sure" },
-  { value: "expertise", label: "Outside my expertise" },
-  { value: "too_long", label: "Too long to judge well" },
-  { value: "other", label: "Another reason (say which)" },
-];
-const FLAG_KINDS = [
-  { value: "unsafe", label: "Unsafe or harmful content" },
-  { value: "private", label: "Private or personal data" },
-  { value: "broken", label: "Broken item (empty, garbled, wrong prompt)" },
-];
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -295,13 +284,14 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     await loadNext();
   };
 
-  const doSkip = async (reason: string, text: string) => {
+  const doSkip = async (reason: SkipReason, text: string) => {
     if (!assignment) return;
     setDialogError(null);
     try {
       await skipM.mutateAsync({
         assignmentId: assignment.assignmentId,
-        reason: text ? `${reason}: ${text}` : reason,
+        reason,
+        ...(text ? { note: text } : {}),
       });
       dropDraft(assignment.assignmentId);
       setDialog(null);
@@ -314,13 +304,13 @@ export function AnnotateSession({ project }: { project: SessionProject }) {
     }
   };
 
-  const doFlag = async (flag: string, text: string) => {
+  const doFlag = async (flag: FlagKind, text: string) => {
     if (!assignment) return;
     setDialogError(null);
     try {
       await flagM.mutateAsync({
         assignmentId: assignment.assignmentId,
-        flag: flag as "unsafe" | "private" | "broken",
+        flag,
         reason: text,
       });
       dropDraft(assignment.assignmentId);

@@ -2,12 +2,12 @@
 // Skip and flag both ask for a reason: a choice (keys 1..n) and, where needed, a few words.
 import { useEffect, useRef, useState } from "react";
 
-export interface ReasonOption {
-  value: string;
+export interface ReasonOption<V extends string = string> {
+  value: V;
   label: string;
 }
 
-export function ReasonDialog({
+export function ReasonDialog<V extends string>({
   title,
   testId,
   options,
@@ -21,13 +21,13 @@ export function ReasonDialog({
 }: {
   title: string;
   testId: string;
-  options: ReasonOption[];
+  options: readonly ReasonOption<V>[];
   textLabel: string;
   textRequired: boolean;
   submitLabel: string;
   busy: boolean;
   error: string | null;
-  onSubmit: (value: string, text: string) => void;
+  onSubmit: (value: V, text: string) => void;
   onClose: () => void;
 }) {
   const [value, setValue] = useState(options[0]!.value);

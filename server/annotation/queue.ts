@@ -432,18 +432,16 @@ export async function resumeExpired(
   };
 }
 
-export const SkipReason = ["not_sure", "too_long", "language", "other"] as const;
-export type SkipReason = (typeof SkipReason)[number];
-
-export const FlagKind = ["unsafe", "private", "broken"] as const;
-export type FlagKind = (typeof FlagKind)[number];
+export { SkipReason, FlagKind } from "@/server/enums";
+import type { FlagKind, SkipReason } from "@/server/enums";
 
 /** Ends the lease without a judgment; the comparison returns to the pool for others. */
 export async function skipAssignment(
   db: Db,
-  input: { assignmentId: string; userId: string; reason: string },
+  input: { assignmentId: string; userId: string; reason: SkipReason; note?: string },
   opts: { now?: Date } = {},
 ): Promise<{ status: "skipped" }> {
+  const skipReason = (input.note ? `${input.reason}: ${input.note}` : input.reason).slice(0, 500);
   const now = opts.now ?? new Date();
   await db.$transaction(async (tx) => {
     const a = await lockOwnAssignment(tx, input.assignmentId, input.userId);
@@ -451,7 +449,7 @@ export async function skipAssignment(
     if (a.status !== "active") throw new DomainError("conflict", `This assignment is already ${a.status}.`);
     await tx.assignment.update({
       where: { id: a.id },
-      data: { status: "skipped", endedAt: now, skipReason: input.reason.slice(0, 500) },
+      data: { status: "skipped", endedAt: now, skipReason },
     });
     await tx.$executeRaw`UPDATE "Comparison" SET "leaseCount" = GREATEST("leaseCount" - 1, 0) WHERE id = ${a.comparisonId}`;
   });

@@ -102,7 +102,10 @@ export const annotationRoutes = {
     summary: "Give a leased comparison back without judging it",
     tag: "annotation",
     scope: "write",
-    body: AssignmentRef.extend({ reason: z.enum(SkipReason).default("other") }),
+    body: AssignmentRef.extend({
+      reason: z.enum(SkipReason).default("other"),
+      note: z.string().max(500).optional(),
+    }),
     response: z.object({ status: z.literal("skipped") }),
   },
 } as const satisfies Record<string, RouteDef>;
@@ -140,7 +143,12 @@ export const annotationHeartbeatHandler = handler(
 );
 
 export const annotationSkipHandler = handler(annotationRoutes.annotationSkip, async ({ auth, body }) =>
-  skipAssignment(db(), { assignmentId: body.assignmentId, userId: auth!.user.id, reason: body.reason }),
+  skipAssignment(db(), {
+    assignmentId: body.assignmentId,
+    userId: auth!.user.id,
+    reason: body.reason,
+    note: body.note,
+  }),
 );
 
 /** The routes the web process answers before Next.js (server/processes/web.ts). */

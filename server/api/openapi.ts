@@ -36,7 +36,23 @@ const STATUS_TEXT: Record<number, string> = {
   401: "No valid API token",
   403: "Missing scope or role",
   404: "Not found",
-  409: "Conflict",
+};
+
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
+
+/** Statuses some routes answer besides their main one: more successes (same body) and errors. */
+const EXTRA_RESPONSES: Record<string, { ok?: Record<number, string>; errors?: Record<number, string> }> = {
+  recordJudgment: { errors: { 409: "Conflict (e.g. superseding a judgment that is already superseded)" } },
+  importData: { errors: { 422: "The file could not be read as JSON (the body holds the report)" } },
+  startRound: {
+    ok: { 200: "A round was already queued or running: that one, with created=false" },
+    errors: { 409: "The project is archived" },
+  },
+  annotationSubmit: { errors: { 409: "Conflict", 410: "The lease expired" } },
+  annotationHeartbeat: { errors: { 410: "The lease expired" } },
 };
 
 export function openApiDocument(serverUrl?: string): Json {
@@ -71,28 +87,19 @@ export function openApiDocument(serverUrl?: string): Json {
       route.response instanceof z.ZodType
         ? { "application/json": { schema: schema(route.response, "output") } }
         : { [route.response.stream]: { schema: { type: "string" } } };
-    const responses: Json = {
-      [String(route.status ?? 200)]: {
-        description: route.response instanceof z.ZodType ? "OK" : route.response.description,
-        content: ok,
-      },
+    const okResponse = {
+      description: route.response instanceof z.ZodType ? "OK" : route.response.description,
+      content: ok,
     };
-    for (const code of route.scope ? [400, 401, 403, 404] : [400]) {
-      responses[String(code)] = {
-        description: STATUS_TEXT[code],
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      };
-    }
-    if (route.operationId === "recordJudgment")
-      responses["409"] = {
-        description: STATUS_TEXT[409],
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      };
-    if (route.operationId === "importData")
-      responses["422"] = {
-        description: "The file could not be read as JSON (the body holds the report)",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      };
+    const responses: Json = { [String(route.status ?? 200)]: okResponse };
+    const extra = EXTRA_RESPONSES[route.operationId] ?? {};
+    for (const [code, description] of Object.entries(extra.ok ?? {}))
+      responses[code] = { ...okResponse, description };
+    const errors = [...(route.scope ? [400, 401, 403, 404] : [400]), ...Object.keys(extra.errors ?? {})];
+    for (const code of errors.map(Number))
+      responses[String(code)] = errorResponse(extra.errors?.[code] ?? STATUS_TEXT[code]!);
+    responses["default"] = errorResponse("Unexpected error (429 rate limited, 500 internal)");
+    op.responses = responses;
     (paths[`${API_PREFIX}${route.path}`] ??= {})[route.method.toLowerCase()] = op;
   }
   return {

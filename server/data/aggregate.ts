@@ -8,7 +8,9 @@
 //    a completion left out of a partial ranking does not vote on its pairs.
 // Decision, in this order:
 //  1. an adjudication (the latest active one) decides the comparison outright -> "adjudicated";
-//  2. an imported judgment (the latest) stands for a finished consensus -> "complete";
+//  2. imported judgments stand for a finished consensus: one decides alone -> "complete"; several
+//     (a file that holds the same comparison twice with different preferences: two votes) are
+//     tallied among themselves as in 5, whatever the overlap -> "complete" or "review";
 //  3. an active flag from a counted judgment -> "flagged" (no pairs until a reviewer rules);
 //  4. fewer counted judgments than the project's overlap -> "open" (no pairs yet);
 //  5. otherwise each voted pair needs a strict majority of vote weight (majority: 1 per judgment;
@@ -172,21 +174,34 @@ export function aggregate(
       pairs: decide(adjudication, completionIds),
     };
 
-  const imported = latest(counted.filter((j) => j.source === "import"));
-  if (imported)
+  const imported = counted.filter((j) => j.source === "import");
+  if (imported.length === 1)
     return {
       status: "complete",
       agreement: 1,
       judgmentCount,
       decidedBy: "import",
-      pairs: decide(imported, completionIds),
+      pairs: decide(imported[0]!, completionIds),
     };
+  if (imported.length > 1) {
+    const t = tally(completionIds, imported, { ...settings, consensusRule: "majority" });
+    return { ...t, judgmentCount, decidedBy: t.status === "complete" ? "import" : null };
+  }
 
   if (counted.some((j) => j.flag))
     return { status: "flagged", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
   if (judgmentCount < Math.max(1, settings.overlap))
     return { status: "open", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
+  const t = tally(completionIds, counted, settings);
+  return { ...t, judgmentCount, decidedBy: t.status === "complete" ? "votes" : null };
+}
 
+/** Step 5: a strict majority of vote weight on every voted pair, else "review". */
+function tally(
+  completionIds: readonly string[],
+  counted: readonly JudgmentVote[],
+  settings: AggregationSettings,
+): Pick<Aggregation, "status" | "agreement" | "pairs"> {
   // Votes per unordered pair, in canonical order.
   interface Ballot extends PairVote {
     judgment: JudgmentVote;
@@ -207,8 +222,7 @@ export function aggregate(
       byPair.set(key, list);
     }
   }
-  if (byPair.size === 0)
-    return { status: "review", agreement: null, judgmentCount, decidedBy: null, pairs: [] };
+  if (byPair.size === 0) return { status: "review", agreement: null, pairs: [] };
 
   const winners: Array<Omit<AggregatedPair, "weight">> = [];
   let agreementSum = 0;
@@ -241,13 +255,7 @@ export function aggregate(
   }
   const agreement = agreementSum / byPair.size;
   if (!everyPairDecided || agreement < settings.reviewAgreementBelow) {
-    return { status: "review", agreement, judgmentCount, decidedBy: null, pairs: [] };
+    return { status: "review", agreement, pairs: [] };
   }
-  return {
-    status: "complete",
-    agreement,
-    judgmentCount,
-    decidedBy: "votes",
-    pairs: winners.map((p) => ({ ...p, weight: 1 / winners.length })),
-  };
+  return { status: "complete", agreement, pairs: winners.map((p) => ({ ...p, weight: 1 / winners.length })) };
 }

@@ -18,7 +18,7 @@
 import { z } from "zod";
 import pg from "pg";
 import { DomainError } from "@/server/errors";
-import { renderHHTranscript } from "./import/formats";
+import { HH_METADATA_KEY, renderHHTranscript } from "./import/formats";
 import type { ChatMessage } from "./hash";
 import { databaseUrl } from "./pg";
 import { PairOrigin } from "./snapshots";
@@ -66,6 +66,10 @@ interface PairRow {
   rejected: string;
   rejected_model: string;
   split: string | null;
+  /** HH markers written without their space, from the import (see HH_METADATA_KEY). */
+  prompt_hh: { unspaced?: number[] } | null;
+  chosen_hh: { unspaced?: boolean } | null;
+  rejected_hh: { unspaced?: boolean } | null;
 }
 
 function params() {
@@ -94,7 +98,8 @@ function pairsQuery(
   return {
     text: `SELECT pp.id AS pair_id, pp."comparisonId" AS comparison_id, pp.margin, pp.weight, pp.agreement, pp."judgmentIds" AS judgment_ids, pp.origin,
              pp."createdAt" AS created_at, pr.text AS prompt_text, pr.messages AS prompt_messages,
-             ch.text AS chosen, ch."modelName" AS chosen_model, rj.text AS rejected, rj."modelName" AS rejected_model, ${split} AS split
+             ch.text AS chosen, ch."modelName" AS chosen_model, rj.text AS rejected, rj."modelName" AS rejected_model, ${split} AS split,
+             pr.metadata->'${HH_METADATA_KEY}' AS prompt_hh, ch.metadata->'${HH_METADATA_KEY}' AS chosen_hh, rj.metadata->'${HH_METADATA_KEY}' AS rejected_hh
            FROM "PreferencePair" pp ${join}
            JOIN "Prompt" pr ON pr.id = pp."promptId"
            JOIN "Completion" ch ON ch.id = pp."chosenId"
@@ -181,10 +186,14 @@ export function formatPair(
   }
   if (format === "hh") {
     const prompt = asMessages(r);
+    const unspaced = (completion: { unspaced?: boolean } | null) => [
+      ...(Array.isArray(r.prompt_hh?.unspaced) ? r.prompt_hh.unspaced : []),
+      ...(completion?.unspaced === true ? [prompt.length] : []),
+    ];
     return [
       {
-        chosen: renderHHTranscript([...prompt, ...assistant(r.chosen)]),
-        rejected: renderHHTranscript([...prompt, ...assistant(r.rejected)]),
+        chosen: renderHHTranscript([...prompt, ...assistant(r.chosen)], unspaced(r.chosen_hh)),
+        rejected: renderHHTranscript([...prompt, ...assistant(r.rejected)], unspaced(r.rejected_hh)),
         ...provenance(r),
       },
     ];

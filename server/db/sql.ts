@@ -134,6 +134,11 @@ export function pgSql(pool: pg.Pool): Sql {
   return new PgSql(pool, false, canPrepare(pool));
 }
 
+/** A connection that is inside a transaction already (e.g. an import batch's), as an Sql. */
+export function clientSql(client: pg.Client | pg.PoolClient): Sql {
+  return new PgSql(client as pg.PoolClient, true, Promise.resolve(false));
+}
+
 // ---- Prisma ----
 
 class PrismaSql implements Sql {

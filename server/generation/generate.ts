@@ -169,6 +169,7 @@ async function checkpointGenerator(src: CheckpointSource, s: Sampling): Promise<
         topP: s.topP,
         stop: s.stop,
         seed,
+        skipSpecialTokens: true, // as pairwise serve does: the same weights write the same text
       });
       return {
         text: r.text,

@@ -11,6 +11,7 @@ import {
   loadCheckpoint,
   disposeModel,
   scoreRewards,
+  envJudgeScore,
   miniR1,
   type GPTModel,
   type BpeTokenizer,
@@ -412,14 +413,18 @@ export async function rewardModelJudge(o: { projectId: string; sink: AttemptSink
 export function ruleJudge(o: { sink: AttemptSink }): Judge {
   return {
     async judge(c) {
+      // An environment's prompt ({task, problem} in metadata) is checked by the environment's checker.
+      const envScores = await Promise.all(c.completions.map((x) => envJudgeScore(c.prompt.metadata, x.text)));
       const answer = knownAnswer(c.metadata, c.prompt.metadata);
-      if (answer === null) {
+      if (answer === null && !envScores.every((x) => x !== null)) {
         const reason =
-          "no programmatic answer: set metadata.answer (or metadata.problem.answer) on the prompt or the comparison";
+          "no programmatic answer: set metadata.answer (or metadata.problem.answer) on the prompt or the comparison, or {task: <environment>, problem}";
         await o.sink.record({ comparisonId: c.id, order: "AB", try: 1, status: "failed", error: reason });
         return { status: "failed", reason };
       }
-      const rewards = c.completions.map((x) => miniR1.goldReward({ answer }, x.text));
+      const rewards = envScores.every((x) => x !== null)
+        ? envScores.map((x) => ({ reward: x.reward, correct: x.correct, formatOk: x.formatOk, env: x.env }))
+        : c.completions.map((x) => miniR1.goldReward({ answer: answer as number }, x.text));
       const r = rewards.map((x) => x.reward);
       let verdict: Verdict;
       let letter: VerdictLetter | null = null;

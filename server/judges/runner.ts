@@ -30,7 +30,7 @@ import {
   type JudgeOutcome,
 } from "./kinds";
 import type { RetryPolicy } from "./openai-client";
-import { judgedComparisonIds, judgmentKey, StoredSelection, type RunStatus } from "./runs";
+import { judgedComparisonIds, judgmentKey, StoredSelection, TERMINAL, type RunStatus } from "./runs";
 
 /** Priority given to comparisons the AI was unsure about: above anything a training round sets. */
 export const AI_UNCERTAIN_PRIORITY = 1_000_000;
@@ -252,6 +252,20 @@ async function failRun(runId: string, error: string): Promise<void> {
   });
 }
 
+/** How a run that went through its whole selection ended (see RUN_STATUSES). */
+export function runOutcome(r: { done: number; failed: number; unparseable: number }): {
+  status: "succeeded" | "completed_with_errors" | "failed";
+  error: string | null;
+} {
+  const notes: string[] = [];
+  if (r.failed) notes.push(`${r.failed} comparison(s) failed`);
+  if (r.unparseable) notes.push(`${r.unparseable} reply(ies) had no verdict`);
+  if (!notes.length) return { status: "succeeded", error: null };
+  const why = `${notes.join("; ")}; see the attempts for the reasons.`;
+  if (r.done === 0) return { status: "failed", error: `No comparison was judged: ${why}` };
+  return { status: "completed_with_errors", error: `${r.done} judged, but ${why}` };
+}
+
 /** Executes (or continues) a judge run. See the file header for the guarantees. */
 export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
   const owner = opts.owner ?? newRunnerId();
@@ -266,7 +280,7 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
     if (!r) return "finished";
     if (r.status === "paused") return "paused";
     if (r.status === "cancelled") return "cancelled";
-    if (r.status === "succeeded" || r.status === "failed") return "finished";
+    if ((TERMINAL as readonly string[]).includes(r.status)) return "finished";
     return "busy";
   }
 
@@ -468,20 +482,14 @@ export async function executeJudgeRun(runId: string, opts: ExecuteOptions = {}):
       default: {
         const r = await db().judgeRun.findUniqueOrThrow({
           where: { id: runId },
-          select: { failed: true, unparseable: true, status: true },
+          select: { done: true, failed: true, unparseable: true, status: true },
         });
         if (r.status === "paused") return "paused";
         if (r.status === "cancelled") return "cancelled";
-        const notes: string[] = [];
-        if (r.failed) notes.push(`${r.failed} comparison(s) failed`);
-        if (r.unparseable) notes.push(`${r.unparseable} reply(ies) had no verdict`);
+        const end = runOutcome(r);
         await db().judgeRun.updateMany({
           where: { id: runId, status: "running" },
-          data: {
-            status: "succeeded",
-            finishedAt: new Date(),
-            error: notes.length ? `${notes.join("; ")}; see the attempts for the reasons.` : null,
-          },
+          data: { status: end.status, finishedAt: new Date(), error: end.error },
         });
         return "finished";
       }

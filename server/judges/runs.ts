@@ -32,9 +32,10 @@ export const StoredSelection = z.object({
 });
 export type StoredSelection = z.infer<typeof StoredSelection>;
 
-export const RUN_STATUSES = ["queued", "running", "paused", "cancelled", "succeeded", "failed"] as const;
+export { RUN_STATUSES } from "@/server/enums";
+import { RUN_STATUSES } from "@/server/enums";
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "failed"];
+export const TERMINAL: readonly RunStatus[] = ["cancelled", "succeeded", "completed_with_errors", "failed"];
 
 /** The key that makes a judge version judge a comparison at most once, across runs and restarts. */
 export function judgmentKey(judgeConfigId: string, version: number, comparisonId: string): string {

@@ -4,6 +4,7 @@
 // these endpoints (measured with `npm run bench -- annotation`).
 import type http from "node:http";
 import { annotationFastLane } from "../api/annotation";
+import { isUnknownApiPath, unknownApiResponse } from "../api/unknown";
 
 const MAX_BODY = 1 << 20;
 
@@ -37,7 +38,20 @@ export function fastLane(req: http.IncomingMessage, res: http.ServerResponse): b
   const q = url.indexOf("?");
   const pathname = q >= 0 ? url.slice(0, q) : url;
   const route = annotationFastLane.find((r) => r.method === method && r.pattern.test(pathname));
-  if (!route) return false;
+  if (!route) {
+    if (!isUnknownApiPath(pathname)) return false;
+    // An /api/v1 path no route matches: the JSON 404 here, without a trip through Next.
+    const response = unknownApiResponse(method, pathname);
+    void response
+      .text()
+      .then((body) =>
+        res
+          .writeHead(response.status, { "content-type": "application/json", "x-pairwise-lane": "fast" })
+          .end(body),
+      );
+    req.resume();
+    return true;
+  }
   void (async () => {
     try {
       const body = await readBody(req);

@@ -31,6 +31,11 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().optional(),
+  // vLLM's extra parameters, with vLLM's meaning and defaults:
+  /** Keep only the last N tokens of the prompt (otherwise a prompt over the context is refused). */
+  truncate_prompt_tokens: z.number().int().min(1).nullish(),
+  /** Leave special tokens (<|assistant|>...) out of the text; default true. */
+  skip_special_tokens: z.boolean().nullish(),
 };
 
 export const ChatCompletionRequest = z

@@ -6,6 +6,7 @@ import { handler, type RouteDef } from "@/server/api/http";
 import { getProjectOrThrow } from "@/server/projects/projects";
 import { requestAndEnqueue } from "./jobs";
 import { getRoundOrThrow, listRounds } from "./rounds";
+import { ROUND_STATUSES } from "@/server/enums";
 
 const Id = z.string().min(1).max(200);
 
@@ -13,7 +14,7 @@ export const RoundOut = z.object({
   id: z.string(),
   projectId: z.string(),
   number: z.number().int(),
-  status: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]),
+  status: z.enum(ROUND_STATUSES),
   stage: z.string(),
   trigger: z.enum(["cron", "condition", "manual"]),
   snapshotId: z.string().nullable(),

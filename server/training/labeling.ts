@@ -142,8 +142,8 @@ export async function labelComparisons(
         continue;
       }
       const [a, b] = c.completionIds as [string, string];
-      const ga = goldRewardOf(c.prompt.metadata, texts.get(a) ?? "");
-      const gb = goldRewardOf(c.prompt.metadata, texts.get(b) ?? "");
+      const ga = await goldRewardOf(c.prompt.metadata, texts.get(a) ?? "");
+      const gb = await goldRewardOf(c.prompt.metadata, texts.get(b) ?? "");
       if (!ga || !gb) {
         skipped++;
         continue;

@@ -23,8 +23,8 @@ export const ROUND_STAGES = [
   "done",
 ] as const;
 export type RoundStage = (typeof ROUND_STAGES)[number];
-export const ROUND_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-export type RoundStatus = (typeof ROUND_STATUSES)[number];
+import { ROUND_STATUSES, type RoundStatus } from "@/server/enums";
+export { ROUND_STATUSES, type RoundStatus };
 export const ACTIVE_STATUSES: readonly RoundStatus[] = ["queued", "running"];
 export const TRIGGERS = ["cron", "condition", "manual"] as const;
 export type RoundTrigger = (typeof TRIGGERS)[number];

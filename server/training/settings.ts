@@ -6,25 +6,11 @@ import { z } from "zod";
 import { DomainError } from "@/server/errors";
 import { parseCron } from "./cron";
 
-/** The preference methods of trainer/losses.ts that train on pairs (kept equal by a unit test). */
-export const PREFERENCE_METHODS = [
-  "dpo",
-  "ipo",
-  "cdpo",
-  "robust",
-  "hinge",
-  "cpo",
-  "simpo",
-  "orpo",
-  "rpo",
-] as const;
-/**
- * Policy methods: the pairwise preference losses; "kto" (each pair read as a desirable chosen and an
- * undesirable rejected completion); or "sft" = rejection-sampling fine-tuning (the trainer's SFT
- * loss on the chosen completions of the pairs: RAFT / ReST / expert iteration).
- */
-export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft"] as const;
-export type PolicyMethod = (typeof POLICY_METHODS)[number];
+import { POLICY_METHODS } from "@/server/enums";
+export { PREFERENCE_METHODS, POLICY_METHODS, type PolicyMethod } from "@/server/enums";
+/** The environments of trainer/envs (kept equal by a unit test). */
+export const ENVIRONMENT_NAMES = ["miniR1", "sorting", "code", "tictactoe"] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 
 const cron = z
   .string()
@@ -42,12 +28,14 @@ export const TrainingSettings = z.object({
   /**
    * Built-in task. "miniR1": the trainer adds mini-R1 prompts to the project (a train pool and
    * held-out test prompts), bootstraps SFT on their target completions and scores gold reward.
-   * "none": prompts and SFT data come from the project's own rows; no gold reward.
+   * "none": prompts and SFT data come from the project's own rows; no gold reward. Any other
+   * environment ("sorting", "code", "tictactoe") works the same way as "miniR1": its problems become
+   * the project's prompts, its target completions bootstrap SFT, its checker is the gold reward.
    */
-  task: z.enum(["none", "miniR1"]).default("none"),
+  task: z.enum(["none", ...ENVIRONMENT_NAMES]).default("none"),
   taskOptions: z
     .object({
-      difficulty: z.number().int().min(1).max(3).default(1), // mini-R1 steps per problem
+      difficulty: z.number().int().min(1).max(3).default(1), // the environment's difficulty knob (mini-R1: steps per problem)
       trainPrompts: z.number().int().min(0).max(200_000).default(2000), // pool for SFT and generation
       heldOutPrompts: z.number().int().min(0).max(10_000).default(100), // split "test": evaluation only
       seed: z.number().int().default(1), // which problems
@@ -113,6 +101,52 @@ export const TrainingSettings = z.object({
       batchSize: z.number().int().min(1).default(16),
       lr: z.number().positive().default(5e-5),
       warmupSteps: z.number().int().min(0).default(3),
+      // stop the policy stage once it has trained on this many tokens (null: no limit); benchmarks
+      // compare methods at equal policy tokens with it (counted from the stage's last start)
+      maxTokens: z.number().int().min(1).nullable().default(null),
+    })
+    .prefault({}),
+  /** GRPO (policy.method "grpo"): TRL GRPOTrainer's settings, on one environment or a mix. */
+  grpo: z
+    .object({
+      // Environments to train on, each with a share of the prompts; empty = the project's task.
+      environments: z
+        .array(
+          z.object({
+            name: z.enum(ENVIRONMENT_NAMES),
+            weight: z.number().min(0).default(1), // share of the prompts
+            difficulty: z.number().int().min(1).max(3).optional(), // default: taskOptions.difficulty
+          }),
+        )
+        .default([]),
+      prompts: z.number().int().min(1).max(100_000).default(512), // train prompts drawn (by weight) from the environments
+      numGenerations: z.number().int().min(2).max(64).default(4), // G: completions per prompt
+      promptsPerStep: z.number().int().min(1).max(1024).default(8), // prompts per generation batch
+      steps: z.number().int().min(1).default(30), // optimizer steps
+      lr: z.number().positive().default(1e-5),
+      warmupSteps: z.number().int().min(0).default(0),
+      beta: z.number().min(0).default(0.04), // KL weight (DeepSeekMath's 0.04; TRL's default is 0: no KL)
+      epsilon: z.number().min(0).max(1).default(0.2),
+      epsilonHigh: z.number().min(0).max(1).nullable().default(null), // null = epsilon (DAPO: 0.28)
+      numIterations: z.number().int().min(1).max(16).default(1), // μ
+      lossType: z.enum(["grpo", "bnpo", "dr_grpo", "dapo"]).default("dapo"),
+      scaleRewards: z.enum(["group", "batch", "none"]).default("group"),
+      maskTruncatedCompletions: z.boolean().default(false),
+      temperature: z.number().min(0.01).max(2).default(1),
+      maxCompletionLength: z.number().int().min(1).max(2048).default(64),
+      /** reward_weights of the built-in reward functions (0 = off). */
+      rewards: z
+        .object({
+          correctness: z.number().default(1), // the environment's checker
+          format: z.number().default(0.2), // <think>…</think> then an answer
+          length: z.number().default(0), // 0 up to half the max length, -1 at the max (truncated)
+          rewardModel: z.number().default(0), // the project's newest reward model
+          judge: z.number().default(0), // an LLM judge of the project (judgeId), score in [0, 1]
+          judgeId: z.string().nullable().default(null),
+        })
+        .prefault({}),
+      storeRollouts: z.boolean().default(true), // the sampled completions become browsable Completion rows
+      reviewSample: z.number().int().min(0).max(10_000).default(0), // comparisons of rollouts sent to annotators
     })
     .prefault({}),
   evaluation: z
@@ -120,6 +154,10 @@ export const TrainingSettings = z.object({
       prompts: z.number().int().min(1).max(10_000).default(100), // held-out prompts evaluated
       maxTokens: z.number().int().min(1).max(2048).default(64),
       klSamples: z.number().int().min(1).max(10_000).default(32), // sampled completions for the KL estimate
+      // Held-out score of every checkpoint on these environments (besides the project's task), per round
+      environments: z.array(z.enum(ENVIRONMENT_NAMES)).default([]),
+      environmentPrompts: z.number().int().min(0).max(10_000).default(50), // held-out problems per environment
+      games: z.number().int().min(0).max(1000).default(10), // whole games per opponent (game environments)
     })
     .prefault({}),
   /** Promotion criterion; a null bound is not checked. */

@@ -5,7 +5,7 @@
 // id "r1-<seed>-<difficulty>-<index>" regenerates the whole problem (its steps) from the task's
 // generator, so the target completion never has to be stored.
 import { Prisma } from "@prisma/client";
-import { miniR1 } from "@/trainer";
+import { envJudgeScore, getEnvironment, miniR1 } from "@/trainer";
 import { db } from "@/server/db/client";
 import { promptHash } from "@/server/data/hash";
 import { knownAnswer } from "@/server/judges/content";
@@ -53,13 +53,60 @@ export function problemsFromMetadata(
   return out;
 }
 
-/** Gold reward of a completion for a prompt with a known answer (mini-R1's checker), else null. */
-export function goldRewardOf(
+/**
+ * Gold reward of a completion: the checker of the environment a prompt's metadata names
+ * ({task: "sorting" | "code" | "tictactoe", problem}), else mini-R1's checker for a prompt with a
+ * known numeric answer, else null.
+ */
+export async function goldRewardOf(
   metadata: unknown,
   completion: string,
-): { reward: number; correct: boolean; formatOk: boolean } | null {
+): Promise<{ reward: number; correct: boolean; formatOk: boolean } | null> {
+  const task = ((metadata ?? {}) as { task?: unknown }).task;
+  if (typeof task === "string" && task !== "miniR1") {
+    const r = await envJudgeScore(metadata, completion);
+    if (r) return { reward: r.reward, correct: r.correct, formatOk: r.formatOk };
+  }
   const answer = promptAnswer(metadata);
   return answer === null ? null : miniR1.goldReward({ answer }, completion);
+}
+
+/** Problems of an environment's prompts ({task: env, problem} in metadata), by prompt id. */
+export function envProblemsFromMetadata(
+  envName: string,
+  prompts: ReadonlyArray<{ id: string; metadata: unknown }>,
+): Map<string, unknown> {
+  if (envName === "miniR1") return problemsFromMetadata(prompts);
+  const env = getEnvironment(envName);
+  const out = new Map<string, unknown>();
+  for (const p of prompts) {
+    const m = (p.metadata ?? {}) as { task?: unknown; problem?: unknown };
+    if (m.task !== envName) continue;
+    const prob = env.parse(m.problem);
+    if (prob !== null) out.set(p.id, prob);
+  }
+  return out;
+}
+
+/** Prompt rows (contentHash, messages, metadata) of an environment's problems. */
+export function envPromptRows(
+  projectId: string,
+  envName: string,
+  problems: readonly unknown[],
+  split: "train" | "test",
+  role: string,
+) {
+  const env = getEnvironment(envName);
+  return problems.map((p) => {
+    const messages = env.prompt(p);
+    return {
+      projectId,
+      contentHash: promptHash({ messages }),
+      messages: messages as unknown as Prisma.InputJsonValue,
+      metadata: { task: envName, role, problem: p } as Prisma.InputJsonValue,
+      split,
+    };
+  });
 }
 
 /**
@@ -70,8 +117,32 @@ export async function ensureTaskPrompts(
   projectId: string,
   settings: TrainingSettings,
 ): Promise<{ added: number; pool: number; heldOut: number }> {
-  if (settings.task !== "miniR1") return { added: 0, pool: 0, heldOut: 0 };
+  if (settings.task === "none") return { added: 0, pool: 0, heldOut: 0 };
   const o = settings.taskOptions;
+  if (settings.task !== "miniR1") {
+    // Any other environment: its own seeded splits (disjoint by construction).
+    const env = getEnvironment(settings.task);
+    const heldRows = envPromptRows(
+      projectId,
+      env.name,
+      env.problems({ split: "test", n: o.heldOutPrompts, seed: o.seed, difficulty: o.difficulty }),
+      "test",
+      "heldout",
+    );
+    const poolRows = envPromptRows(
+      projectId,
+      env.name,
+      env.problems({ split: "train", n: o.trainPrompts, seed: o.seed, difficulty: o.difficulty }),
+      "train",
+      "pool",
+    );
+    let added = 0;
+    for (const batch of [heldRows, poolRows])
+      for (let i = 0; i < batch.length; i += 1000)
+        added += (await db().prompt.createMany({ data: batch.slice(i, i + 1000), skipDuplicates: true }))
+          .count;
+    return { added, pool: poolRows.length, heldOut: heldRows.length };
+  }
   const rows = (problems: Problem[], split: "train" | "test", role: "pool" | "heldout") =>
     problems.map((p) => {
       const messages = miniR1.chatPrompt(p);

@@ -708,7 +708,7 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
                         Resume
                       </button>
                     ) : null}
-                    {r.status !== "cancelled" && r.status !== "succeeded" && r.status !== "failed" ? (
+                    {!["cancelled", "succeeded", "completed_with_errors", "failed"].includes(r.status) ? (
                       <button
                         className="text-red-700 underline"
                         onClick={() => cancel.mutate({ runId: r.id })}

@@ -25,7 +25,8 @@ Options:
       --json                  print the full report as JSON on stdout
   -h, --help                  show this help
 
-Exit status: 0 imported, 2 imported but some rows were bad, 1 nothing could be imported.
+Exit status: 0 every row imported (or already there), 2 imported but some rows were bad,
+1 nothing could be imported (the file is unreadable, or every row is bad).
 
 Examples:
   pairwise import prefs.jsonl --project helpfulness
@@ -89,6 +90,11 @@ Examples:
     }
     if (result.status === "failed") {
       if (!values.json) io.stderr.write(`error: ${result.error ?? "the import failed"}\n`);
+      return 1;
+    }
+    if (r.valid === 0 && r.invalid > 0) {
+      if (!values.json)
+        io.stderr.write(`error: nothing could be imported: all ${r.invalid} rows are bad (see above)\n`);
       return 1;
     }
     return r.invalid > 0 ? 2 : 0;

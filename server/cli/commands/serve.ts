@@ -9,16 +9,24 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "Serve policy checkpoints over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions)",
   help: `Usage: pairwise serve [--port 3001] [--host 127.0.0.1] [--checkpoint <folder>] [--checkpoint-dir <dir>]
-                      [--no-db] [--no-default] [--train-steps N] [--backend wasm|cpu|webgpu|node]
+                      [--no-db] [--no-default] [--train-steps N] [--truncate-prompts]
+                      [--backend wasm|cpu|webgpu|node]
 
 Serves, as OpenAI-compatible models (model id = checkpoint name):
   - every promoted policy checkpoint recorded in the database (DATABASE_URL, or the embedded
     database of a running \`pairwise start\`; --no-db to skip),
   - the checkpoint folder given with --checkpoint (id = folder name),
-  - a default "pairwise-tiny" (tiny preset, random weights, or --train-steps of mini-R1 SFT when
-    first created) kept in <checkpoint dir>/_serve, so the protocol works before any training.
+  - a default "pairwise-tiny": a small model trained on the demo's mini-R1 arithmetic
+    (scripts/train-demo-model.ts; "2+3?" -> "<think>2 + 3 = 5.</think>The answer is 5."), copied
+    into <checkpoint dir>/_serve when first served (--train-steps N: a fresh tiny model with N
+    steps of mini-R1 SFT instead).
 
 Streaming (SSE), temperature, top_p, max_tokens, stop, n and seed are supported; logprobs are not.
+A prompt longer than the model's context is refused with 400 context_length_exceeded (as OpenAI
+and vLLM do); a request may send vLLM's "truncate_prompt_tokens": N to keep only the last N tokens,
+and --truncate-prompts makes the server cut every over-long prompt from the start instead.
+Special tokens (<|assistant|>, <|end|>...) are left out of the text; a request may send
+"skip_special_tokens": false to see them.
 Any OpenAI client works: OpenAI({ baseURL: "http://127.0.0.1:3001/v1", apiKey: "x" }).
 Set PAIRWISE_SERVE_API_KEY to require a bearer key (do so before binding beyond localhost).
 \`npm start\` runs the same service on PAIRWISE_SERVE_PORT.
@@ -36,6 +44,7 @@ Examples:
     "no-db": { type: "boolean" },
     "no-default": { type: "boolean" },
     "train-steps": { type: "string" },
+    "truncate-prompts": { type: "boolean" },
     backend: { type: "string" },
   },
   async run({ values, positionals }, io) {
@@ -64,6 +73,7 @@ Examples:
       database,
       defaultModel: !values["no-default"],
       defaultTrainSteps: num(values["train-steps"], "train-steps", { min: 0, max: 100_000 }),
+      truncatePrompts: Boolean(values["truncate-prompts"]),
       backend: str(values.backend),
       log: (m) => println(io.stderr, `[serve] ${m}`),
     });

@@ -63,6 +63,8 @@ export type ImportRow =
       completions: CompletionIn[];
       judgment?: RowJudgment;
       metadata?: Record<string, unknown>;
+      /** Metadata of the prompt, when it is created by this row (HH markers, see HH_METADATA_KEY). */
+      promptMetadata?: Record<string, unknown>;
     };
 
 export class RowError extends Error {}
@@ -159,22 +161,46 @@ const HH_ROLE: Record<string, ChatMessage["role"]> = {
 
 /** "\n\nHuman: hi\n\nAssistant: hello" -> [{user, "hi"}, {assistant, "hello"}]. */
 export function parseHHTranscript(s: string, what: string): ChatMessage[] {
+  return parseHHTurns(s, what).messages;
+}
+
+/**
+ * The turns of a transcript, and which of them were written without the space after "Human:" /
+ * "Assistant:" (rare in the wild, but a file must export byte for byte as it was imported).
+ */
+export function parseHHTurns(s: string, what: string): { messages: ChatMessage[]; unspaced: number[] } {
   const marks = [...s.matchAll(HH_MARKER)];
   if (!marks.length || marks[0]!.index !== 0) {
     throw new RowError(
       `${what} is not an HH-RLHF transcript: it must start with "\\n\\nHuman: " and alternate "\\n\\nHuman: " / "\\n\\nAssistant: " turns`,
     );
   }
-  return marks.map((m, i) => ({
-    role: HH_ROLE[m[1]!]!,
-    content: s.slice(m.index! + m[0].length, i + 1 < marks.length ? marks[i + 1]!.index : s.length),
-  }));
+  return {
+    messages: marks.map((m, i) => ({
+      role: HH_ROLE[m[1]!]!,
+      content: s.slice(m.index! + m[0].length, i + 1 < marks.length ? marks[i + 1]!.index : s.length),
+    })),
+    unspaced: marks.flatMap((m, i) => (m[0].endsWith(" ") ? [] : [i])),
+  };
 }
 
-export function renderHHTranscript(messages: readonly ChatMessage[]): string {
+/** Messages -> "\n\nHuman: ...\n\nAssistant: ..."; turns listed in `unspaced` get no space after the colon. */
+export function renderHHTranscript(
+  messages: readonly ChatMessage[],
+  unspaced: readonly number[] = [],
+): string {
   const name = { user: "Human", assistant: "Assistant", system: "System", tool: "Human" } as const;
-  return messages.map((m) => `\n\n${name[m.role]}: ${m.content}`).join("");
+  return messages
+    .map((m, i) => `\n\n${name[m.role]}:${unspaced.includes(i) ? "" : " "}${m.content}`)
+    .join("");
 }
+
+/**
+ * Where an HH row's markers without a space are remembered: the prompt's metadata lists its turns
+ * ({hh: {unspaced: [0]}}), a completion's metadata marks its own turn ({hh: {unspaced: true}}).
+ * Absent in the usual case (every marker followed by its space).
+ */
+export const HH_METADATA_KEY = "hh";
 
 function splitConversations(
   chosen: ChatMessage[],
@@ -289,13 +315,22 @@ export function parseRow(value: unknown, opts: { maxTextChars: number }): Import
       return preference("trl_conversational", row, prompt, ct, rt, max);
     }
     if (typeof c === "string" && typeof r === "string") {
-      const split = splitConversations(
-        parseHHTranscript(c, "chosen"),
-        parseHHTranscript(r, "rejected"),
-        "HH-RLHF row",
-      );
+      const ct = parseHHTurns(c, "chosen");
+      const rt = parseHHTurns(r, "rejected");
+      const split = splitConversations(ct.messages, rt.messages, "HH-RLHF row");
       for (const [i, m] of split.prompt.entries()) checkText(m.content, `prompt turn ${i + 1}`, max);
-      return preference("hh", row, { messages: split.prompt }, split.chosen, split.rejected, max);
+      const parsed = preference("hh", row, { messages: split.prompt }, split.chosen, split.rejected, max);
+      if (parsed.kind !== "comparison") return parsed;
+      const last = split.prompt.length; // index of the final assistant turn
+      const promptUnspaced = ct.unspaced.filter((i) => i < last);
+      if (promptUnspaced.length) parsed.promptMetadata = { [HH_METADATA_KEY]: { unspaced: promptUnspaced } };
+      const mark = (k: 0 | 1, unspaced: number[]) => {
+        if (unspaced.includes(last))
+          parsed.completions[k]!.metadata = { [HH_METADATA_KEY]: { unspaced: true } };
+      };
+      mark(0, ct.unspaced);
+      mark(1, rt.unspaced);
+      return parsed;
     }
     if (Array.isArray(c) && Array.isArray(r)) {
       const split = splitConversations(

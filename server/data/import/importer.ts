@@ -12,15 +12,26 @@
 //   recognised as duplicates.
 // - Progress is kept on the ImportJob row (bytesDone, bytesTotal, rowsDone, report) after every
 //   batch, for the admin UI (getImportJob) and the CLI's progress bar (onProgress).
+import crypto from "node:crypto";
 import type pg from "pg";
 import { DomainError } from "@/server/errors";
 import { env } from "@/server/env";
+import { clientSql } from "@/server/db/sql";
 import { aggregate } from "../aggregate";
+import { recomputeComparison } from "../judgments";
 import { completionHash, comparisonHash, promptHash, type PromptContent } from "../hash";
 import { newId } from "../ids";
 import { connectPg, withPgClient } from "../pg";
 import type { Verdict } from "../verdict";
-import { MAX_COMPLETIONS, RowError, parseRow, type ImportRow, type RowFormat } from "./formats";
+import {
+  MAX_COMPLETIONS,
+  RowError,
+  parseRow,
+  type CompletionIn,
+  type ImportRow,
+  type RowFormat,
+  type RowJudgment,
+} from "./formats";
 import { readRecords, type ByteSource } from "./reader";
 
 export interface ImportOptions {
@@ -234,7 +245,14 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
       while (!free.length) await Promise.race(inflight);
       if (writeError) throw writeError;
       const w = free.pop()!;
-      const job: Promise<void> = writeBatchRetrying(w, batch, report, id, bytesDone, chatPrompts, hints)
+      const plan = planBatch(batch);
+      const job: Promise<void> = writeBatchRetrying(w, plan, {
+        report,
+        jobId: id,
+        bytesDone,
+        chatPrompts,
+        hints,
+      })
         .then(progress, (e) => {
           writeError ??= e;
         })
@@ -362,15 +380,6 @@ export async function importStream(source: ByteSource, opts: ImportOptions = {})
   }, opts.url).finally(() => Promise.all(closeWriters.map((c) => c.end().catch(() => {}))));
 }
 
-interface PromptRow {
-  id: string;
-  projectId: string;
-  contentHash: string;
-  text: string | null;
-  messages: unknown;
-  metadata: unknown;
-}
-
 /** Insert rows, skipping those whose unique key exists; map each input id to the row's real id. */
 async function upsertReturningIds(
   client: pg.Client,
@@ -475,6 +484,19 @@ async function insertNew(
   return { ids, inserted };
 }
 
+// ---------------------------------------------------------------------------------------------
+// One batch: planBatch works out what the rows add, from the rows alone (pure, unit-testable);
+// writeBatch writes that plan in one transaction.
+
+interface PromptDraft {
+  id: string;
+  projectId: string;
+  contentHash: string;
+  text: string | null;
+  messages: unknown;
+  metadata: unknown;
+}
+
 interface CompletionDraft {
   id: string;
   projectId: string;
@@ -485,41 +507,84 @@ interface CompletionDraft {
   metadata: unknown;
 }
 
-/** A batch that deadlocked with another writer's batch (same content in both) is tried again. */
-async function writeBatchRetrying(...args: Parameters<typeof writeBatch>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeBatch(...args);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (attempt >= 3 || (code !== "40P01" && code !== "40001")) throw e;
-    }
-  }
+/** A preference or ranking carried by a row: one vote on its comparison. */
+interface VoteDraft {
+  judgment: RowJudgment;
+  /** The completions' keys in the row's order (the judgment's indices point into it). */
+  rowKeys: string[];
+  /** The vote in content terms (completion hashes): rows with the same one are one vote. */
+  contentKey: string;
 }
 
-interface Hints {
-  prompt: { optimistic: boolean };
-  completion: { optimistic: boolean };
-  comparison: { optimistic: boolean };
+interface ComparisonDraft {
+  id: string;
+  projectId: string;
+  promptKey: string;
+  completionKeys: string[]; // canonical order: by content hash
+  contentHash: string;
+  metadata: unknown;
+  /** The distinct votes of the batch's rows on this comparison, in file order. */
+  votes: VoteDraft[];
 }
 
-async function writeBatch(
-  client: pg.Client,
-  batch: Prepared[],
-  report: ImportReport,
-  jobId: string,
-  bytesDone: number,
-  chatPrompts: Map<string, string>,
-  hints: Hints,
-): Promise<void> {
-  // Drafts, deduplicated within the batch by content key.
-  const prompts = new Map<string, PromptRow>();
-  const completions = new Map<string, CompletionDraft>();
+/** A row's share of the batch: counted as added or as a duplicate once the batch is written. */
+type RowShare =
+  | { kind: "prompt"; key: string; first: boolean }
+  | { kind: "completion"; key: string; first: boolean }
+  | { kind: "comparison"; key: string; vote: string | null; first: boolean };
+
+export interface BatchPlan {
+  /** Drafts by content key (project + content hash), deduplicated within the batch. */
+  prompts: Map<string, PromptDraft>;
+  completions: Map<string, CompletionDraft>;
+  comparisons: Map<string, ComparisonDraft>;
+  /** One entry per row, in file order. */
+  rows: RowShare[];
+  /** Prompt keys of chat rows (one completion each): grouped into comparisons at the end. */
+  chatPromptKeys: string[];
+}
+
+/** A vote in content terms, so that the same preference is recognised in any batch or file. */
+function voteKey(j: RowJudgment, hashes: readonly string[]): string {
+  if (j.kind === "win") return `win:${hashes[j.chosen]}>${hashes[j.rejected]}`;
+  return `rank:${j.groups
+    .map((g) =>
+      g
+        .map((i) => hashes[i])
+        .sort()
+        .join(","),
+    )
+    .join(">")}`;
+}
+
+/** The same key for a stored verdict (completion ids -> their content hashes). */
+function verdictKey(v: Verdict, hashOf: ReadonlyMap<string, string>): string | null {
+  if (v.kind === "ranking")
+    return `rank:${v.ranking
+      .map((g) =>
+        g
+          .map((id) => hashOf.get(id))
+          .sort()
+          .join(","),
+      )
+      .join(">")}`;
+  return v.outcome === "win" ? `win:${hashOf.get(v.winnerId)}>${hashOf.get(v.loserId)}` : null;
+}
+
+/** What a batch of valid rows adds, deduplicated by content within the batch. */
+export function planBatch(batch: readonly Prepared[]): BatchPlan {
+  const plan: BatchPlan = {
+    prompts: new Map(),
+    completions: new Map(),
+    comparisons: new Map(),
+    rows: [],
+    chatPromptKeys: [],
+  };
   const promptKeyOf = (p: Prepared, content: PromptContent, metadata?: unknown) => {
     const hash = promptHash(content);
     const key = `${p.projectId}\u0001${hash}`;
-    if (!prompts.has(key))
-      prompts.set(key, {
+    if (!plan.prompts.has(key))
+      plan.prompts.set(key, {
         id: newId(),
         projectId: p.projectId,
         contentHash: hash,
@@ -529,77 +594,122 @@ async function writeBatch(
       });
     return key;
   };
-  const completionKeyOf = (
-    p: Prepared,
-    promptKey: string,
-    text: string,
-    model?: string,
-    metadata?: unknown,
-  ) => {
-    const hash = completionHash(text);
+  const completionKeyOf = (p: Prepared, promptKey: string, c: CompletionIn) => {
+    const hash = completionHash(c.text);
     const key = `${promptKey}\u0001${hash}`;
-    if (!completions.has(key))
-      completions.set(key, {
+    if (!plan.completions.has(key))
+      plan.completions.set(key, {
         id: newId(),
         projectId: p.projectId,
         promptKey,
         contentHash: hash,
-        text,
-        modelName: model ?? "unknown",
-        metadata: metadata ?? {},
+        text: c.text,
+        modelName: c.model ?? "unknown",
+        metadata: c.metadata ?? {},
       });
     return key;
   };
-  interface ComparisonDraft {
-    id: string;
-    projectId: string;
-    promptKey: string;
-    completionKeys: string[]; // canonical order: by content hash
-    contentHash: string;
-    judgment?: Extract<ImportRow, { kind: "comparison" }>["judgment"];
-    rowKeys: string[]; // in the row's order, to map judgment indices
-    metadata: unknown;
-  }
-  const comparisons = new Map<string, ComparisonDraft>();
-  const rowOwner: Array<{ kind: "prompt" | "completion" | "comparison"; key: string; first: boolean }> = [];
   const seen = new Set<string>();
+  const firstTime = (key: string) => !seen.has(key) && Boolean(seen.add(key));
   for (const p of batch) {
     const r = p.row;
     if (r.kind === "prompt") {
       const key = promptKeyOf(p, r.prompt, r.metadata);
-      rowOwner.push({ kind: "prompt", key, first: !seen.has(key) });
-      seen.add(key);
+      plan.rows.push({ kind: "prompt", key, first: firstTime(key) });
     } else if (r.kind === "completion") {
       const pk = promptKeyOf(p, r.prompt, r.metadata);
-      const key = completionKeyOf(p, pk, r.completion.text, r.completion.model, r.completion.metadata);
-      rowOwner.push({ kind: "completion", key, first: !seen.has(key) });
-      seen.add(key);
+      const key = completionKeyOf(p, pk, r.completion);
+      plan.rows.push({ kind: "completion", key, first: firstTime(key) });
+      plan.chatPromptKeys.push(pk);
     } else {
-      const pk = promptKeyOf(p, r.prompt);
-      const rowKeys = r.completions.map((c) => completionKeyOf(p, pk, c.text, c.model, c.metadata));
-      const hashes = rowKeys.map((k) => completions.get(k)!.contentHash);
-      const hash = comparisonHash(prompts.get(pk)!.contentHash, hashes);
+      const pk = promptKeyOf(p, r.prompt, r.promptMetadata);
+      const rowKeys = r.completions.map((c) => completionKeyOf(p, pk, c));
+      const hashes = rowKeys.map((k) => plan.completions.get(k)!.contentHash);
+      const hash = comparisonHash(plan.prompts.get(pk)!.contentHash, hashes);
       const key = `${p.projectId}\u0001${hash}`;
-      if (!comparisons.has(key)) {
+      let c = plan.comparisons.get(key);
+      if (!c) {
         const completionKeys = [...rowKeys].sort((a, b) =>
-          completions.get(a)!.contentHash < completions.get(b)!.contentHash ? -1 : 1,
+          plan.completions.get(a)!.contentHash < plan.completions.get(b)!.contentHash ? -1 : 1,
         );
-        comparisons.set(key, {
+        c = {
           id: newId(),
           projectId: p.projectId,
           promptKey: pk,
           completionKeys,
           contentHash: hash,
-          judgment: r.judgment,
-          rowKeys,
           metadata: r.metadata ?? {},
-        });
+          votes: [],
+        };
+        plan.comparisons.set(key, c);
       }
-      rowOwner.push({ kind: "comparison", key, first: !seen.has(key) });
-      seen.add(key);
+      let vote: string | null = null;
+      if (r.judgment) {
+        vote = voteKey(r.judgment, hashes);
+        if (!c.votes.some((v) => v.contentKey === vote))
+          c.votes.push({ judgment: r.judgment, rowKeys, contentKey: vote });
+      }
+      plan.rows.push({ kind: "comparison", key, vote, first: firstTime(`${key}\u0002${vote ?? ""}`) });
     }
   }
+  return plan;
+}
 
+/**
+ * An imported judgment's idempotency key, from content only, so that importing a file again adds
+ * nothing: a comparison's first vote has the key of the comparison; a further, different vote
+ * (the same comparison with another preference: a second vote, kept as one) adds its own digest.
+ */
+function importJudgmentKey(c: ComparisonDraft, vote: VoteDraft, first: boolean): string {
+  const base = `import:${c.projectId}:${c.contentHash}`;
+  if (first) return base;
+  return `${base}:${crypto.createHash("sha256").update(vote.contentKey).digest("hex").slice(0, 24)}`;
+}
+
+function verdictOf(judgment: RowJudgment, ids: readonly string[]): Verdict {
+  return judgment.kind === "win"
+    ? {
+        kind: "pairwise",
+        outcome: "win",
+        winnerId: ids[judgment.chosen]!,
+        loserId: ids[judgment.rejected]!,
+        strength: 1,
+        margin: judgment.margin,
+      }
+    : { kind: "ranking", ranking: judgment.groups.map((g) => g.map((i) => ids[i]!)) };
+}
+
+interface Hints {
+  prompt: { optimistic: boolean };
+  completion: { optimistic: boolean };
+  comparison: { optimistic: boolean };
+}
+
+/** The import's state a batch writes into (its report, job row and hints); shared by the writers. */
+interface BatchTarget {
+  report: ImportReport;
+  jobId: string;
+  bytesDone: number;
+  /** promptId -> projectId of chat rows' prompts, for groupChatCompletions. */
+  chatPrompts: Map<string, string>;
+  hints: Hints;
+}
+
+/** A batch that deadlocked with another writer's batch (same content in both) is tried again. */
+async function writeBatchRetrying(client: pg.Client, plan: BatchPlan, target: BatchTarget): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeBatch(client, plan, target);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt >= 3 || (code !== "40P01" && code !== "40001")) throw e;
+    }
+  }
+}
+
+/** Writes a plan in one transaction; the report counts it (added, duplicates) with its COMMIT. */
+async function writeBatch(client: pg.Client, plan: BatchPlan, target: BatchTarget): Promise<void> {
+  const { prompts, completions, comparisons } = plan;
   const delta = { prompts: 0, completions: 0, comparisons: 0, judgments: 0, pairs: 0 };
   let duplicates = 0;
   await client.query("BEGIN");
@@ -628,7 +738,7 @@ async function writeBatch(
         match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
       },
       [...prompts.values()] as unknown as Array<Record<string, unknown>>,
-      hints.prompt,
+      target.hints.prompt,
     );
     const promptId = (key: string) => promptRes.ids.get(prompts.get(key)!.id)!;
 
@@ -659,24 +769,23 @@ async function writeBatch(
         match: `e."promptId" = i."promptId" AND e."contentHash" = i."contentHash"`,
       },
       completionRows,
-      hints.completion,
+      target.hints.completion,
     );
     const completionId = (key: string) => completionRes.ids.get(completions.get(key)!.id)!;
 
-    // Comparisons: only new ones get a judgment and pairs.
-    const newComparisons = new Set<string>();
+    // A new comparison is written with its first vote's outcome; judgments and pairs follow.
     const cmpRows = [...comparisons.values()].map((c) => ({
       id: c.id,
       projectId: c.projectId,
       promptId: promptId(c.promptKey),
       completionIds: c.completionKeys.map(completionId),
       contentHash: c.contentHash,
-      status: c.judgment ? "complete" : "open",
-      judgmentCount: c.judgment ? 1 : 0,
-      agreement: c.judgment ? 1 : null,
+      status: c.votes.length ? "complete" : "open",
+      judgmentCount: c.votes.length ? 1 : 0,
+      agreement: c.votes.length ? 1 : null,
       source: "import",
       metadata: c.metadata,
-      completedAt: c.judgment ? nowText : null,
+      completedAt: c.votes.length ? nowText : null,
     }));
     const cmpRes = await insertNew(
       client,
@@ -700,38 +809,56 @@ async function writeBatch(
         match: `e."projectId" = i."projectId" AND e."contentHash" = i."contentHash"`,
       },
       cmpRows,
-      hints.comparison,
+      target.hints.comparison,
     );
-    for (const id of cmpRes.inserted) newComparisons.add(id);
+    const newComparisons = cmpRes.inserted;
+    const comparisonId = (c: ComparisonDraft) => cmpRes.ids.get(c.id)!;
+
+    // Votes on comparisons that were there before: only those not already imported are added.
+    const known = await importedVotes(
+      client,
+      [...comparisons.values()].filter((c) => c.votes.length && !newComparisons.has(c.id)),
+      comparisonId,
+      (c) => new Map(c.completionKeys.map((k) => [completionId(k), completions.get(k)!.contentHash])),
+    );
 
     const judgments: Array<Record<string, unknown>> = [];
     const pairs: Array<Record<string, unknown>> = [];
+    const recompute: string[] = []; // comparisons holding more than one imported vote now
     for (const c of comparisons.values()) {
-      if (!c.judgment || !newComparisons.has(c.id)) continue;
-      const ids = c.rowKeys.map(completionId);
-      const verdict: Verdict =
-        c.judgment.kind === "win"
-          ? {
-              kind: "pairwise",
-              outcome: "win",
-              winnerId: ids[c.judgment.chosen]!,
-              loserId: ids[c.judgment.rejected]!,
-              strength: 1,
-              margin: c.judgment.margin,
-            }
-          : { kind: "ranking", ranking: c.judgment.groups.map((g) => g.map((i) => ids[i]!)) };
-      const judgmentId = newId();
-      judgments.push({
-        id: judgmentId,
-        idempotencyKey: `import:${c.projectId}:${c.contentHash}`,
-        projectId: c.projectId,
-        comparisonId: c.id,
-        verdict,
-      });
-      const canonical = c.completionKeys.map(completionId);
+      const isNew = newComparisons.has(c.id);
+      const fresh = c.votes.filter((v) => isNew || !known.get(comparisonId(c))?.has(v.contentKey));
+      if (!fresh.length) continue;
+      const cid = comparisonId(c);
+      const firstIds: string[] = [];
+      for (const [i, v] of fresh.entries()) {
+        const id = newId();
+        firstIds.push(id);
+        judgments.push({
+          id,
+          idempotencyKey: importJudgmentKey(c, v, isNew && i === 0),
+          projectId: c.projectId,
+          comparisonId: cid,
+          verdict: verdictOf(v.judgment, v.rowKeys.map(completionId)),
+          vote: `${c.id}\u0002${v.contentKey}`,
+        });
+      }
+      if (!isNew || fresh.length > 1) {
+        recompute.push(cid);
+        continue;
+      }
+      // The usual case: a new comparison with its one vote decides it (aggregate.ts's import rule).
+      const only = judgments[judgments.length - 1]!;
       const agg = aggregate(
-        canonical,
-        [{ id: judgmentId, source: "import", verdict, createdAt: new Date() }],
+        c.completionKeys.map(completionId),
+        [
+          {
+            id: only.id as string,
+            source: "import",
+            verdict: only.verdict as Verdict,
+            createdAt: new Date(),
+          },
+        ],
         {
           overlap: 1,
           consensusRule: "majority",
@@ -740,22 +867,26 @@ async function writeBatch(
           weightByStrength: false,
         },
       );
-      for (const p of agg.pairs)
+      for (const pair of agg.pairs)
         pairs.push({
           id: newId(),
           projectId: c.projectId,
-          comparisonId: c.id,
+          comparisonId: cid,
           promptId: promptId(c.promptKey),
-          ...p,
+          ...pair,
         });
     }
+    const addedVotes = new Set<string>();
     if (judgments.length) {
-      const res = await client.query(
+      const res = await client.query<{ id: string }>(
         `INSERT INTO "Judgment" (id, "idempotencyKey", "projectId", "comparisonId", source, verdict, "displayOrder")
          SELECT id, "idempotencyKey", "projectId", "comparisonId", 'import', verdict, '{}'
-         FROM json_to_recordset($1::json) AS t(id text, "idempotencyKey" text, "projectId" text, "comparisonId" text, verdict jsonb)`,
-        [json(judgments)],
+         FROM json_to_recordset($1::json) AS t(id text, "idempotencyKey" text, "projectId" text, "comparisonId" text, verdict jsonb)
+         ON CONFLICT ("idempotencyKey") DO NOTHING RETURNING id`,
+        [json(judgments.map(({ vote: _v, ...j }) => j))],
       );
+      const inserted = new Set(res.rows.map((r) => r.id));
+      for (const j of judgments) if (inserted.has(j.id as string)) addedVotes.add(j.vote as string);
       delta.judgments += res.rowCount ?? 0;
     }
     if (pairs.length) {
@@ -767,28 +898,33 @@ async function writeBatch(
       );
       delta.pairs += res.rowCount ?? 0;
     }
+    // Several votes: the comparison is aggregated from all its judgments, as recordJudgment does.
+    const sql = clientSql(client);
+    for (const id of recompute) delta.pairs += (await recomputeComparison(sql, id)).pairsAdded;
 
     // Chat completions are grouped into comparisons at the end of the import.
-    for (const p of batch) {
-      if (p.row.kind !== "completion") continue;
-      const pid = promptId(`${p.projectId}\u0001${promptHash(p.row.prompt)}`);
-      if (chatPrompts.size < 1_000_000) chatPrompts.set(pid, p.projectId);
+    for (const key of plan.chatPromptKeys) {
+      if (target.chatPrompts.size < 1_000_000)
+        target.chatPrompts.set(promptId(key), prompts.get(key)!.projectId);
     }
 
     delta.prompts += promptRes.inserted.size;
     delta.completions += completionRes.inserted.size;
     delta.comparisons += newComparisons.size;
-    for (const o of rowOwner) {
+    for (const o of plan.rows) {
       const isNew =
         o.first &&
         (o.kind === "prompt"
           ? promptRes.inserted.has(prompts.get(o.key)!.id)
           : o.kind === "completion"
             ? completionRes.inserted.has(completions.get(o.key)!.id)
-            : newComparisons.has(comparisons.get(o.key)!.id));
+            : o.vote !== null
+              ? addedVotes.has(`${comparisons.get(o.key)!.id}\u0002${o.vote}`)
+              : newComparisons.has(comparisons.get(o.key)!.id));
       if (!isNew) duplicates++;
     }
     // The report counts only what committed: apply this batch's numbers with its COMMIT.
+    const report = target.report;
     const after: ImportReport = {
       ...report,
       duplicates: report.duplicates + duplicates,
@@ -798,7 +934,7 @@ async function writeBatch(
     after.summary = summarize(after);
     await client.query(
       `UPDATE "ImportJob" SET "bytesDone" = GREATEST("bytesDone", $2), "rowsDone" = GREATEST("rowsDone", $3), report = $4 WHERE id = $1`,
-      [jobId, bytesDone, report.rows, json(after)],
+      [target.jobId, target.bytesDone, report.rows, json(after)],
     );
     await client.query("COMMIT");
     report.duplicates += duplicates;
@@ -808,6 +944,31 @@ async function writeBatch(
     await client.query("ROLLBACK").catch(() => {});
     throw e;
   }
+}
+
+/** The votes already imported on existing comparisons, as content keys, by comparison id. */
+async function importedVotes(
+  client: pg.Client,
+  drafts: ComparisonDraft[],
+  comparisonId: (c: ComparisonDraft) => string,
+  hashesOf: (c: ComparisonDraft) => Map<string, string>,
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (!drafts.length) return out;
+  const byId = new Map(drafts.map((c) => [comparisonId(c), c]));
+  const { rows } = await client.query<{ comparisonId: string; verdict: Verdict }>(
+    `SELECT "comparisonId", verdict FROM "Judgment"
+     WHERE "comparisonId" = ANY($1::text[]) AND source = 'import' AND "supersededAt" IS NULL`,
+    [[...byId.keys()]],
+  );
+  for (const r of rows) {
+    const key = verdictKey(r.verdict, hashesOf(byId.get(r.comparisonId)!));
+    if (!key) continue;
+    let set = out.get(r.comparisonId);
+    if (!set) out.set(r.comparisonId, (set = new Set()));
+    set.add(key);
+  }
+  return out;
 }
 
 /** Chat rows give one completion each: completions of one prompt become one comparison. */

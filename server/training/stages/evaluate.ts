@@ -26,6 +26,7 @@ import type { RoundContext } from "../context";
 import { loadModel, trainerPrompt, type TrainerPrompt } from "../models";
 import { goldRewardOf } from "../task";
 import { storableText } from "../../judges/content";
+import { envMetrics, evaluateEnvironments } from "../env-eval";
 
 interface HeldOutPrompt {
   id: string;
@@ -95,7 +96,7 @@ async function evaluateCheckpoint(
         maxTokens: ctx.settings.evaluation.maxTokens,
         temperature: 0,
       });
-      const gold = goldRewardOf(p.metadata, g.text);
+      const gold = await goldRewardOf(p.metadata, g.text);
       if (gold) {
         goldN++;
         correct += gold.correct ? 1 : 0;
@@ -266,6 +267,11 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
       rating = lb.fit.ratingBySource[candidate.id] ?? null;
     }
 
+    const environments = await evaluateEnvironments(ctx, candidate, {
+      n: ev.goldN,
+      accuracy: ev.goldAccuracy,
+      formatRate: ev.formatRate,
+    });
     const out = {
       checkpointId: candidate.id,
       checkpointName: candidate.name,
@@ -283,6 +289,7 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
       rating,
       leaderboard,
       examples: ev.samples.slice(0, 3),
+      environments, // every environment's held-out score of this checkpoint
     };
     ctx.metric("evaluate", ctx.round.number, {
       gold_accuracy: ev.goldAccuracy ?? undefined,
@@ -291,6 +298,7 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
       win_rate: winRate ?? undefined,
       kl: kl ?? undefined,
       rating: rating ?? undefined,
+      ...envMetrics(environments),
     });
     await ctx.flushMetrics();
     return out;

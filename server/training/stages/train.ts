@@ -9,6 +9,7 @@ import {
   createPolicy,
   createRewardModel,
   disposeModel,
+  getEnvironment,
   miniR1,
   saveCheckpoint,
   scoreRewards,
@@ -24,7 +25,8 @@ import { loadSnapshotPairs, type TrainingPair } from "@/server/data/snapshots";
 import type { RoundContext } from "../context";
 import { loadModel, loadRefCache, modelConfigOf, saveRefCache, trainerPairs, trainerPrompt } from "../models";
 import type { RoundStage } from "../rounds";
-import { ensureTaskPrompts, problemsFromMetadata } from "../task";
+import { ensureTaskPrompts, envProblemsFromMetadata } from "../task";
+import { grpoStage } from "./grpo";
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -36,7 +38,7 @@ export function stepsFor(n: number, o: { steps: number; epochs: number | null; b
 }
 
 /** onStep for a trainer loop: metrics (TRL names) + progress with tokens/s and ETA. */
-function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) {
+export function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) {
   let tokens = 0;
   let t0 = performance.now();
   let firstStep = -1;
@@ -73,7 +75,8 @@ function stepReporter(ctx: RoundContext, stage: RoundStage, totalSteps: number) 
 async function sftData(
   ctx: RoundContext,
 ): Promise<{ examples: SftExample[]; corpus: string[]; source: string }> {
-  if (ctx.settings.task === "miniR1") {
+  if (ctx.settings.task !== "none") {
+    const envName = ctx.settings.task;
     const prompts = await db().prompt.findMany({
       where: { projectId: ctx.project.id, split: "train" },
       select: { id: true, metadata: true },
@@ -82,7 +85,7 @@ async function sftData(
     // Pool prompts first; the trainer keeps the rest of the pool (and the project's own prompts)
     // for generation, so the comparisons it asks for are on prompts SFT never saw.
     const order = new Map(prompts.map((p, i) => [p.id, i]));
-    const problems = [...problemsFromMetadata(prompts).entries()].sort(
+    const problems = [...envProblemsFromMetadata(envName, prompts).entries()].sort(
       (a, b) => (order.get(a[0]) as number) - (order.get(b[0]) as number),
     );
     // A resumed bootstrap takes the prompts the first attempt marked, so its data stays the same.
@@ -93,7 +96,7 @@ async function sftData(
     const chosen = marked.size ? problems.filter(([id]) => marked.has(id)) : problems.slice(0, n);
     if (!chosen.length)
       throw new Error(
-        "mini-R1 task: the project has no train prompts with a mini-R1 problem in their metadata; check taskOptions.trainPrompts.",
+        `${envName} task: the project has no train prompts with a ${envName} problem in their metadata; check taskOptions.trainPrompts.`,
       );
     // Marked, so generation asks for comparisons on the other prompts first.
     const ids = chosen.map(([id]) => id);
@@ -102,10 +105,25 @@ async function sftData(
         .$executeRaw`UPDATE "Prompt" SET metadata = jsonb_set(metadata, '{role}', '"sft"') WHERE id = ANY(${ids.slice(i, i + 5000)})`;
     }
     const sft = chosen.map(([, p]) => p);
+    if (envName === "miniR1") {
+      const r1 = sft as miniR1.Problem[];
+      return {
+        examples: miniR1.sftExamples(r1),
+        corpus: miniR1.corpus(r1.slice(0, 3000)),
+        source: `mini-R1 target completions of ${sft.length} prompts`,
+      };
+    }
+    const env = getEnvironment(envName);
     return {
-      examples: miniR1.sftExamples(sft),
-      corpus: miniR1.corpus(sft.slice(0, 3000)),
-      source: `mini-R1 target completions of ${sft.length} prompts`,
+      examples: sft.map((p) => ({ prompt: env.prompt(p), completion: env.target(p) })),
+      corpus: sft.slice(0, 3000).flatMap((p) => [
+        env
+          .prompt(p)
+          .map((m) => m.content)
+          .join("\n"),
+        env.target(p),
+      ]),
+      source: `${env.title} target completions of ${sft.length} prompts`,
     };
   }
   // Any other project: the chosen completions of its pairs, else every completion (test prompts excluded).
@@ -363,6 +381,7 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
   const own = await ctx.ownCheckpoint("policy");
   if (own) return { ...((own.metrics ?? {}) as object), checkpointId: own.id };
   const s = ctx.settings;
+  if (s.policy.method === "grpo") return grpoStage(ctx); // online RL on environments: no pairs needed
   let train = await snapshotPairs(ctx, "train");
   if (s.policy.pairs === "new") {
     const seen = await previousSnapshotPairIds(ctx);
@@ -393,6 +412,9 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
     const resumeFrom = await ctx.resumeDir("policy");
     const policySteps = stepsFor(train.length, s.policy);
     const rep = stepReporter(ctx, "policy", policySteps);
+    // the policy token budget (policy.maxTokens) ends the stage like its step count
+    const stop = () =>
+      ctx.shouldStop() || (s.policy.maxTokens !== null && rep.tokens() >= s.policy.maxTokens);
     const loopConfig = {
       lr: s.policy.lr,
       steps: policySteps,
@@ -413,7 +435,7 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
             data: data.map((p) => ({ prompt: p.prompt, completion: p.chosen })),
             config: loopConfig,
             onStep: rep.onStep,
-            shouldStop: ctx.shouldStop,
+            shouldStop: stop,
           })
         : await trainPreference({
             method: s.policy.method,
@@ -434,7 +456,7 @@ export async function policyStage(ctx: RoundContext): Promise<Record<string, unk
             rpoAlpha: s.policy.rpoAlpha,
             config: loopConfig,
             onStep: rep.onStep,
-            shouldStop: ctx.shouldStop,
+            shouldStop: stop,
           });
     ctx.checkStop();
     const cacheAdded = await saveRefCache(refCk.id, cache);

@@ -13,6 +13,7 @@ import {
   listAnnotatorProjects,
   resumeExpired,
   skipAssignment,
+  SkipReason,
 } from "../../annotation/queue";
 import { SubmitInput, submitJudgment } from "../../annotation/submit";
 import { myProgress } from "../../annotation/progress";
@@ -53,7 +54,7 @@ export const annotationRouter = router({
     return resumeExpired(db(), { ...input, userId: ctx.user.id });
   }),
   skip: protectedProcedure
-    .input(AssignmentRef.extend({ reason: z.string().min(1).max(500) }))
+    .input(AssignmentRef.extend({ reason: z.enum(SkipReason), note: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => skipAssignment(db(), { ...input, userId: ctx.user.id })),
   flag: protectedProcedure
     .input(AssignmentRef.extend({ flag: z.enum(FlagKind), reason: z.string().max(2000) }))

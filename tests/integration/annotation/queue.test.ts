@@ -229,7 +229,7 @@ describe("leases", () => {
     const lb = assigned(await leaseNext(t.prisma, { projectId: fx.projectId, userId: b.id }));
     expect(lb.comparisonId).toBe(l1.comparisonId);
     await expect(
-      skipAssignment(t.prisma, { assignmentId: lb.assignmentId, userId: a.id, reason: "x" }),
+      skipAssignment(t.prisma, { assignmentId: lb.assignmentId, userId: a.id, reason: "other" }),
     ).rejects.toMatchObject({ code: "not_found" });
   });
 

@@ -77,6 +77,15 @@ test("migrate, projects, import (file and stdin), export to a file, snapshot", a
   expect(bad.code).toBe(2);
   expect(bad.out).toMatch(/line 2: prompt is empty/);
   expect(bad.out).toMatch(/line 3: invalid JSON/);
+  // every row bad: nothing could be imported, which is exit status 1 (as --help and the README say)
+  const allBad = await run(["import", "-", "-p", "cli"], '{"prompt": ""}\n{"chosen": "x"}\n');
+  expect(allBad).toMatchObject({
+    code: 1,
+    err: expect.stringMatching(/nothing could be imported: all 2 rows/),
+  });
+  expect((await run(["import", "--help"])).out).toMatch(
+    /1 nothing could be imported \(the file is unreadable, or every row is bad\)/,
+  );
   const notJson = await run(["import", "-", "-p", "cli"], "a,b\n1,2\n");
   expect(notJson).toMatchObject({ code: 1, err: expect.stringMatching(/error: the file is not JSON/) });
   expect(await run(["import", path.join(dir, "missing.jsonl"), "-p", "cli"])).toMatchObject({

@@ -210,6 +210,99 @@ test("HH-RLHF maps as documented and exports back to the same transcripts (gzip 
   ]);
 });
 
+test("HH-RLHF markers without their space export byte for byte as imported", async () => {
+  const p = await project();
+  const rows = [
+    {
+      chosen: "\n\nHuman:no space\n\nAssistant: spaced answer",
+      rejected: "\n\nHuman:no space\n\nAssistant:tight",
+    },
+    {
+      chosen: "\n\nHuman: hi\n\nAssistant:hello\n\nHuman:  two spaces\n\nAssistant: ok",
+      rejected: "\n\nHuman: hi\n\nAssistant:hello\n\nHuman:  two spaces\n\nAssistant:no",
+    },
+  ];
+  const input = jsonl(rows);
+  const res = await importStream(text(input), { project: p.slug, maxTextChars: 1000 });
+  expect(res.report).toMatchObject({ valid: 2, invalid: 0, added: { pairs: 2 } });
+  // the text itself is the same as with the space (the space belongs to the marker)
+  const prompts = await t.prisma.prompt.findMany({ where: { projectId: p.id } });
+  expect(prompts.map((x) => x.messages)).toContainEqual([{ role: "user", content: "no space" }]);
+  const out = await exported({ project: p.slug, format: "hh" });
+  expect(pick(out, ["chosen", "rejected"])).toEqual(pick(rows, ["chosen", "rejected"]));
+  // byte for byte: the exported lines hold exactly the imported strings
+  for (const r of rows) {
+    const o = out.find((x) => x.chosen === r.chosen)!;
+    expect(JSON.stringify([o.chosen, o.rejected])).toBe(JSON.stringify([r.chosen, r.rejected]));
+  }
+});
+
+test("a row that contradicts an earlier one is a second vote, kept: in one batch, across batches and files", async () => {
+  const p = await project();
+  const a = { prompt: "Which is better?", chosen: "first answer", rejected: "second answer" };
+  const swapped = { prompt: a.prompt, chosen: a.rejected, rejected: a.chosen };
+  const other = { prompt: "Another prompt", chosen: "x", rejected: "y" };
+  // one batch: the swapped row is not a duplicate
+  const res = await importStream(text(jsonl([a, swapped, a, other])), {
+    project: p.slug,
+    maxTextChars: 1000,
+  });
+  expect(res.report).toMatchObject({
+    valid: 4,
+    duplicates: 1, // the third row repeats the first vote exactly
+    added: { prompts: 2, completions: 4, comparisons: 2, judgments: 3 },
+  });
+  const cmp = await t.prisma.comparison.findFirstOrThrow({
+    where: { projectId: p.id, prompt: { text: a.prompt } },
+    include: { judgments: true },
+  });
+  const ids = await t.prisma.completion.findMany({ where: { promptId: cmp.promptId } });
+  const textOf = (id: string) => ids.find((c) => c.id === id)!.text;
+  expect(
+    cmp.judgments
+      .map((j) => j.verdict as { winnerId: string; loserId: string })
+      .map((v) => `${textOf(v.winnerId)} > ${textOf(v.loserId)}`)
+      .sort(),
+  ).toEqual(["first answer > second answer", "second answer > first answer"]);
+  // two votes one each way: no consensus, so the comparison goes to review and yields no pair
+  expect(cmp).toMatchObject({ status: "review", judgmentCount: 2, agreement: 0.5 });
+  expect(await t.prisma.preferencePair.count({ where: { comparisonId: cmp.id, active: true } })).toBe(0);
+  expect(res.report.added.pairs).toBe(1); // the other prompt's
+
+  // the same file again adds nothing
+  const again = await importStream(text(jsonl([a, swapped, a, other])), {
+    project: p.slug,
+    maxTextChars: 1000,
+  });
+  expect(again.report).toMatchObject({ duplicates: 4, added: { judgments: 0, pairs: 0, comparisons: 0 } });
+
+  // a third vote in another file (batch size 1: every row its own batch) makes a 2:1 majority
+  const third = await importStream(text(jsonl([swapped, { ...swapped, margin: 2 }])), {
+    project: p.slug,
+    maxTextChars: 1000,
+    batchSize: 1,
+  });
+  expect(third.report).toMatchObject({ duplicates: 2, added: { judgments: 0 } }); // same vote as before
+  const p2 = await project();
+  const fresh = await importStream(text(jsonl([a, other])), {
+    project: p2.slug,
+    maxTextChars: 1000,
+    batchSize: 1,
+  });
+  expect(fresh.report.added).toMatchObject({ comparisons: 2, judgments: 2, pairs: 2 });
+  const later = await importStream(text(jsonl([swapped, swapped])), {
+    project: p2.slug,
+    maxTextChars: 1000,
+    batchSize: 1,
+  });
+  expect(later.report).toMatchObject({ valid: 2, duplicates: 1, added: { judgments: 1, pairs: 0 } });
+  const c2 = await t.prisma.comparison.findFirstOrThrow({
+    where: { projectId: p2.id, prompt: { text: a.prompt } },
+  });
+  expect(c2).toMatchObject({ status: "review", judgmentCount: 2 });
+  expect(await t.prisma.preferencePair.count({ where: { comparisonId: c2.id, active: true } })).toBe(0);
+});
+
 test("K-way rankings import into the pairs worked out by hand", async () => {
   const p = await project("ranking");
   const completions = ["alpha", "bravo", "charlie", "delta"];

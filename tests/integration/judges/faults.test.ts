@@ -75,8 +75,9 @@ function expectCorrect(c: Awaited<ReturnType<typeof runCase>>) {
 
 function expectFailed(c: Awaited<ReturnType<typeof runCase>>, reason: RegExp) {
   expect(c.judgments).toHaveLength(0); // never a guessed verdict
-  expect(c.view).toMatchObject({ status: "succeeded", done: 0, failed: 1 });
-  expect(c.view.error).toMatch(/1 comparison\(s\) failed/);
+  // nothing judged: the run failed, and says why
+  expect(c.view).toMatchObject({ status: "failed", done: 0, failed: 1 });
+  expect(c.view.error).toMatch(/^No comparison was judged: 1 comparison\(s\) failed/);
   expect(c.attempts).toHaveLength(1);
   expect(c.attempts[0]!.status).toBe("failed");
   expect(c.attempts[0]!.error).toMatch(reason);
@@ -175,14 +176,14 @@ describe("replies without a verdict are unparseable, retried once, never guessed
     const c = await runCase(() => chatReply("Both answers have merit; it is hard to say."));
     expect(c.calls).toBe(2);
     expect(c.judgments).toHaveLength(0);
-    expect(c.view).toMatchObject({ status: "succeeded", done: 0, unparseable: 1, failed: 0 });
+    expect(c.view).toMatchObject({ status: "failed", done: 0, unparseable: 1, failed: 0 });
     expect(c.attempts.map((a) => [a.try, a.status])).toEqual([
       [1, "unparseable"],
       [2, "unparseable"],
     ]);
     expect(c.attempts[0]!.rawReply).toContain("hard to say");
     expect(c.attempts[0]!.error).toMatch(/no \[\[A\]\]\/\[\[B\]\]\/\[\[C\]\] verdict marker/);
-    expect(c.view.error).toMatch(/1 reply\(ies\) had no verdict/);
+    expect(c.view.error).toMatch(/^No comparison was judged: 1 reply\(ies\) had no verdict/);
   });
 
   it("a reply with NUL bytes (PostgreSQL cannot store them) is kept, with U+FFFD", async () => {

@@ -209,6 +209,38 @@ describe("pairwise consensus", () => {
     ]);
   });
 
+  test("several imported votes are tallied: a contradiction goes to review, a majority decides", () => {
+    const tie = aggregate(["a", "b"], [vote(win("a", "b"), "import"), vote(win("b", "a"), "import")], {
+      ...majority,
+      overlap: 1,
+    });
+    expect(tie).toMatchObject({
+      status: "review",
+      decidedBy: null,
+      judgmentCount: 2,
+      agreement: 0.5,
+      pairs: [],
+    });
+    const [x, y, z] = [
+      vote(win("a", "b"), "import"),
+      vote(win("b", "a"), "import"),
+      vote(win("b", "a"), "import"),
+    ];
+    const two = aggregate(["a", "b"], [x, y, z], { ...majority, overlap: 5 });
+    expect(two).toMatchObject({ status: "complete", decidedBy: "import", judgmentCount: 3 });
+    expect(two.agreement).toBeCloseTo(2 / 3, 12);
+    expect(two.pairs).toEqual([
+      expect.objectContaining({
+        chosenId: "b",
+        rejectedId: "a",
+        weight: 1,
+        agreement: 2 / 3,
+        judgmentIds: [x.id, y.id, z.id],
+        origin: "import",
+      }),
+    ]);
+  });
+
   test("a flag holds the comparison", () => {
     expect(aggregate(["a", "b"], [vote(win("a", "b"), "human", { flag: "unsafe" })], majority)).toMatchObject(
       { status: "flagged", pairs: [] },

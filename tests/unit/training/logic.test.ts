@@ -6,13 +6,15 @@ import {
   mergeSettings,
   parseTrainingSettings,
   PREFERENCE_METHODS,
+  ENVIRONMENT_NAMES,
   TrainingSettings,
 } from "@/server/training/settings";
 import { gateDecision } from "@/server/training/stages/evaluate";
 import { uncertaintyPriority } from "@/server/training/stages/generate";
 import { storableText } from "@/server/judges/content";
 import { simulatedVerdict } from "@/server/training/labeling";
-import { PAIRWISE_METHODS } from "@/trainer";
+import { ENVIRONMENT_NAMES as TRAINER_ENVIRONMENTS, GRPO_LOSS_TYPES, PAIRWISE_METHODS } from "@/trainer";
+import { ratingOf } from "@/server/training/grpo-judge";
 
 const at = (iso: string) => new Date(iso);
 
@@ -78,6 +80,22 @@ describe("training settings", () => {
   it("offers every pairwise method of the trainer", () => {
     expect([...PREFERENCE_METHODS].sort()).toEqual([...PAIRWISE_METHODS].sort());
     expect(TrainingSettings.shape.policy).toBeDefined();
+  });
+  it("offers every environment and GRPO loss type of the trainer", () => {
+    expect([...ENVIRONMENT_NAMES].sort()).toEqual([...TRAINER_ENVIRONMENTS].sort());
+    for (const lossType of GRPO_LOSS_TYPES)
+      expect(parseTrainingSettings({ grpo: { lossType } }).grpo.lossType).toBe(lossType);
+    expect(() => parseTrainingSettings({ grpo: { lossType: "ppo" } })).toThrow(/grpo\.lossType/);
+    const s = parseTrainingSettings({ task: "sorting", policy: { method: "grpo" } });
+    expect(s.grpo).toMatchObject({ numGenerations: 4, lossType: "dapo", scaleRewards: "group", beta: 0.04 });
+    expect(() => parseTrainingSettings({ grpo: { environments: [{ name: "chess" }] } })).toThrow(/grpo/);
+  });
+  it("reads an LLM judge's 1-10 rating as a reward in [0, 1]", () => {
+    expect(ratingOf("8")).toBeCloseTo(7 / 9, 12);
+    expect(ratingOf("Rating: 10.")).toBe(1);
+    expect(ratingOf("1")).toBe(0);
+    expect(ratingOf("no idea")).toBeNull();
+    expect(ratingOf(null)).toBeNull();
   });
   it("merges patches deeply", () => {
     expect(
