@@ -569,7 +569,8 @@ describe("every REST route", () => {
           failures.push(
             `${op} as ${c.name}: expected ${expectOk ? "allowed" : expectStatus}, got ${got} ${text.slice(0, 120)}`,
           );
-        if (got < 300) checkFields(c, op, text);
+        // (The OpenAPI document describes the fields; it holds no data.)
+        if (got < 300 && op !== "openapi") checkFields(c, op, text);
       }
     }
     expect(failures).toEqual([]);
