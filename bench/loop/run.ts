@@ -205,7 +205,13 @@ async function main() {
   let cumulative = 0;
   for (let i = 0; i <= N("rounds"); i++) {
     const ts = Date.now();
-    const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
+    // Round 0 is the bootstrap alone for every method: GRPO needs no pairs, so without this its
+    // first round would also train the policy right after the SFT bootstrap (a round more).
+    const { round } = await requestRound({
+      projectId: project.id,
+      trigger: "manual",
+      overrides: i === 0 && grpo ? { policy: { method: "sft" } } : undefined,
+    });
     const res = await executeRound(round.id, {
       log: (m) => (process.env.BENCH_VERBOSE ? console.log(m) : undefined),
     });

@@ -14,6 +14,7 @@ import {
 } from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { newPairsSinceLastRound } from "./triggers";
+import type { EnvScore } from "./env-eval"; // a type only: no trainer code reaches the web app
 
 export interface RoundSummary {
   round: number;
@@ -27,6 +28,9 @@ export interface RoundSummary {
   rating: number | null;
   promoted: boolean | null;
   seconds: number;
+  /** The evaluated checkpoint and every environment's held-out score (games: per opponent). */
+  checkpointId: string | null;
+  environments: Record<string, EnvScore> | null;
 }
 
 export interface TrainingOverview {
@@ -58,6 +62,8 @@ export function roundSummary(r: RoundView): RoundSummary {
     rating: num(ev["rating"]),
     promoted: r.result.gate ? r.result.gate.passed : null,
     seconds: Object.values(r.result.seconds ?? {}).reduce((a, b) => a + b, 0),
+    checkpointId: typeof ev["checkpointId"] === "string" ? ev["checkpointId"] : null,
+    environments: (ev["environments"] as Record<string, EnvScore> | undefined) ?? null,
   };
 }
 
@@ -137,4 +143,68 @@ export async function roundDetail(roundId: string): Promise<RoundDetail> {
       return { ...c, metrics: rest };
     });
   return { round, metrics: await roundMetrics(roundId), checkpoints };
+}
+
+export interface RolloutView {
+  id: string;
+  promptId: string;
+  prompt: string;
+  completion: string;
+  step: number | null;
+  env: string | null;
+  reward: number | null;
+  advantage: number | null;
+  correct: boolean | null;
+  truncated: boolean | null;
+  rewards: Record<string, number>;
+}
+
+/** The completions a GRPO round learned from (stored by its policy stage), page by page. */
+export async function roundRollouts(
+  roundId: string,
+  o: { skip?: number; take?: number } = {},
+): Promise<{ total: number; rows: RolloutView[] }> {
+  const where = {
+    AND: [
+      { metadata: { path: ["roundId"], equals: roundId } },
+      { metadata: { path: ["source"], equals: "grpo" } },
+    ],
+  };
+  const [total, rows] = await Promise.all([
+    db().completion.count({ where }),
+    db().completion.findMany({
+      where,
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      skip: o.skip ?? 0,
+      take: Math.min(200, o.take ?? 50),
+      select: {
+        id: true,
+        promptId: true,
+        text: true,
+        metadata: true,
+        prompt: { select: { text: true, messages: true } },
+      },
+    }),
+  ]);
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  return {
+    total,
+    rows: rows.map((r) => {
+      const g = ((r.metadata ?? {}) as { grpo?: Record<string, unknown> }).grpo ?? {};
+      const msgs = Array.isArray(r.prompt.messages) ? (r.prompt.messages as { content?: unknown }[]) : [];
+      return {
+        id: r.id,
+        promptId: r.promptId,
+        prompt: r.prompt.text ?? msgs.map((m) => String(m.content ?? "")).join("\n"),
+        completion: r.text,
+        step: num(g["step"]),
+        env: typeof g["env"] === "string" ? g["env"] : null,
+        reward: num(g["reward"]),
+        advantage: num(g["advantage"]),
+        correct: typeof g["correct"] === "boolean" ? g["correct"] : null,
+        truncated: typeof g["truncated"] === "boolean" ? g["truncated"] : null,
+        rewards: (g["rewards"] as Record<string, number> | undefined) ?? {},
+      };
+    }),
+  };
 }

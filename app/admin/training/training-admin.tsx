@@ -6,6 +6,8 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc";
 import { LineChart, type ChartSeries } from "./charts";
+import { EnvScores } from "./env-scores";
+import { Rollouts } from "./rollouts";
 import { POLICY_METHODS } from "@/server/training/settings";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
@@ -282,6 +284,7 @@ function ProjectTraining({ project }: { project: string }) {
         </div>
       </section>
 
+      <EnvScores perRound={perRound} />
       {roundId && <RoundDetail id={roundId} />}
       <Lineage checkpoints={o.checkpoints} />
       <Playground checkpoints={o.checkpoints.filter((c) => c.kind !== "reward")} />
@@ -384,6 +387,9 @@ function RoundDetail({ id }: { id: string }) {
       polLoss: by("policy", ["loss", "rewards/accuracies"]),
       polMargins: by("policy", ["rewards/margins", "rewards/chosen", "rewards/rejected"]),
       logps: by("policy", ["logps/chosen", "logps/rejected"]),
+      grpoReward: by("policy", ["reward", "accuracy"]),
+      grpoKl: by("policy", ["kl"]),
+      grpoLength: by("policy", ["completions/mean_length"]),
     };
   }, [d]);
   if (!d) return null;
@@ -407,7 +413,20 @@ function RoundDetail({ id }: { id: string }) {
           series={series.polMargins}
         />
         <LineChart title="Policy: logps/chosen, logps/rejected" xLabel="step" series={series.logps} />
+        {series.grpoReward.length > 0 && (
+          <>
+            <LineChart
+              testId="chart-grpo-reward"
+              title="GRPO: reward, accuracy"
+              xLabel="step"
+              series={series.grpoReward}
+            />
+            <LineChart title="GRPO: KL to the reference" xLabel="step" series={series.grpoKl} />
+            <LineChart title="GRPO: completion length (tokens)" xLabel="step" series={series.grpoLength} />
+          </>
+        )}
       </div>
+      {series.grpoReward.length > 0 && <Rollouts roundId={r.id} />}
       <dl className="mt-3 grid gap-2 text-sm md:grid-cols-2">
         {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map(
           (stage) =>
@@ -614,6 +633,7 @@ function SettingsForm({
     schedule: { cron: string | null; minNewPairs: number | null };
     gate: { minWinRate: number | null; maxKl: number | null };
     labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number };
+    grpo: { environments: { name: string }[]; steps: number };
   };
   aiCounts: boolean;
   overlap: number;
@@ -626,6 +646,8 @@ function SettingsForm({
     reference: settings.policy.reference,
     beta: String(settings.policy.beta),
     steps: String(settings.policy.steps),
+    grpoEnvs: settings.grpo.environments.map((e) => e.name).join(", "),
+    grpoSteps: String(settings.grpo.steps),
     cron: settings.schedule.cron ?? "",
     minNewPairs: settings.schedule.minNewPairs ? String(settings.schedule.minNewPairs) : "",
     minWinRate: settings.gate.minWinRate === null ? "" : String(settings.gate.minWinRate),
@@ -640,6 +662,14 @@ function SettingsForm({
       projectId,
       patch: {
         policy: { method: s.method, reference: s.reference, beta: Number(s.beta), steps: Number(s.steps) },
+        grpo: {
+          environments: s.grpoEnvs
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+            .map((name) => ({ name })),
+          steps: Number(s.grpoSteps),
+        },
         schedule: { cron: s.cron.trim() || null, minNewPairs: opt(s.minNewPairs) },
         gate: { minWinRate: opt(s.minWinRate), maxKl: opt(s.maxKl) },
         labeling: {
@@ -689,6 +719,11 @@ function SettingsForm({
         </label>
         {field("β", "beta")}
         {field("Policy steps (max)", "steps")}
+        {s.method === "grpo" &&
+          field("GRPO environments (miniR1, sorting, code, tictactoe)", "grpoEnvs", {
+            placeholder: "the task",
+          })}
+        {s.method === "grpo" && field("GRPO steps", "grpoSteps")}
         {field("Cron (UTC), e.g. 0 3 * * *", "cron", { placeholder: "none" })}
         {field("Run at N new pairs", "minNewPairs", { placeholder: "off" })}
         {field("Gate: min. win rate", "minWinRate", { placeholder: "off" })}

@@ -10,7 +10,7 @@ export const trainCommand: Command = {
   name: "train",
   summary: "Run a training round now (or list, show, retry, cancel rounds)",
   help: `Usage:
-  pairwise train <project> [--wait] [--here] [--steps n] [--method dpo|ipo|...|kto|sft]
+  pairwise train <project> [--wait] [--here] [--steps n] [--method dpo|ipo|...|kto|sft|grpo] [--env a,b]
   pairwise train list <project>
   pairwise train show <round-id>
   pairwise train retry <round-id>
@@ -25,7 +25,9 @@ Options:
       --wait            follow the round's progress until it ends
       --here            run the round in this process (no trainer service needed)
       --steps <n>       policy optimizer steps for this round (overrides the project setting)
-      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft)
+      --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft,
+                        or grpo: online RL on environments with verifiable rewards)
+      --env <a,b>       grpo: the environments to train on (miniR1, sorting, code, tictactoe; default: the task)
       --json            print JSON
   -h, --help            show this help`,
   options: {
@@ -33,6 +35,7 @@ Options:
     here: { type: "boolean" },
     steps: { type: "string" },
     method: { type: "string" },
+    env: { type: "string" },
     json: { type: "boolean" },
   },
   async run({ values, positionals }, io) {
@@ -98,6 +101,18 @@ Options:
       if (steps !== undefined) overrides["policy"] = { steps };
       const method = str(values.method);
       if (method) overrides["policy"] = { ...((overrides["policy"] as object) ?? {}), method };
+      // GRPO counts its own steps and takes its environments from grpo.*
+      const envs = str(values.env);
+      if (method === "grpo" && steps !== undefined) overrides["grpo"] = { steps };
+      if (envs)
+        overrides["grpo"] = {
+          ...((overrides["grpo"] as object) ?? {}),
+          environments: envs
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+            .map((name) => ({ name })),
+        };
       const req = {
         projectId: p.id,
         trigger: "manual" as const,

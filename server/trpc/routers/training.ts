@@ -12,7 +12,7 @@ import {
   markRoundForRetry,
   updateTrainingSettings,
 } from "../../training/rounds";
-import { roundDetail, trainingOverview } from "../../training/overview";
+import { roundDetail, roundRollouts, trainingOverview } from "../../training/overview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
 const Id = z.string().min(1).max(200);
@@ -25,6 +25,15 @@ export const trainingRouter = router({
     .input(z.object({ project: Id }))
     .query(({ input }) => trainingOverview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
+  rollouts: adminProcedure
+    .input(
+      z.object({
+        roundId: Id,
+        skip: z.number().int().min(0).default(0),
+        take: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ input }) => roundRollouts(input.roundId, input)),
   runNow: adminProcedure
     .input(z.object({ projectId: Id }))
     .mutation(({ ctx, input }) =>

@@ -7,8 +7,11 @@
 import { describe, expect, it } from "vitest";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import { PassThrough } from "node:stream";
+import { main as cli } from "@/server/cli/index";
 import { db } from "@/server/db/client";
 import { executeRound } from "@/server/training/engine";
+import { roundRollouts } from "@/server/training/overview";
 import { requestRound, roundMetrics, listCheckpoints } from "@/server/training/rounds";
 import type { TrainingSettingsInput } from "@/server/training/settings";
 import { makeTrainingProject, uniquenessReport } from "./fixtures";
@@ -73,6 +76,12 @@ describe("GRPO round", () => {
         expect(Number.isFinite(g.reward) && Number.isFinite(g.advantage)).toBe(true);
         expect((c.prompt.metadata as { task: string }).task).toBe(g.env);
       }
+      // browsable, page by page, as the training page lists them
+      const page = await roundRollouts(round.id, { take: 5 });
+      expect(page.total).toBe(rollouts.length);
+      expect(page.rows.length).toBe(Math.min(5, rollouts.length));
+      expect(["sorting", "tictactoe"]).toContain(page.rows[0]?.env);
+      expect(page.rows[0]?.prompt.length).toBeGreaterThan(0);
       // the tic-tac-toe prompts were added to the project for it
       expect(
         await db().prompt.count({
@@ -185,4 +194,34 @@ describe("GRPO round", () => {
     expect(after).toBeLessThanOrEqual(12);
     expect(after).toBeGreaterThanOrEqual(before);
   });
+
+  it(
+    "runs from the CLI: pairwise train <project> --here --method grpo --env sorting",
+    { timeout: 600_000 },
+    async () => {
+      const project = await makeTrainingProject({ ...GRPO, policy: { method: "dpo" } });
+      const out = new PassThrough();
+      const err = new PassThrough();
+      let text = "";
+      out.on("data", (d: Buffer) => (text += d.toString()));
+      err.resume();
+      const code = await cli(
+        ["train", project.slug, "--here", "--method", "grpo", "--env", "sorting", "--steps", "2"],
+        {
+          stdout: out,
+          stderr: err,
+          stdin: new PassThrough(),
+        },
+      );
+      expect(code, text).toBe(0);
+      expect(text).toMatch(/round 1: succeeded/);
+      const r = await db().trainingRound.findFirstOrThrow({ where: { projectId: project.id } });
+      const res = r.result as Record<string, Record<string, unknown>>;
+      expect(res.policy).toMatchObject({
+        method: "grpo",
+        steps: 2,
+        environments: [{ name: "sorting", weight: 1, difficulty: 1 }],
+      });
+    },
+  );
 });
