@@ -6,13 +6,11 @@ import type { Db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
 import { Verdict } from "@/server/data/verdict";
 import { bradleyTerryLeaderboard } from "@/server/stats";
+import { findProjectByRef } from "@/server/projects/projects";
 import { annotatorStats, battles, projectAgreement, throughput, type VoteRow } from "./dashboard-stats";
 
 async function projectOrThrow(db: Db, idOrSlug: string) {
-  const p = await db.project.findFirst({
-    where: { OR: [{ id: idOrSlug }, { slug: idOrSlug }] },
-    select: { id: true, slug: true, name: true, overlap: true },
-  });
+  const p = await findProjectByRef(db, idOrSlug, { id: true, slug: true, name: true, overlap: true });
   if (!p) throw new DomainError("not_found", `No project "${idOrSlug}".`);
   return p;
 }

@@ -23,6 +23,8 @@ import { toSql, type Sql, type SqlSource } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema, parseProjectSettings, type LabelSchema } from "@/server/projects/schema";
 import { newId } from "@/server/data/ids";
+import type { FlagKind, SkipReason } from "@/server/enums";
+import { findProjectByRef } from "@/server/projects/projects";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -433,7 +435,6 @@ export async function resumeExpired(
 }
 
 export { SkipReason, FlagKind } from "@/server/enums";
-import type { FlagKind, SkipReason } from "@/server/enums";
 
 /** Ends the lease without a judgment; the comparison returns to the pool for others. */
 export async function skipAssignment(
@@ -522,17 +523,14 @@ export async function listAnnotatorProjects(db: Db, userId: string) {
 
 /** What the annotator needs once per project: instructions and the label schema. */
 export async function annotatorProject(db: Db, projectIdOrSlug: string) {
-  const p = await db.project.findFirst({
-    where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] },
-    select: {
-      id: true,
-      slug: true,
-      name: true,
-      instructions: true,
-      labelSchema: true,
-      settings: true,
-      archived: true,
-    },
+  const p = await findProjectByRef(db, projectIdOrSlug, {
+    id: true,
+    slug: true,
+    name: true,
+    instructions: true,
+    labelSchema: true,
+    settings: true,
+    archived: true,
   });
   if (!p) throw new DomainError("not_found", `Project ${projectIdOrSlug} does not exist.`);
   const settings = parseProjectSettings(p.settings);

@@ -11,6 +11,9 @@ export type Db = PrismaClient;
 export function createPrisma(connectionString: string, opts: { max?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({ connectionString, max: opts.max ?? 10 });
   // passwordHash never leaves by accident: code that checks passwords selects it explicitly.
+  // The cast: a client built with `omit` has its own generic type, which Prisma does not make
+  // assignable to PrismaClient / Prisma.TransactionClient, the types every module takes. Reading
+  // passwordHash without selecting it would type-check but come back undefined at run time.
   return new PrismaClient({ adapter, omit: { user: { passwordHash: true } } }) as unknown as PrismaClient;
 }
 

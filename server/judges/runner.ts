@@ -10,7 +10,8 @@
 // comparisons already judged, failed or unparseable, and (3) reuses replies it already paid for.
 import os from "node:os";
 import crypto from "node:crypto";
-import { Prisma, type JudgeConfig } from "@prisma/client";
+import type { JudgeConfig } from "@prisma/client";
+import { isUniqueViolation } from "@/server/db/sql";
 import { db } from "../db/client";
 import { recordJudgment } from "../data/judgments";
 import { newId } from "../data/ids";
@@ -206,14 +207,7 @@ class ContentLoader {
   }
 }
 
-/** A unique-constraint violation, whether raised through Prisma's models (P2002) or raw SQL (23505). */
-export function isUniqueViolation(e: unknown): boolean {
-  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return (
-    e.code === "P2002" ||
-    (e.code === "P2010" && /23505|unique/i.test(`${e.message} ${JSON.stringify(e.meta ?? {})}`))
-  );
-}
+export { isUniqueViolation }; // the one definition lives in server/db/sql.ts
 
 /**
  * Attempts are written the moment a reply arrives (a restarted run reuses them), together with

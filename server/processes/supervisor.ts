@@ -2,7 +2,6 @@
 // apply migrations, seed the demo on first start, then run web, worker, trainer and serve as
 // separate processes. Ctrl-C stops them in order: the app processes first (finishing what they
 // acknowledged), the database last (closing PGlite cleanly).
-import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -96,8 +95,47 @@ export async function firstStartAccounts(
   }
 }
 
+type Env = ReturnType<typeof env>;
+
+/** The app processes to run: web always, the others unless PAIRWISE_PROCESSES leaves them out. */
+function appProcesses(e: Env): Name[] {
+  const all: Name[] = ["web", "worker", "trainer", "serve"];
+  return e.PAIRWISE_PROCESSES
+    ? all.filter((n) => n === "web" || (e.PAIRWISE_PROCESSES as string[]).includes(n))
+    : all;
+}
+
+/**
+ * Fail fast, before any slow step, on what the user can fix at once: a data folder in use, a
+ * port taken, an unreachable database. Returns the message to print, or null when all is well.
+ */
+async function preflight(e: Env, names: Name[]): Promise<string | null> {
+  const embedded = !e.DATABASE_URL;
+  try {
+    if (embedded) lockDataDir(e.dataDir)(); // probe: is another Pairwise using this folder?
+    const ports: Array<[string, number, string]> = [["web app", e.PORT, "PORT"]];
+    if (names.includes("serve"))
+      ports.push(["OpenAI-compatible server", e.PAIRWISE_SERVE_PORT, "PAIRWISE_SERVE_PORT"]);
+    if (embedded) ports.push(["embedded database", e.PAIRWISE_DB_PORT, "PAIRWISE_DB_PORT"]);
+    for (const [what, port, variable] of ports) {
+      if (!(await portFree(port, what === "embedded database" ? "127.0.0.1" : e.PAIRWISE_HOST)))
+        throw new PortInUseError(what, port, variable);
+    }
+    if (!embedded) await checkDatabase(e.DATABASE_URL!);
+    return null;
+  } catch (err) {
+    if (
+      err instanceof DataDirLockedError ||
+      err instanceof PortInUseError ||
+      err instanceof DatabaseUnreachableError
+    )
+      return err.message;
+    throw err;
+  }
+}
+
 export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}): Promise<number> {
-  let e: ReturnType<typeof env>;
+  let e: Env;
   try {
     e = env();
   } catch (err) {
@@ -111,29 +149,13 @@ export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}
   const demo = opts.demo === true || e.PAIRWISE_DEMO;
   let noUsers = false;
   const embedded = !e.DATABASE_URL;
-  const withServe = fs.existsSync(path.join(ROOT, "server/serve/server.ts"));
+  const names = appProcesses(e);
+  const withServe = names.includes("serve");
 
-  // Fail fast, before any slow step, on what the user can fix at once.
-  try {
-    if (embedded) lockDataDir(e.dataDir)(); // probe: is another Pairwise using this folder?
-    const ports: Array<[string, number, string]> = [["web app", e.PORT, "PORT"]];
-    if (withServe) ports.push(["OpenAI-compatible server", e.PAIRWISE_SERVE_PORT, "PAIRWISE_SERVE_PORT"]);
-    if (embedded) ports.push(["embedded database", e.PAIRWISE_DB_PORT, "PAIRWISE_DB_PORT"]);
-    for (const [what, port, variable] of ports) {
-      if (!(await portFree(port, what === "embedded database" ? "127.0.0.1" : e.PAIRWISE_HOST)))
-        throw new PortInUseError(what, port, variable);
-    }
-    if (!embedded) await checkDatabase(e.DATABASE_URL!);
-  } catch (err) {
-    if (
-      err instanceof DataDirLockedError ||
-      err instanceof PortInUseError ||
-      err instanceof DatabaseUnreachableError
-    ) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+  const problem = await preflight(e, names);
+  if (problem) {
+    console.error(problem);
+    return 1;
   }
 
   if (opts.build !== false) {
@@ -197,10 +219,6 @@ export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}
     if (migrated.applied.length)
       log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
     noUsers = (await firstStartAccounts(url, { demo, log })).noUsers;
-    const all: Name[] = ["web", "worker", "trainer", ...(withServe ? (["serve"] as const) : [])];
-    const names = e.PAIRWISE_PROCESSES
-      ? all.filter((n) => n === "web" || (e.PAIRWISE_PROCESSES as string[]).includes(n))
-      : all;
     const started = names.map((n) => launch(n));
     await waitForMessage(started[0]!.child!, "ready", 180_000);
   } catch (err) {

@@ -14,23 +14,12 @@ runProcess("trainer", async () => {
   });
   console.log(`[trainer] TensorFlow.js backend: ${backend.name} (${backend.detail})`);
   const boss = await getBoss();
-  let stopJobs: (() => Promise<void>) | undefined;
-  try {
-    const modulePath = "../training/service"; // training rounds, when that feature is present
-    const training = (await import(modulePath)) as {
-      startTrainerService?: (b: typeof boss, backend: string) => Promise<() => Promise<void>>;
-    };
-    stopJobs = await training.startTrainerService?.(boss, backend.name);
-  } catch (e) {
-    if (
-      (e as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND" &&
-      !/Cannot find module/.test((e as Error).message)
-    )
-      throw e;
-  }
+  // Loaded after the backend is chosen, as the trainer library itself is.
+  const { startTrainerService } = await import("../training/service");
+  const stopJobs = await startTrainerService(boss, backend.name);
   const stopBeat = startHeartbeat("trainer", () => ({ backend: backend.name, detail: backend.detail }));
   return async () => {
-    await stopJobs?.();
+    await stopJobs();
     await stopBoss();
     await stopBeat();
   };

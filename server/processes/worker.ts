@@ -1,6 +1,8 @@
-// The worker: pg-boss jobs that wait on the network (AI-judge labeling, imports and exports,
-// generation requests) and the schedule that triggers training rounds. Features register their
-// jobs through `registerJobs(boss)`; this file lists them.
+// The worker: pg-boss jobs that wait on the network -- AI-judge runs (and their minute sweep) and
+// generation requests. Features register their jobs through `registerJobs(boss)`; this file lists
+// them. Its pg-boss also runs the clock of every schedule (`schedule: true`), the training tick
+// included; training rounds themselves run in the trainer process (server/training/service.ts).
+// Imports and exports stream inside the request that carries them.
 import type PgBoss from "pg-boss";
 import { getBoss, stopBoss } from "../jobs/boss";
 import { startHeartbeat } from "./heartbeat";
@@ -8,7 +10,7 @@ import { runProcess } from "./run";
 
 type Registrar = (boss: PgBoss) => Promise<void>;
 
-/** Feature job modules; each exports registerJobs. Missing modules (features not built) are skipped. */
+/** Feature job modules; each exports registerJobs. */
 const jobModules: Array<() => Promise<{ registerJobs?: Registrar }>> = [
   () => import("../judges/jobs"), // AI-judge runs
   () => import("../generation/jobs"), // completions from models -> comparisons

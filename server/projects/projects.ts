@@ -122,13 +122,22 @@ export async function createProject(db: DbOrTx, input: ProjectInput): Promise<Pr
   }
 }
 
-/** By id or slug; null when there is none. */
-export async function findProject(db: DbOrTx, idOrSlug: string): Promise<Project | null> {
-  return db.project.findFirst({ where: { OR: [{ id: idOrSlug }, { slug: idOrSlug }] } });
+/**
+ * The one lookup of a project by reference (id or slug, as every route and command takes it);
+ * null when there is none. With `select`, only those fields.
+ */
+export function findProjectByRef(db: DbOrTx, ref: string): Promise<Project | null>;
+export function findProjectByRef<S extends Prisma.ProjectSelect>(
+  db: DbOrTx,
+  ref: string,
+  select: S,
+): Promise<Prisma.ProjectGetPayload<{ select: S }> | null>;
+export function findProjectByRef(db: DbOrTx, ref: string, select?: Prisma.ProjectSelect): Promise<unknown> {
+  return db.project.findFirst({ where: { OR: [{ id: ref }, { slug: ref }] }, ...(select ? { select } : {}) });
 }
 
 export async function getProjectOrThrow(db: DbOrTx, idOrSlug: string): Promise<Project> {
-  const p = await findProject(db, idOrSlug);
+  const p = await findProjectByRef(db, idOrSlug);
   if (!p)
     throw new DomainError(
       "not_found",

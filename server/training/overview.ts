@@ -14,6 +14,7 @@ import {
 } from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { newPairsSinceLastRound } from "./triggers";
+import { findProjectByRef } from "@/server/projects/projects";
 import type { EnvScore } from "./env-eval"; // a type only: no trainer code reaches the web app
 
 export interface RoundSummary {
@@ -68,16 +69,13 @@ export function roundSummary(r: RoundView): RoundSummary {
 }
 
 export async function trainingOverview(projectIdOrSlug: string): Promise<TrainingOverview> {
-  const p = await db().project.findFirst({
-    where: { OR: [{ id: projectIdOrSlug }, { slug: projectIdOrSlug }] },
-    select: {
-      id: true,
-      slug: true,
-      name: true,
-      settings: true,
-      aiCountsTowardConsensus: true,
-      overlap: true,
-    },
+  const p = await findProjectByRef(db(), projectIdOrSlug, {
+    id: true,
+    slug: true,
+    name: true,
+    settings: true,
+    aiCountsTowardConsensus: true,
+    overlap: true,
   });
   if (!p) throw new DomainError("not_found", `No project ${projectIdOrSlug}.`);
   let settings: TrainingSettings | null = null;

@@ -7,6 +7,7 @@
 // migration 20261129200000) backs this up at the database level.
 // No "server-only" import and no trainer import: the web app, the CLI and the trainer read this.
 import { Prisma, type TrainingRound } from "@prisma/client";
+import { isUniqueViolation } from "@/server/db/sql";
 import { z } from "zod";
 import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
@@ -131,12 +132,6 @@ export interface RequestRoundResult {
   round: RoundView;
   /** false: a round was already queued or running; that one is returned and nothing was added. */
   created: boolean;
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") return true;
-  const msg = (e as Error)?.message ?? "";
-  return /unique constraint|duplicate key|TrainingRound_one_active_per_project/i.test(msg);
 }
 
 /**

@@ -22,7 +22,7 @@ import {
 import { leaderboard, projectDashboard, projectSummaries } from "../../annotation/dashboard";
 import { exportEstimate, getImportJob, listImportJobs, queueImport } from "../../annotation/data-admin";
 import { ExportFormat } from "../../data/export";
-import { findProject } from "../../projects/projects";
+import { findProjectByRef } from "../../projects/projects";
 import { listMembers, removeMember, setMember } from "../../annotation/members";
 import { listAudit } from "../../audit/audit";
 
@@ -102,7 +102,7 @@ export const adminRouter = router({
     .input(z.object({ jobId: z.string().min(1) }))
     .query(({ input }) => getImportJob(db(), input.jobId)),
   importJobs: adminProcedure.input(ProjectRef).query(async ({ input }) => {
-    const p = await findProject(db(), input.project);
+    const p = await findProjectByRef(db(), input.project);
     return p ? listImportJobs(db(), { projectId: p.id, limit: 20 }) : [];
   }),
   exportEstimate: adminProcedure

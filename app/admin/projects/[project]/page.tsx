@@ -3,13 +3,13 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
-import { findProject, projectView } from "@/server/projects/projects";
+import { findProjectByRef, projectView } from "@/server/projects/projects";
 import { ProjectForm, type ProjectFormValue } from "@/components/admin/project-form";
 
 export default async function EditProjectPage({ params }: { params: Promise<{ project: string }> }) {
   await requirePageUser("admin");
   const { project: ref } = await params;
-  const row = await findProject(db(), decodeURIComponent(ref));
+  const row = await findProjectByRef(db(), decodeURIComponent(ref));
   if (!row) notFound();
   const p = projectView(row);
   const s = p.labelSchema;
