@@ -145,6 +145,7 @@ export const MATRIX: {
         "training.updateSettings",
         "training.provenance",
         "training.playground",
+        "training.rollouts",
       ].map((k) => [k, { need: "admin" } satisfies TrpcRow]),
     ),
   },
