@@ -409,11 +409,52 @@ def build(out, name, make_model, hf, *, reward=False, dtype=None, shard=None, te
     print(f"{name}: {total} bytes, files {sorted(exp['files'])}", flush=True)
 
 
+# Qwen2.5-0.5B-Instruct's config.json (its real weights cannot be downloaded here: random init).
+QWEN05B = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "attention_dropout": 0.0,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+    "hidden_act": "silu",
+    "hidden_size": 896,
+    "initializer_range": 0.02,
+    "intermediate_size": 4864,
+    "max_position_embeddings": 32768,
+    "max_window_layers": 21,
+    "model_type": "qwen2",
+    "num_attention_heads": 14,
+    "num_hidden_layers": 24,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 1000000.0,
+    "sliding_window": 32768,
+    "tie_word_embeddings": True,
+    "torch_dtype": "bfloat16",
+    "use_cache": True,
+    "use_sliding_window": False,
+    "vocab_size": 151936,
+}
+
+
+def make_qwen05b(d, fixtures):
+    """A random-init model of exactly Qwen2.5-0.5B's shape, bf16, with the small fixture tokenizer."""
+    cfg = Qwen2Config(**{k: v for k, v in QWEN05B.items() if k != "architectures"})
+    torch.manual_seed(0)
+    m = Qwen2ForCausalLM(cfg).to(torch.bfloat16)
+    m.save_pretrained(d)
+    AutoTokenizer.from_pretrained(os.path.join(fixtures, "qwen2")).save_pretrained(d)
+    print("qwen05b:", sum(p.numel() for p in m.parameters()), "parameters", sorted(os.listdir(d)), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures/hf")
+    ap.add_argument("--qwen05b", help="only write a random-init Qwen2.5-0.5B folder here (uses --out's qwen2 tokenizer)")
     args = ap.parse_args()
     out = args.out
+    if args.qwen05b:
+        make_qwen05b(args.qwen05b, out)
+        return
     os.makedirs(out, exist_ok=True)
     torch.backends.cuda.matmul.allow_tf32 = False
 

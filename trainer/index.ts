@@ -96,6 +96,16 @@ export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, hfConfig, CHECKPOIN
 export type { SaveCheckpointOptions, LoadedCheckpoint, CheckpointMeta } from "./checkpoint";
 export { encodeSafetensors, decodeSafetensors } from "./safetensors";
 
+// Hugging Face model folders (GPT-2, Llama, Qwen2): load, describe, tokenizers and chat templates
+export { loadHfModel, describeModel, describeModelFolder, readHfModelConfig } from "./hf/model";
+export type { LoadedHfModel, ModelInfo } from "./hf/model";
+export { parseHfConfig, hfArchitecture } from "./hf/config";
+export type { HfArch } from "./hf/config";
+export { HfTokenizer, saveTokenizerFiles, loadTokenizerFromFolder } from "./hf/tokenizer";
+export { readHfWeights, writeSafetensors } from "./hf/weights";
+export type { WeightDtype } from "./hf/weights";
+export { exportModel } from "./hf/export";
+
 // inference
 export {
   generate,

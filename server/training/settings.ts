@@ -51,6 +51,9 @@ export const TrainingSettings = z.object({
       nHead: z.number().int().min(1).max(64).optional(),
       nEmbd: z.number().int().min(8).max(4096).optional(),
       vocabSize: z.number().int().min(300).max(65_536).default(400), // BPE vocabulary trained at bootstrap
+      // A Hugging Face model folder (gpt2 / llama / qwen2: config.json, safetensors, tokenizer.json) the
+      // bootstrap starts from, with its own tokenizer and chat template; null: a fresh Pairwise GPT.
+      basePath: z.string().min(1).nullable().default(null),
     })
     .prefault({}),
   /** Triggers besides "run now". */

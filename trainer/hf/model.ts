@@ -104,3 +104,20 @@ export async function loadHfModel(dir: string): Promise<LoadedHfModel> {
   };
   return { model, tokenizer, kind, config, meta, info: describeModel(model) };
 }
+
+/** Describes a model folder from its config.json alone (no weights read): for pages and logs. */
+export async function describeModelFolder(dir: string): Promise<ModelInfo> {
+  const { kind, config, architecture } = await readHfModelConfig(dir);
+  const parameters = parameterShapes(config, kind).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+  return {
+    architecture,
+    family: config.hf?.family ?? "gpt2",
+    kind,
+    parameters,
+    dtype: config.hf?.dtype ?? "float32",
+    layers: config.nLayer,
+    hidden: config.nEmbd,
+    contextLength: config.contextLength,
+    vocabSize: config.vocabSize,
+  };
+}

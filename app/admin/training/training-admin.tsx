@@ -124,6 +124,25 @@ function ProjectTraining({ project }: { project: string }) {
             : ""}
           {o.settings?.schedule.minNewPairs ? `; also at ${o.settings.schedule.minNewPairs} new pairs` : ""}
         </span>
+        <span data-testid="training-model">
+          Model:{" "}
+          {o.model.info ? (
+            <>
+              <b>{o.model.info.architecture}</b>, {formatParams(o.model.info.parameters)} parameters,{" "}
+              {o.model.info.dtype} weights
+            </>
+          ) : o.model.basePath ? (
+            "loaded at the first round"
+          ) : (
+            "a new Pairwise GPT (created at the first round)"
+          )}
+          {o.model.basePath ? (
+            <>
+              {" "}
+              from <code>{o.model.basePath}</code>
+            </>
+          ) : null}
+        </span>
         {runNow.data && !runNow.data.created && (
           <span className="text-amber-700">
             A round was already {runNow.data.round.status}: no second one started.
@@ -620,6 +639,14 @@ function Playground({ checkpoints }: { checkpoints: Ck[] }) {
   );
 }
 
+function formatParams(n: number): string {
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : `${(n / 1e3).toFixed(1)}K`;
+}
+
 function SettingsForm({
   projectId,
   settings,
@@ -633,6 +660,7 @@ function SettingsForm({
     schedule: { cron: string | null; minNewPairs: number | null };
     gate: { minWinRate: number | null; maxKl: number | null };
     labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number };
+    model: { basePath: string | null };
     grpo: { environments: { name: string }[]; steps: number };
   };
   aiCounts: boolean;
@@ -655,6 +683,7 @@ function SettingsForm({
     ruleJudge: settings.labeling.ruleJudge,
     simulated: String(settings.labeling.simulatedAnnotators),
     noise: String(settings.labeling.noise),
+    basePath: settings.model.basePath ?? "",
   });
   const opt = (v: string) => (v.trim() === "" ? null : Number(v));
   const submit = () =>
@@ -677,6 +706,7 @@ function SettingsForm({
           simulatedAnnotators: Number(s.simulated),
           noise: Number(s.noise),
         },
+        model: { basePath: s.basePath.trim() || null },
       },
     });
   const field = (label: string, key: keyof typeof s, extra: Record<string, unknown> = {}) => (
@@ -737,6 +767,10 @@ function SettingsForm({
           Rule judge labels new comparisons
         </label>
         {field("Simulated annotators", "simulated")}
+        {field("Base model folder (Hugging Face gpt2 / llama / qwen2)", "basePath", {
+          placeholder: "none: a new Pairwise GPT",
+          "data-testid": "base-model-path",
+        })}
         {field("Their noise (flip prob.)", "noise")}
         <div className="flex items-end">
           <button

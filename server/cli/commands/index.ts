@@ -1,6 +1,7 @@
 // The command table: one line per command. Add a command by writing its file here and one line below.
 import type { Command } from "../command";
 import { exportCommand } from "./export";
+import { exportModelCommand } from "./export-model";
 import { importCommand } from "./import";
 import { membersCommand } from "./members";
 import { migrateCommand } from "./migrate";
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   projectsCommand,
   importCommand,
   exportCommand,
+  exportModelCommand,
   snapshotCommand,
   usersCommand,
   membersCommand,

@@ -8,8 +8,10 @@ import {
   cloneModel,
   createPolicy,
   createRewardModel,
+  describeModel,
   disposeModel,
   getEnvironment,
+  loadCheckpoint,
   miniR1,
   saveCheckpoint,
   scoreRewards,
@@ -17,6 +19,7 @@ import {
   trainRewardModel,
   trainSFT,
   type GPTModel,
+  type ModelConfig,
   type SftExample,
   type StepMetrics,
 } from "@/trainer";
@@ -169,10 +172,22 @@ export async function bootstrapStage(ctx: RoundContext): Promise<Record<string, 
   const s = ctx.settings;
   const { examples, corpus, source } = await sftData(ctx);
   ctx.log(`bootstrap: tokenizer + SFT on ${source}`);
-  await ctx.progress({ stage: "bootstrap", message: "training the tokenizer" }, true);
-  const tokenizer = BpeTokenizer.train(corpus, s.model.vocabSize); // deterministic: a resumed run gets the same one
-  const config = modelConfigOf(s, tokenizer.vocabSize);
-  const model = createPolicy(config, s.seed);
+  let tokenizer: BpeTokenizer;
+  let config: ModelConfig;
+  let model: GPTModel;
+  if (s.model.basePath) {
+    // a pretrained Hugging Face model: its own tokenizer and chat template
+    await ctx.progress({ stage: "bootstrap", message: `loading ${s.model.basePath}` }, true);
+    const base = await loadCheckpoint(s.model.basePath);
+    if (base.kind !== "policy")
+      throw new Error(`${s.model.basePath} holds a reward model, not a language model`);
+    ({ tokenizer, config, model } = base);
+  } else {
+    await ctx.progress({ stage: "bootstrap", message: "training the tokenizer" }, true);
+    tokenizer = BpeTokenizer.train(corpus, s.model.vocabSize); // deterministic: a resumed run gets the same one
+    config = modelConfigOf(s, tokenizer.vocabSize);
+    model = createPolicy(config, s.seed);
+  }
   try {
     const resumeFrom = await ctx.resumeDir("bootstrap");
     const rep = stepReporter(ctx, "bootstrap", s.bootstrap.steps);
@@ -204,11 +219,12 @@ export async function bootstrapStage(ctx: RoundContext): Promise<Record<string, 
       examples: examples.length,
       source,
       resumed: Boolean(resumeFrom),
+      model: { ...describeModel(model) }, // architecture, parameters, dtype: shown on the admin training page
     };
     await saveCheckpoint(ctx.abs(ctx.finalRel("sft")), {
       model,
       tokenizer,
-      meta: { loop: "sft", project: ctx.project.slug, round: ctx.round.number },
+      meta: { loop: "sft", project: ctx.project.slug, round: ctx.round.number, basePath: s.model.basePath },
     });
     const ck = await ctx.registerCheckpoint("sft", {
       promoted: true,
