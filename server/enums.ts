@@ -32,8 +32,12 @@ export const FlagKind = [
 ] as const satisfies readonly (typeof FLAG_KINDS)[number]["value"][];
 export type FlagKind = (typeof FlagKind)[number];
 
-/** A training round's lifecycle (TrainingRound.status). */
-export const ROUND_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+/**
+ * A training round's lifecycle (TrainingRound.status). "skipped": the round went through its
+ * stages but trained neither a reward model nor a policy (too few pairs); result.outcome.reason
+ * says why (server/training/outcome.ts).
+ */
+export const ROUND_STATUSES = ["queued", "running", "succeeded", "skipped", "failed", "cancelled"] as const;
 export type RoundStatus = (typeof ROUND_STATUSES)[number];
 
 /**

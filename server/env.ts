@@ -47,7 +47,7 @@ export const envSchema = z.object({
   /** Folder of the checkpoint store. Default: <data dir>/checkpoints. */
   PAIRWISE_CHECKPOINT_DIR: z.string().min(1).optional(),
   /** Force a TensorFlow.js backend: tensorflow | webgpu | wasm | cpu. */
-  PAIRWISE_TF_BACKEND: z.enum(["tensorflow", "node", "webgpu", "wasm", "cpu"]).optional(),
+  PAIRWISE_TF_BACKEND: z.enum(["cuda", "tensorflow", "node", "webgpu", "wasm", "cpu"]).optional(),
   /**
    * Seed the demo projects and accounts (public passwords) on first start. Default: on in
    * development, off in production, where only an explicit PAIRWISE_DEMO=true or

@@ -1,9 +1,11 @@
 // Backend selection: the best tfjs backend present, in this order:
+//   0. CUDA (trainer/cuda/: Pairwise's own addon, built from source on first use where an NVIDIA
+//      GPU and nvcc exist; otherwise one line says why and the next backend is tried)
 //   1. native TensorFlow (@tensorflow/tfjs-node-gpu, then -node; optional, loaded only if resolvable)
 //   2. WebGPU (@tensorflow/tfjs-backend-webgpu on Dawn from the `webgpu` package, if an adapter exists)
 //   3. WASM (@tensorflow/tfjs-backend-wasm)
 //   4. CPU (pure JS, always there)
-// PAIRWISE_TF_BACKEND=node|webgpu|wasm|cpu forces one (an explicit `force` argument wins over it).
+// PAIRWISE_TF_BACKEND=cuda|node|webgpu|wasm|cpu forces one (an explicit `force` argument wins over it).
 // This is the only file of trainer/ that reads process.env.
 //
 // Kernels a backend lacks are registered here as JS kernels (see `ensureKernels`), so every model
@@ -13,16 +15,21 @@ import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type BackendName = "cuda" | "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type CudaPrecision = "fp32" | "tf32" | "bf16";
 export interface BackendInfo {
   /** tfjs backend name now active. */
   name: BackendName;
   /** Human-readable detail: package, adapter, threads, why others were skipped. */
   detail: string;
+  /** cuda only: the matmul precision (fp32, tf32, or bf16 operands with fp32 accumulation). */
+  precision?: CudaPrecision;
 }
 export interface SelectBackendOptions {
-  /** "node" | "tensorflow" | "webgpu" | "wasm" | "cpu". Overrides PAIRWISE_TF_BACKEND. */
+  /** "cuda" | "node" | "tensorflow" | "webgpu" | "wasm" | "cpu". Overrides PAIRWISE_TF_BACKEND. */
   force?: string;
+  /** cuda: matmul precision; env PAIRWISE_CUDA_PRECISION; default fp32. */
+  precision?: CudaPrecision;
   /** Where the choice is logged (default console.log). */
   log?: (msg: string) => void;
   /** Folder holding tfjs-backend-wasm's *.wasm files (needed when bundled); env PAIRWISE_WASM_DIR. */
@@ -30,6 +37,7 @@ export interface SelectBackendOptions {
 }
 
 const FORCE_ALIASES: Record<string, BackendName> = {
+  cuda: "cuda",
   node: "tensorflow",
   tensorflow: "tensorflow",
   "tfjs-node": "tensorflow",
@@ -44,6 +52,57 @@ const req: NodeRequire =
     ? require
     : createRequire(import.meta.url ?? path.join(process.cwd(), "x.js"));
 
+/**
+ * Fused ops a backend may offer (the cuda backend does: one kernel forward and one backward each).
+ * trainer/model.ts and trainer/optim.ts use them when `fusedOps()` returns them and keep the
+ * composite tfjs ops otherwise; each has exactly the definition of the composite it replaces.
+ */
+export interface FusedOps {
+  /** LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * g + b. */
+  layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor;
+  /** GELU, tanh approximation. */
+  gelu(x: tf.Tensor): tf.Tensor;
+  /** softmax(scale * scores + causal mask) over the last axis of (..., T, S): query t sees keys 0..S-T+t. */
+  causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
+  /** log_softmax(logits)[target] per position: logits (..., V), targets (...) int32 -> (...). */
+  tokenLogProbs(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor;
+  /** AdamW over every parameter in one launch, in place; false if it cannot (then the caller does it). */
+  adamw(
+    params: Map<string, tf.Variable>,
+    grads: Map<string, tf.Tensor>,
+    m: Map<string, tf.Variable>,
+    v: Map<string, tf.Variable>,
+    h: {
+      lr: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weightDecay: number;
+      bc1: number;
+      bc2: number;
+    },
+  ): boolean;
+  /** As optim.clipByGlobalNorm, with the norm and the scaling on the device in one pass. */
+  clipByGlobalNorm(
+    grads: Map<string, tf.Tensor>,
+    maxNorm: number,
+    scaleBy: number,
+  ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar };
+}
+
+let cudaFused: FusedOps | null = null;
+let fusedDisabled = false;
+
+/** The active backend's fused ops, or null (every backend but cuda; or PAIRWISE_CUDA_FUSED=0). */
+export function fusedOps(): FusedOps | null {
+  return cudaFused && !fusedDisabled && tf.getBackend() === "cuda" ? cudaFused : null;
+}
+
+/** Turns the cuda backend's fused ops off (true) or on again (to compare or profile them). */
+export function disableFusedOps(off: boolean): void {
+  fusedDisabled = off;
+}
+
 let current: BackendInfo | null = null;
 let pending: Promise<BackendInfo> | null = null;
 const initialised = new Map<BackendName, string>(); // backends already set up -> detail
@@ -53,12 +112,16 @@ const initialised = new Map<BackendName, string>(); // backends already set up -
  * they force a different one, in which case that one is set up and activated.
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
-  const forcedRaw = opts.force ?? process.env.PAIRWISE_TF_BACKEND ?? "";
+  // PAIRWISE_TEST_BACKEND=cuda runs the trainer's unit tests (which force "cpu") on that backend
+  // instead: tests/gpu/bundle.sh uses it on the GPU machine.
+  const testBackend = process.env.PAIRWISE_TEST_BACKEND;
+  const forcedRaw =
+    (opts.force === "cpu" && testBackend ? testBackend : opts.force) ?? process.env.PAIRWISE_TF_BACKEND ?? "";
   const forced = forcedRaw ? FORCE_ALIASES[forcedRaw.toLowerCase()] : undefined;
   if (forcedRaw && !forced) {
     throw new Error(
       `Unknown tfjs backend "${forcedRaw}" (from ${opts.force ? "force" : "PAIRWISE_TF_BACKEND"}). ` +
-        `Use one of: node, webgpu, wasm, cpu.`,
+        `Use one of: cuda, node, webgpu, wasm, cpu.`,
     );
   }
   if (pending) await pending.catch(() => undefined);
@@ -79,7 +142,7 @@ export function activeBackend(): BackendInfo | null {
 
 async function doSelect(forced: BackendName | undefined, opts: SelectBackendOptions): Promise<BackendInfo> {
   const log = opts.log ?? ((m: string) => console.log(m));
-  const order: BackendName[] = forced ? [forced] : ["tensorflow", "webgpu", "wasm", "cpu"];
+  const order: BackendName[] = forced ? [forced] : ["cuda", "tensorflow", "webgpu", "wasm", "cpu"];
   const skipped: string[] = [];
   for (const name of order) {
     try {
@@ -89,10 +152,15 @@ async function doSelect(forced: BackendName | undefined, opts: SelectBackendOpti
       if (!ok) throw new Error(`tf.setBackend("${name}") returned false`);
       await tf.ready();
       ensureKernels(name);
+      const precision = name === "cuda" ? setCudaPrecision(opts.precision ?? envPrecision()) : undefined;
       const info: BackendInfo = {
         name,
         detail:
-          detail + (skipped.length ? ` (skipped: ${skipped.join("; ")})` : "") + (forced ? " [forced]" : ""),
+          detail +
+          (precision ? `, precision ${precision}` : "") +
+          (skipped.length ? ` (skipped: ${skipped.join("; ")})` : "") +
+          (forced ? " [forced]" : ""),
+        ...(precision ? { precision } : {}),
       };
       log(`[pairwise/trainer] tfjs backend: ${info.name} - ${info.detail}`);
       return info;
@@ -101,14 +169,52 @@ async function doSelect(forced: BackendName | undefined, opts: SelectBackendOpti
       if (forced) {
         throw new Error(`Backend "${name}" was forced but is not usable here: ${why}`);
       }
+      if (name === "cuda") log(`[pairwise/trainer] cuda backend not used: ${why.split("\n")[0]}`);
       skipped.push(`${name}: ${why.split("\n")[0]}`);
     }
   }
   throw new Error(`No tfjs backend could be initialised: ${skipped.join("; ")}`);
 }
 
+function envPrecision(): CudaPrecision {
+  const p = (process.env.PAIRWISE_CUDA_PRECISION ?? "fp32").toLowerCase();
+  if (p !== "fp32" && p !== "tf32" && p !== "bf16") {
+    throw new Error(`PAIRWISE_CUDA_PRECISION must be fp32, tf32 or bf16 (got "${p}")`);
+  }
+  return p;
+}
+
+/**
+ * Sets the cuda backend's matmul precision (fp32, tf32, or bf16 operands with fp32 accumulation;
+ * weights, optimizer state and every other op stay fp32). Returns it; no-op on other backends.
+ */
+export function setCudaPrecision(p: CudaPrecision): CudaPrecision | undefined {
+  if (tf.getBackend() !== "cuda") return undefined;
+  (tf.backend() as unknown as { setPrecision(p: CudaPrecision): void }).setPrecision(p);
+  if (current?.name === "cuda") {
+    current = { ...current, precision: p, detail: current.detail.replace(/precision \w+/, `precision ${p}`) };
+  }
+  return p;
+}
+
 async function setUp(name: BackendName, opts: SelectBackendOptions): Promise<string> {
   switch (name) {
+    case "cuda": {
+      const { registerCudaBackend, registeredCudaDevice } = await import("./cuda/backend");
+      fusedDisabled = process.env.PAIRWISE_CUDA_FUSED === "0";
+      cudaFused = (await import("./cuda/fused")).createFusedOps();
+      const pre = registeredCudaDevice(); // already registered (e.g. over the emulator in tests)
+      if (pre) return `Pairwise CUDA backend on ${pre}`;
+      const { loadCudaAddon } = await import("./cuda/build");
+      const log = opts.log ?? ((m: string) => console.log(m));
+      const { addon, device, build } = loadCudaAddon({
+        nvcc: process.env.PAIRWISE_NVCC || undefined,
+        cacheDir: process.env.PAIRWISE_CUDA_CACHE || undefined,
+        log,
+      });
+      registerCudaBackend(addon, device);
+      return `Pairwise CUDA addon on ${device} (${build.built ? "built" : "cached"}: ${build.addonPath})`;
+    }
     case "tensorflow": {
       for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
         let resolved: string;

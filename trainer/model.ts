@@ -14,6 +14,7 @@ import {
   PRESETS,
   parseModelConfig,
 } from "./config";
+import { fusedOps } from "./backend";
 import { llamaForwardHidden, llamaHeadName, llamaParameterShapes } from "./hf/llama";
 import { Rng } from "./rng";
 
@@ -208,12 +209,16 @@ function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const fused = fusedOps(); // one kernel each way where the backend has it (cuda)
+  if (fused) return fused.layerNorm(x, g, b, eps);
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 
 /** GELU, tanh approximation (GPT-2's "gelu_new"). */
 function gelu(x: tf.Tensor): tf.Tensor {
+  const fused = fusedOps();
+  if (fused) return fused.gelu(x);
   const x3 = tf.mul(tf.mul(x, x), x); // cheaper than tf.pow on WASM
   const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, x3)));
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
@@ -264,7 +269,8 @@ export function forwardHidden(
   const tok = tf.reshape(tf.gather(P(model, "transformer.wte.weight"), tf.reshape(ids, [-1])), [B, T, C]);
   const pos = tf.slice(P(model, "transformer.wpe.weight"), [past, 0], [T, C]); // (T, C)
   let x: tf.Tensor = tf.add(tok, pos); // (B, T, C)
-  const mask = T > 1 ? causalMask(T, past) : null; // a single new token may see every cached key
+  // a single new token may see every cached key; fused attention masks inside its kernel
+  const mask = T > 1 && !fusedOps() ? causalMask(T, past) : null;
   for (let i = 0; i < cfg.nLayer; i++) {
     const h = `transformer.h.${i}`;
     // --- attention
@@ -279,9 +285,15 @@ export function forwardHidden(
       v = tf.concat([prev.v, v], 2) as tf.Tensor4D;
     }
     if (opts.newCache) opts.newCache[i] = { k: tf.keep(k), v: tf.keep(v) };
-    let att = tf.mul(matmul(splitHeads(q, nh), k, true), 1 / Math.sqrt(hs)); // (B,nh,T,Ttot)
-    if (mask) att = tf.add(att, mask);
-    att = tf.softmax(att, -1);
+    const fused = fusedOps();
+    let att: tf.Tensor;
+    if (fused)
+      att = fused.causalSoftmax(matmul(splitHeads(q, nh), k, true), 1 / Math.sqrt(hs)); // (B,nh,T,Ttot)
+    else {
+      att = tf.mul(matmul(splitHeads(q, nh), k, true), 1 / Math.sqrt(hs)); // (B,nh,T,Ttot)
+      if (mask) att = tf.add(att, mask);
+      att = tf.softmax(att, -1);
+    }
     const y = tf.reshape(tf.transpose(matmul(att, v), [0, 2, 1, 3]), [B, T, C]); // (B,T,C)
     x = tf.add(x, linear(y, P(model, `${h}.attn.c_proj.weight`), P(model, `${h}.attn.c_proj.bias`)));
     // --- MLP
@@ -317,6 +329,8 @@ export function forwardLogits(model: GPTModel, ids: tf.Tensor2D): tf.Tensor3D {
  */
 export function tokenLogProbs(model: GPTModel, ids: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D {
   const logits = forwardLogits(model, ids); // (B,T,V)
+  const fused = fusedOps();
+  if (fused) return fused.tokenLogProbs(logits, targets) as tf.Tensor2D;
   const logp = tf.sub(logits, tf.logSumExp(logits, -1, true)); // (B,T,V)
   const onehot = oneHotF32(targets, model.config.vocabSize); // (B,T,V)
   return tf.sum(tf.mul(logp, onehot), -1) as tf.Tensor2D;

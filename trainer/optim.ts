@@ -2,6 +2,7 @@
 // gradient clipping. The optimizer state (m, v, step) is plain named tensors so a checkpoint can
 // save it and a resumed run continues bit-for-bit on the same backend.
 import * as tf from "@tensorflow/tfjs";
+import { fusedOps } from "./backend";
 
 export interface AdamWOptions {
   beta1: number;
@@ -43,6 +44,10 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
+    // one launch over every parameter where the backend has it (cuda), same arithmetic
+    const fused = fusedOps();
+    if (fused?.adamw(this.params, grads, this.m, this.v, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }))
+      return;
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
@@ -138,6 +143,8 @@ export function clipByGlobalNorm(
   maxNorm: number,
   scaleBy = 1,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
+  const fused = fusedOps();
+  if (fused) return fused.clipByGlobalNorm(grads, maxNorm, scaleBy);
   const names = [...grads.keys()];
   // one tidy: the scalar constants made from JS numbers are freed too
   const out = tf.tidy(() => {

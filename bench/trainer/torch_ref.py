@@ -112,13 +112,14 @@ def token_logps(model, ids, tgt):
     return torch.gather(F.log_softmax(logits, -1), 2, tgt.unsqueeze(-1)).squeeze(-1)  # (B, T)
 
 
-def bench(preset, steps, warmup, dtype, device):
+def bench(preset, steps, warmup, dtype, device, compile_=False):
     cfg = PRESETS[preset]
     B, T = SHAPES[preset]
     V = cfg["vocab_size"]
     torch.manual_seed(0)
     model = GPT(cfg).to(device)
     params = sum(p.numel() for p in model.parameters())
+    fwd = torch.compile(model) if compile_ else model  # --compile: the torch.compile anchor
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
     ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dtype == "bf16" else (lambda: torch.autocast("cuda", enabled=False))
     g = torch.Generator(device="cpu").manual_seed(1234)
@@ -127,7 +128,7 @@ def bench(preset, steps, warmup, dtype, device):
 
     def sft_step():
         with ctx():
-            logits = model(ids)
+            logits = fwd(ids)
         loss = F.cross_entropy(logits.float().view(-1, V), tgt.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -145,7 +146,7 @@ def bench(preset, steps, warmup, dtype, device):
 
     def dpo_step():
         with ctx():
-            s = (token_logps(model, ids2, tgt2) * mask2).sum(1)
+            s = (token_logps(fwd, ids2, tgt2) * mask2).sum(1)
         z = (s[:B] - s[B:]) - (ref_c - ref_r)
         loss = -F.logsigmoid(0.1 * z).mean()
         opt.zero_grad(set_to_none=True)
@@ -165,9 +166,9 @@ def bench(preset, steps, warmup, dtype, device):
             fn()
         torch.cuda.synchronize()
         ms = (time.perf_counter() - t0) / steps * 1000
-        rows.append(dict(framework=f"pytorch-{dtype}", preset=preset, params=params, B=B, T=T, step=name, msPerStep=ms,
+        rows.append(dict(framework=f"pytorch-{'compile-' if compile_ else ''}{dtype}", preset=preset, params=params, B=B, T=T, step=name, msPerStep=ms,
                          tokensPerSecond=tokens / (ms / 1000), peakMemMB=torch.cuda.max_memory_allocated() / 2**20))
-        print(f"  torch {dtype} {preset} {name}: {ms:.2f} ms/step", file=sys.stderr)
+        print(f"  torch {'compile ' if compile_ else ''}{dtype} {preset} {name}: {ms:.2f} ms/step", file=sys.stderr)
     del model, opt
     torch.cuda.empty_cache()
     return rows
@@ -226,6 +227,8 @@ def main():
     ap.add_argument("--out", default="bench/results")
     ap.add_argument("--tfjs-json")
     ap.add_argument("--check", action="append", default=[])
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile(model) (as pytorch-compile-<dtype>)")
+    ap.add_argument("--compile-presets", help="presets for --compile (default: --presets)")
     a = ap.parse_args()
     out = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": None, "rows": [], "checks": []}
     for d in a.check:
@@ -244,6 +247,11 @@ def main():
                     out["rows"] += bench(p, a.steps, a.warmup, dtype, "cuda")
                 except Exception as e:
                     print(f"  torch {dtype} {p} failed: {e}", file=sys.stderr)
+            for p in (a.compile_presets or a.presets).split(",") if a.compile else []:
+                try:
+                    out["rows"] += bench(p, a.steps, a.warmup, dtype, "cuda", compile_=True)
+                except Exception as e:
+                    print(f"  torch compile {dtype} {p} failed: {e}", file=sys.stderr)
     lines = ["| framework | preset | B x T | step | ms/step | tokens/s | peak MB |", "| --- | --- | --- | --- | ---: | ---: | ---: |"]
     for r in out["rows"]:
         lines.append(f"| {r['framework']} | {r['preset']} | {r['B']} x {r['T']} | {r['step']} | {r['msPerStep']:.2f} | {r['tokensPerSecond']:,.0f} | {r['peakMemMB']:.0f} |")

@@ -20,6 +20,13 @@ export const RoundOut = z.object({
   snapshotId: z.string().nullable(),
   progress: z.record(z.string(), z.unknown()),
   result: z.record(z.string(), z.unknown()),
+  stages: z.array(
+    z.object({
+      stage: z.string(),
+      status: z.enum(["pending", "running", "done", "skipped", "failed"]),
+      reason: z.string().nullable(),
+    }),
+  ),
   error: z.string().nullable(),
   backend: z.string().nullable(),
   attempts: z.number().int(),

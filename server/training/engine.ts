@@ -9,7 +9,8 @@ import { db } from "@/server/db/client";
 import { env } from "@/server/env";
 import { RoundContext, RoundStopped, type ContextOptions } from "./context";
 import { claimRound, newTrainerId, releaseLease } from "./lease";
-import { ROUND_STAGES, type RoundStage } from "./rounds";
+import { ROUND_STAGES, type RoundResult, type RoundStage } from "./rounds";
+import { roundOutcome } from "./outcome";
 import { evaluateStage, gateStage } from "./stages/evaluate";
 import { generateStage } from "./stages/generate";
 import { snapshotStage } from "./stages/snapshot";
@@ -38,7 +39,7 @@ export interface ExecuteRoundOptions {
 }
 
 export type ExecuteRoundResult =
-  "succeeded" | "failed" | "cancelled" | "stopped" | "busy" | "finished" | "not_found";
+  "succeeded" | "skipped" | "failed" | "cancelled" | "stopped" | "busy" | "finished" | "not_found";
 
 /** Runs (or resumes) a round to its end. Returns how it ended for this trainer. */
 export async function executeRound(
@@ -121,16 +122,23 @@ export async function executeRound(
       ctx.log(`stage ${stage} done in ${seconds[stage]} s`);
     }
     await removeWorkDirs(ctx).catch(() => undefined);
+    // "skipped" when neither a reward model nor a policy was trained: never "succeeded" then.
+    const outcome = roundOutcome(ctx.round.result as RoundResult);
     await db().trainingRound.updateMany({
       where: { id: roundId, leaseOwner: owner },
       data: {
-        status: "succeeded",
+        status: outcome.status,
+        result: { ...(ctx.round.result as object), outcome } as unknown as Prisma.InputJsonValue,
         finishedAt: new Date(),
-        progress: { stage: "done", message: "done", updatedAt: new Date().toISOString() },
+        progress: {
+          stage: "done",
+          message: outcome.reason ?? "done",
+          updatedAt: new Date().toISOString(),
+        },
       },
     });
-    ctx.log("succeeded");
-    return "succeeded";
+    ctx.log(outcome.reason ? `${outcome.status}: ${outcome.reason}` : outcome.status);
+    return outcome.status;
   } catch (e) {
     await ctx.flushMetrics().catch(() => undefined);
     if (e instanceof RoundStopped) {

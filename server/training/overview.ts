@@ -72,7 +72,8 @@ export function roundSummary(r: RoundView): RoundSummary {
     winRate: num(ev["winRate"]),
     kl: num(ev["kl"]),
     rating: num(ev["rating"]),
-    promoted: r.result.gate ? r.result.gate.passed : null,
+    // null when there was nothing to promote (no policy trained), as the lineage shows
+    promoted: r.result.gate && r.result.gate.decision !== "nothing_to_promote" ? r.result.gate.passed : null,
     seconds: Object.values(r.result.seconds ?? {}).reduce((a, b) => a + b, 0),
     checkpointId: typeof ev["checkpointId"] === "string" ? ev["checkpointId"] : null,
     environments: (ev["environments"] as Record<string, EnvScore> | undefined) ?? null,

@@ -11,6 +11,7 @@ import { isUniqueViolation } from "@/server/db/sql";
 import { z } from "zod";
 import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
+import { stageStates, type StageState } from "./outcome";
 import { mergeSettings, parseTrainingSettings, trainingSettingsOf, type TrainingSettings } from "./settings";
 
 export const ROUND_STAGES = [
@@ -60,11 +61,19 @@ export const RoundResult = z
     policy: z.record(z.string(), z.unknown()).optional(),
     evaluate: z.record(z.string(), z.unknown()).optional(),
     gate: z
-      .object({ passed: z.boolean(), reason: z.string(), checkpointId: z.string().nullable() })
+      .object({
+        passed: z.boolean(),
+        reason: z.string(),
+        checkpointId: z.string().nullable(),
+        /** promoted | rejected | bootstrap (this round's SFT is the first policy) | nothing_to_promote */
+        decision: z.enum(["promoted", "rejected", "bootstrap", "nothing_to_promote"]).optional(),
+      })
       .optional(),
     generate: z.record(z.string(), z.unknown()).optional(),
     /** Wall seconds per stage (the last attempt of each). */
     seconds: z.record(z.string(), z.number()).optional(),
+    /** How the round ended (outcome.ts): succeeded, or skipped with the reason. */
+    outcome: z.object({ status: z.enum(["succeeded", "skipped"]), reason: z.string().nullable() }).optional(),
   })
   .passthrough();
 export type RoundResult = z.infer<typeof RoundResult>;
@@ -79,6 +88,8 @@ export interface RoundView {
   snapshotId: string | null;
   progress: RoundProgress;
   result: RoundResult;
+  /** Each stage's state and, when skipped or failed, why (outcome.ts). */
+  stages: StageState[];
   error: string | null;
   backend: string | null;
   attempts: number;
@@ -103,6 +114,12 @@ export function toRoundView(r: TrainingRound): RoundView {
     snapshotId: r.snapshotId,
     progress: progress.success ? progress.data : {},
     result: result.success ? result.data : {},
+    stages: stageStates({
+      status: r.status as RoundStatus,
+      stage: r.stage as RoundStage,
+      result: result.success ? result.data : {},
+      error: r.error,
+    }),
     error: r.error,
     backend: r.backend,
     attempts: r.attempts,

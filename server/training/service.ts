@@ -59,7 +59,7 @@ export async function startTrainerService(
     inFlight = run;
     try {
       const result = await run;
-      if (result === "succeeded") {
+      if (result === "succeeded" || result === "skipped") {
         // Close the loop: labels that arrived during the round may already call for the next one.
         const row = await db().trainingRound.findUnique({
           where: { id: job.data.roundId },

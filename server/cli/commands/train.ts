@@ -132,7 +132,8 @@ Options:
             ? JSON.stringify(done, null, 2)
             : `round ${done.number}: ${result}${done.error ? ` (${done.error})` : ""}`,
         );
-        return result === "succeeded" ? 0 : 1;
+        if (done.result.outcome?.reason) println(io.stderr, done.result.outcome.reason);
+        return result === "succeeded" || result === "skipped" ? 0 : 1;
       }
       const { requestAndEnqueue } = await import("@/server/training/jobs");
       const { round, created } = await requestAndEnqueue(req);
@@ -158,9 +159,9 @@ Options:
             io.stdout,
             values.json
               ? JSON.stringify(r, null, 2)
-              : `round ${r.number}: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+              : `round ${r.number}: ${r.status}${r.error ? ` (${r.error})` : ""}${r.result.outcome?.reason ? ` — ${r.result.outcome.reason}` : ""}`,
           );
-          return r.status === "succeeded" ? 0 : 1;
+          return r.status === "succeeded" || r.status === "skipped" ? 0 : 1;
         }
         await new Promise((res) => setTimeout(res, 1000));
       }

@@ -9,6 +9,7 @@
 //    KL(π‖π_ref) ≈ mean over samples y ~ π of [log π(y|x) − log π_ref(y|x)];
 //  - a Bradley-Terry rating (server/stats) of every evaluated checkpoint of the project, from
 //    per-prompt battles judged by gold reward (or the reward model when there is no gold).
+import type { GateDecision } from "../outcome";
 import { createHash } from "node:crypto";
 import type { Checkpoint, Prisma } from "@prisma/client";
 import { audit } from "../../audit/audit";
@@ -353,13 +354,31 @@ export function gateDecision(
   return { passed: true, reason: `promoted: ${pass.length ? pass.join("; ") : "no criterion set"}` };
 }
 
-export async function gateStage(
-  ctx: RoundContext,
-): Promise<{ passed: boolean; reason: string; checkpointId: string | null }> {
+export async function gateStage(ctx: RoundContext): Promise<{
+  passed: boolean;
+  reason: string;
+  checkpointId: string | null;
+  decision: GateDecision;
+}> {
   const own = await ctx.ownCheckpoint("policy");
   if (!own) {
     const why = (ctx.result.policy as { skipped?: string } | undefined)?.skipped ?? "no policy was trained";
-    return { passed: false, reason: `nothing to promote: ${why}`, checkpointId: null };
+    // The lineage shows this round's SFT bootstrap as promoted (it is the project's first
+    // policy): the gate says so too, rather than "nothing to promote".
+    const sft = await ctx.ownCheckpoint("sft");
+    if (sft)
+      return {
+        passed: true,
+        decision: "bootstrap",
+        reason: `promoted: the SFT bootstrap ${sft.name}, the project's first policy (no policy was trained on pairs: ${why})`,
+        checkpointId: sft.id,
+      };
+    return {
+      passed: false,
+      decision: "nothing_to_promote",
+      reason: `nothing to promote: ${why}`,
+      checkpointId: null,
+    };
   }
   const ev = (ctx.result.evaluate ?? {}) as {
     winRate?: number | null;
@@ -381,5 +400,5 @@ export async function gateStage(
     data: { projectId: ctx.project.id, reason: d.reason },
   });
   ctx.log(d.reason);
-  return { ...d, checkpointId: own.id };
+  return { ...d, decision: d.passed ? "promoted" : "rejected", checkpointId: own.id };
 }

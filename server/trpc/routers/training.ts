@@ -13,6 +13,7 @@ import {
   updateTrainingSettings,
 } from "../../training/rounds";
 import { roundDetail, roundRollouts, trainingOverview } from "../../training/overview";
+import { roundPreview } from "../../training/preview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
 const Id = z.string().min(1).max(200);
@@ -24,6 +25,8 @@ export const trainingRouter = router({
   overview: adminProcedure
     .input(z.object({ project: Id }))
     .query(({ input }) => trainingOverview(input.project)),
+  /** Before "Run a round now": what the round will do, and why pairs are missing (preview.ts). */
+  preview: adminProcedure.input(z.object({ project: Id })).query(({ input }) => roundPreview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
   rollouts: adminProcedure
     .input(
