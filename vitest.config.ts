@@ -15,6 +15,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Abuse limits are off in tests (and in the apps e2e tests start), except where a test turns
+    // them on to test them (tests/integration/rate-limit.test.ts, tests/e2e/security.test.ts).
+    env: { PAIRWISE_RATE_LIMITS: "off" },
     reporters: ["default"],
   },
 });

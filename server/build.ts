@@ -14,6 +14,7 @@ const INPUTS = [
   "trainer",
   "prisma/schema.prisma",
   "next.config.ts",
+  "proxy.ts",
   "postcss.config.mjs",
   "tsconfig.json",
   "package-lock.json",

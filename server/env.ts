@@ -83,6 +83,13 @@ export const envSchema = z.object({
     )
     .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Abuse limits (server/auth/rate-limit.ts): "off", or overrides of the defaults as
+   * "bucket=limit/seconds,...", e.g. "signin.account=5/600,token.account=600/60".
+   */
+  PAIRWISE_RATE_LIMITS: z.string().optional(),
+  /** Behind a reverse proxy: take the client's address from X-Forwarded-For (the proxy's own hop is the last). */
+  PAIRWISE_TRUST_PROXY: bool.default(false),
   /** Developer switch: write V8 CPU profiles of the app processes into this folder. */
   PAIRWISE_CPU_PROFILE: z.string().min(1).optional(),
 });

@@ -6,6 +6,7 @@ const messages: Record<string, string> = {
   CredentialsSignin: "Wrong email or password, or the account is deactivated.",
   Deactivated: "This account is deactivated; ask an admin.",
   NoEmail: "Your sign-in provider gave no email address.",
+  RateLimited: "Too many sign-in attempts; wait a few minutes and try again.",
 };
 
 export function LoginForm({

@@ -226,10 +226,24 @@ export function throughput(
   dates: readonly Date[],
   opts: { now: Date; days: number; tzOffsetMinutes?: number },
 ): Array<{ day: string; count: number }> {
+  return throughputFromCounts(
+    dates.map((d) => ({ at: d, count: 1 })),
+    opts,
+  );
+}
+
+/**
+ * The same from counts of judgments at given times (a time stands for all of its count: the
+ * dashboard passes the starts of 15-minute buckets, which fall on one local day in every zone).
+ */
+export function throughputFromCounts(
+  counted: ReadonlyArray<{ at: Date; count: number }>,
+  opts: { now: Date; days: number; tzOffsetMinutes?: number },
+): Array<{ day: string; count: number }> {
   const tz = opts.tzOffsetMinutes ?? 0;
   const dayOf = (d: Date) => new Date(d.getTime() - tz * 60_000).toISOString().slice(0, 10);
   const counts = new Map<string, number>();
-  for (const d of dates) counts.set(dayOf(d), (counts.get(dayOf(d)) ?? 0) + 1);
+  for (const { at, count } of counted) counts.set(dayOf(at), (counts.get(dayOf(at)) ?? 0) + count);
   const out: Array<{ day: string; count: number }> = [];
   const today = new Date(`${dayOf(opts.now)}T00:00:00Z`);
   for (let i = opts.days - 1; i >= 0; i--) {

@@ -1,55 +1,29 @@
 // Admin dashboards: project counts, throughput, per-annotator quality, agreement, and the
-// Bradley–Terry leaderboard of completion sources. Loads rows, then hands them to the pure
-// functions in dashboard-stats.ts and server/stats.
+// Bradley–Terry leaderboard of completion sources. Served from the rollups (rollups.ts and
+// migration 20261204173000): counters kept by the judgment transaction and by triggers, so a page
+// reads a few hundred counter rows whatever the project's size. The figures are defined by the
+// row-level functions in dashboard-stats.ts (which the tests hold these to).
 import "server-only";
 import type { Db } from "@/server/db/client";
+import { toSql } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
-import { Verdict } from "@/server/data/verdict";
-import { bradleyTerryLeaderboard } from "@/server/stats";
+import {
+  alphaFromCoincidences,
+  bradleyTerryLeaderboardFromCounts,
+  coincidenceMatrixFromCounts,
+  fleissKappaFromCounts,
+  median,
+  wilsonInterval,
+  type BattleCount,
+} from "@/server/stats";
+import { throughputFromCounts, type AnnotatorStats, type ProjectAgreement } from "./dashboard-stats";
+import { BUCKET_MS, bringUpToDate, readCounters } from "./rollups";
 import { findProjectByRef } from "@/server/projects/projects";
-import { annotatorStats, battles, projectAgreement, throughput, type VoteRow } from "./dashboard-stats";
 
 async function projectOrThrow(db: Db, idOrSlug: string) {
   const p = await findProjectByRef(db, idOrSlug, { id: true, slug: true, name: true, overlap: true });
   if (!p) throw new DomainError("not_found", `No project "${idOrSlug}".`);
   return p;
-}
-
-/** Human judgments still standing (not superseded), with what the figures need. */
-async function loadVotes(db: Db, projectId: string): Promise<VoteRow[]> {
-  const rows = await db.judgment.findMany({
-    where: { projectId, source: "human", supersededAt: null, userId: { not: null } },
-    select: {
-      id: true,
-      comparisonId: true,
-      userId: true,
-      verdict: true,
-      displayOrder: true,
-      timeSpentMs: true,
-      isGoldCheck: true,
-      goldCorrect: true,
-      createdAt: true,
-      comparison: { select: { completionIds: true } },
-    },
-  });
-  const out: VoteRow[] = [];
-  for (const r of rows) {
-    const v = Verdict.safeParse(r.verdict);
-    if (!v.success || !r.userId) continue;
-    out.push({
-      judgmentId: r.id,
-      comparisonId: r.comparisonId,
-      completionIds: r.comparison.completionIds,
-      userId: r.userId,
-      verdict: v.data,
-      displayOrder: r.displayOrder,
-      timeSpentMs: r.timeSpentMs,
-      isGoldCheck: r.isGoldCheck,
-      goldCorrect: r.goldCorrect,
-      createdAt: r.createdAt,
-    });
-  }
-  return out;
 }
 
 export interface ProjectSummary {
@@ -62,25 +36,24 @@ export interface ProjectSummary {
   activePairs: number;
 }
 
-export async function projectSummaries(db: Db): Promise<ProjectSummary[]> {
-  const [projects, byStatus, bySource, leases, pairs] = await Promise.all([
-    db.project.findMany({
-      where: { archived: false },
-      orderBy: { createdAt: "asc" },
-      select: { id: true, slug: true, name: true },
-    }),
-    db.comparison.groupBy({ by: ["projectId", "status"], _count: { _all: true } }),
-    db.judgment.groupBy({
-      by: ["projectId", "source"],
-      where: { supersededAt: null },
-      _count: { _all: true },
-    }),
-    db.assignment.groupBy({
-      by: ["projectId"],
-      where: { status: "active", expiresAt: { gt: new Date() } },
-      _count: { _all: true },
-    }),
-    db.preferencePair.groupBy({ by: ["projectId"], where: { active: true }, _count: { _all: true } }),
+async function summariesOf(
+  db: Db,
+  projects: Array<{ id: string; slug: string; name: string }>,
+): Promise<ProjectSummary[]> {
+  const sql = toSql(db);
+  const ids = projects.map((p) => p.id);
+  for (const id of ids) await sql.query(`SELECT 1 AS ok FROM pw_stat_compact($1::text)`, [id]);
+  const [cells, leases] = await Promise.all([
+    sql.query<{ projectId: string; key: string; n: string | number }>(
+      `SELECT "projectId", key, n FROM "StatCell"
+       WHERE "projectId" = ANY($1::text[]) AND (starts_with(key, 'cs|') OR starts_with(key, 'js|') OR key = 'pp')`,
+      [ids],
+    ),
+    sql.query<{ projectId: string; n: number }>(
+      `SELECT "projectId", count(*)::int AS n FROM "Assignment"
+       WHERE "projectId" = ANY($1::text[]) AND status = 'active' AND "expiresAt" > $2::timestamp(3) GROUP BY 1`,
+      [ids, new Date()],
+    ),
   ]);
   return projects.map((p) => {
     const comparisons: Record<string, number> = {
@@ -90,17 +63,138 @@ export async function projectSummaries(db: Db): Promise<ProjectSummary[]> {
       adjudicated: 0,
       flagged: 0,
     };
-    for (const s of byStatus) if (s.projectId === p.id) comparisons[s.status] = s._count._all;
     const judgments = { human: 0, ai: 0, import: 0, adjudication: 0 };
-    for (const s of bySource) if (s.projectId === p.id) judgments[s.source] = s._count._all;
+    let activePairs = 0;
+    for (const c of cells) {
+      if (c.projectId !== p.id) continue;
+      const n = Number(c.n);
+      if (c.key.startsWith("cs|")) {
+        if (n !== 0) comparisons[c.key.slice(3)] = n;
+      } else if (c.key.startsWith("js|")) judgments[c.key.slice(3) as keyof typeof judgments] = n;
+      else if (c.key === "pp") activePairs = n;
+    }
     return {
       ...p,
       comparisons,
       judgments,
-      activeLeases: leases.find((l) => l.projectId === p.id)?._count._all ?? 0,
-      activePairs: pairs.find((l) => l.projectId === p.id)?._count._all ?? 0,
+      activeLeases: leases.find((l) => l.projectId === p.id)?.n ?? 0,
+      activePairs,
     };
   });
+}
+
+export async function projectSummaries(db: Db): Promise<ProjectSummary[]> {
+  const projects = await db.project.findMany({
+    where: { archived: false },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, slug: true, name: true },
+  });
+  return summariesOf(db, projects);
+}
+
+/** Agreement over the units (pairs of completions of one comparison) counted in the rollups. */
+function agreementFromUnits(
+  patterns: Array<{ counts: [number, number, number]; units: number }>,
+  overlap: number,
+): ProjectAgreement {
+  const a = alphaFromCoincidences(
+    coincidenceMatrixFromCounts(
+      patterns.map((p) => ({
+        counts: new Map([
+          [-1, p.counts[0]],
+          [0, p.counts[1]],
+          [1, p.counts[2]],
+        ]),
+        units: p.units,
+      })),
+    ),
+    "ordinal",
+  );
+  let kappa: number | null = null;
+  let kappaUnits = 0;
+  if (overlap >= 2) {
+    const fixed = patterns.filter((p) => p.counts[0] + p.counts[1] + p.counts[2] === overlap);
+    kappaUnits = fixed.reduce((s, p) => s + p.units, 0);
+    if (kappaUnits) {
+      const k = fleissKappaFromCounts(fixed.map((p) => ({ counts: p.counts, units: p.units }))).kappa;
+      kappa = Number.isFinite(k) ? k : null;
+    }
+  }
+  let agree = 0;
+  let pairs = 0;
+  for (const p of patterns) {
+    const m = p.counts[0] + p.counts[1] + p.counts[2];
+    pairs += (p.units * m * (m - 1)) / 2;
+    for (const c of p.counts) agree += (p.units * c * (c - 1)) / 2;
+  }
+  return {
+    alpha: Number.isFinite(a.alpha) ? a.alpha : null,
+    alphaUnits: a.pairableUnits,
+    alphaRatings: a.pairableValues,
+    kappa,
+    kappaUnits,
+    kappaRaters: overlap,
+    pairwiseAgreement: pairs ? agree / pairs : null,
+  };
+}
+
+function rate(hits: number, considered: number) {
+  if (!considered) return { rate: null, considered, lower: null, upper: null };
+  const w = wilsonInterval(hits, considered);
+  return { rate: hits / considered, considered, lower: w.lower, upper: w.upper };
+}
+
+/**
+ * Median time on task per annotator, exactly: the rollups count each annotator's judgments by
+ * whole second, which says in which second the middle one(s) lie; the index on (project, user,
+ * time) then reads only the judgments of that second.
+ */
+async function medianSeconds(
+  db: Db,
+  projectId: string,
+  perSecond: Map<string, Array<{ second: number; n: number }>>,
+): Promise<Map<string, number>> {
+  const wanted: Array<{ user: string; second: number; offset: number; rank: number }> = [];
+  for (const [user, list] of perSecond) {
+    list.sort((x, y) => x.second - y.second);
+    const total = list.reduce((s, x) => s + x.n, 0);
+    if (!total) continue;
+    const ranks = total % 2 ? [(total - 1) / 2] : [total / 2 - 1, total / 2];
+    for (const rank of ranks) {
+      let before = 0;
+      for (const x of list) {
+        if (rank < before + x.n) {
+          wanted.push({ user, second: x.second, offset: rank - before, rank });
+          break;
+        }
+        before += x.n;
+      }
+    }
+  }
+  if (!wanted.length) return new Map();
+  const rows = await toSql(db).query<{ user: string; rank: number; ms: number | null }>(
+    `SELECT w.u AS "user", w.r AS rank, (
+       SELECT j."timeSpentMs" FROM "Judgment" j
+       WHERE j."projectId" = $1::text AND j."userId" = w.u AND j.source = 'human' AND j."supersededAt" IS NULL
+         AND j."timeSpentMs" IS NOT NULL AND j."timeSpentMs" >= w.s * 1000 AND j."timeSpentMs" < (w.s + 1) * 1000
+       ORDER BY j."timeSpentMs" OFFSET w.o LIMIT 1) AS ms
+     FROM unnest($2::text[], $3::int[], $4::int[], $5::int[]) AS w(u, s, o, r)`,
+    [
+      projectId,
+      wanted.map((w) => w.user),
+      wanted.map((w) => w.second),
+      wanted.map((w) => w.offset),
+      wanted.map((w) => w.rank),
+    ],
+  );
+  const values = new Map<string, number[]>();
+  for (const r of rows.sort((x, y) => x.rank - y.rank)) {
+    if (r.ms === null) continue;
+    const list = values.get(r.user) ?? [];
+    list.push(r.ms);
+    values.set(r.user, list);
+  }
+  return new Map([...values].map(([u, v]) => [u, median(v)]));
 }
 
 export async function projectDashboard(
@@ -110,28 +204,78 @@ export async function projectDashboard(
 ) {
   const now = opts.now ?? new Date();
   const project = await projectOrThrow(db, idOrSlug);
-  const votes = await loadVotes(db, project.id);
-  const lengthRows = await db.$queryRaw<Array<{ id: string; n: number }>>`
-    SELECT id, length(text)::int AS n FROM "Completion" WHERE "projectId" = ${project.id}`;
-  const lengths = new Map(lengthRows.map((r) => [r.id, r.n]));
-  const users = await db.user.findMany({
-    where: { id: { in: [...new Set(votes.map((v) => v.userId))] } },
-    select: { id: true, name: true, email: true },
+  await bringUpToDate(db, project.id);
+  const counters = await readCounters(db, project.id, ["a|", "u|", "d|", "t|"]);
+  const byUser = new Map<string, Record<string, number>>();
+  const perSecond = new Map<string, Array<{ second: number; n: number }>>();
+  const patterns: Array<{ counts: [number, number, number]; units: number }> = [];
+  const buckets: Array<{ at: Date; count: number }> = [];
+  for (const [key, n] of counters) {
+    if (key.startsWith("a|")) {
+      const [, user, what] = key.split("|") as [string, string, string];
+      const r = byUser.get(user) ?? {};
+      r[what] = n;
+      byUser.set(user, r);
+    } else if (key.startsWith("t|")) {
+      const [, user, second] = key.split("|") as [string, string, string];
+      const list = perSecond.get(user) ?? [];
+      list.push({ second: Number(second), n });
+      perSecond.set(user, list);
+    } else if (key.startsWith("u|")) {
+      const c = key.slice(2).split(",").map(Number) as [number, number, number];
+      patterns.push({ counts: c, units: n });
+    } else if (key.startsWith("d|")) {
+      buckets.push({ at: new Date(Number(key.slice(2)) * BUCKET_MS), count: n });
+    }
+  }
+  const tz = opts.tzOffsetMinutes ?? 0;
+  const days = opts.days ?? 30;
+  let daily = buckets;
+  if (tz % 15 !== 0) {
+    // A zone off the 15-minute grid (none in use today): count the window's judgments themselves.
+    const since = new Date(now.getTime() - (days + 2) * 86_400_000);
+    const rows = await toSql(db).query<{ at: Date }>(
+      `SELECT "createdAt" AS at FROM "Judgment" WHERE "projectId" = $1::text AND source = 'human'
+         AND "supersededAt" IS NULL AND "userId" IS NOT NULL AND "createdAt" >= $2::timestamp(3)`,
+      [project.id, since],
+    );
+    daily = rows.map((r) => ({ at: new Date(r.at), count: 1 }));
+  }
+  const users = [...byUser.entries()].filter(([, r]) => (r.items ?? 0) > 0);
+  const [names, medians, summary] = await Promise.all([
+    db.user.findMany({
+      where: { id: { in: users.map(([u]) => u) } },
+      select: { id: true, name: true, email: true },
+    }),
+    medianSeconds(db, project.id, perSecond),
+    summariesOf(db, [{ id: project.id, slug: project.slug, name: project.name }]),
+  ]);
+  const nameOf = new Map(names.map((u) => [u.id, u]));
+  const annotators: AnnotatorStats[] = users.map(([userId, r]) => {
+    const goldDone = r.goldDone ?? 0;
+    const goldOk = r.goldOk ?? 0;
+    const cmp = r.cmp ?? 0;
+    const ms = medians.get(userId);
+    return {
+      userId,
+      items: r.items ?? 0,
+      medianSeconds: ms === undefined ? null : ms / 1000,
+      gold: { done: goldDone, correct: goldOk, accuracy: goldDone ? goldOk / goldDone : null },
+      agreement: { rate: cmp ? (r.agree ?? 0) / cmp : null, comparisons: cmp },
+      positionBias: rate(r.posHit ?? 0, r.posN ?? 0),
+      lengthBias: rate(r.lenHit ?? 0, r.lenN ?? 0),
+    };
   });
-  const names = new Map(users.map((u) => [u.id, u]));
-  const summary = (await projectSummaries(db)).find((s) => s.id === project.id);
+  annotators.sort((x, y) => y.items - x.items || (x.userId < y.userId ? -1 : 1));
   return {
     project,
-    summary: summary ?? null,
-    throughput: throughput(
-      votes.map((v) => v.createdAt),
-      { now, days: opts.days ?? 30, tzOffsetMinutes: opts.tzOffsetMinutes },
-    ),
-    agreement: projectAgreement(votes, project.overlap),
-    annotators: annotatorStats(votes, lengths).map((s) => ({
+    summary: summary[0] ?? null,
+    throughput: throughputFromCounts(daily, { now, days, tzOffsetMinutes: tz }),
+    agreement: agreementFromUnits(patterns, project.overlap),
+    annotators: annotators.map((s) => ({
       ...s,
-      name: names.get(s.userId)?.name ?? "?",
-      email: names.get(s.userId)?.email ?? "",
+      name: nameOf.get(s.userId)?.name ?? "?",
+      email: nameOf.get(s.userId)?.email ?? "",
     })),
   };
 }
@@ -141,8 +285,9 @@ export type LeaderboardOrigin = "human" | "ai" | "all";
 /**
  * Bradley–Terry ratings of completion sources (model name, or checkpoint name when the completion
  * came from one of our checkpoints), Chatbot Arena style: R = 400·θ + 1000, 95% intervals from
- * 100 bootstrap resamples, rank = 1 + the number of sources whose lower bound exceeds this one's
- * upper bound. Every standing judgment is a battle (adjudications count with the humans).
+ * 100 bootstrap resamples of the battle counts, rank = 1 + the number of sources whose lower bound
+ * exceeds this one's upper bound. Every standing judgment is a battle (adjudications count with
+ * the humans); gold items are left out. Fitted from the rollups' (source, A, B, outcome) counts.
  */
 export async function leaderboard(
   db: Db,
@@ -157,29 +302,35 @@ export async function leaderboard(
       : origin === "ai"
         ? (["ai"] as const)
         : (["human", "adjudication", "ai", "import"] as const);
-  const rows = await db.judgment.findMany({
-    where: { projectId: project.id, supersededAt: null, source: { in: [...sources] } },
-    select: { verdict: true, comparison: { select: { completionIds: true, isGold: true } } },
+  await bringUpToDate(db, project.id);
+  const counters = await readCounters(db, project.id, ["b|"]);
+  const wanted = new Set<string>(sources);
+  const merged = new Map<string, BattleCount>();
+  for (const [key, n] of counters) {
+    const [source, a, b, winner] = JSON.parse(key.slice(2)) as [
+      string,
+      string,
+      string,
+      BattleCount["winner"],
+    ];
+    if (!wanted.has(source) || n <= 0) continue;
+    const k = JSON.stringify([a, b, winner]);
+    const cell = merged.get(k);
+    if (cell) cell.count += n;
+    else merged.set(k, { a, b, winner, count: n });
+  }
+  // A fixed order (by key), so the same counts give the same figures.
+  const list = [...merged.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, c]) => c);
+  const total = list.reduce((s, c) => s + c.count, 0);
+  if (total === 0) return { project, origin, battles: 0, rows: [] as LeaderboardRowView[] };
+  const board = bradleyTerryLeaderboardFromCounts(list, {
+    rounds: opts.rounds ?? 100,
+    seed: opts.seed ?? 42,
   });
-  const completions = await db.completion.findMany({
-    where: { projectId: project.id },
-    select: { id: true, modelName: true, checkpoint: { select: { name: true } } },
-  });
-  const sourceOf = new Map(
-    completions.map((c) => [c.id, c.checkpoint ? `checkpoint:${c.checkpoint.name}` : c.modelName]),
-  );
-  const parsed = rows.flatMap((r) => {
-    if (r.comparison.isGold) return []; // checks on annotators, not evidence about models
-    const v = Verdict.safeParse(r.verdict);
-    return v.success ? [{ verdict: v.data, completionIds: r.comparison.completionIds }] : [];
-  });
-  const list = battles(parsed, sourceOf);
-  if (list.length === 0) return { project, origin, battles: 0, rows: [] as LeaderboardRowView[] };
-  const board = bradleyTerryLeaderboard(list, { rounds: opts.rounds ?? 100, seed: opts.seed ?? 42 });
   return {
     project,
     origin,
-    battles: list.length,
+    battles: total,
     rows: board.rows.map((r): LeaderboardRowView => ({
       source: r.source,
       rating: r.rating,

@@ -253,10 +253,10 @@ export async function leaseNext(
 
   let goldFirst = false;
   if (project.goldRatio > 0) {
+    // Items served (active or submitted assignments) and gold among them: counters kept by a
+    // trigger on Assignment (migration 20261204170000), one row read whatever the history.
     const [counts] = await sql.query<{ served: number; gold: number }>(
-      `SELECT count(*)::int AS served, count(*) FILTER (WHERE c."isGold")::int AS gold
-      FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId"
-      WHERE a."userId" = $1::text AND a."projectId" = $2::text AND a.status IN ('active', 'submitted')`,
+      `SELECT served, gold FROM "AnnotatorCounter" WHERE "userId" = $1::text AND "projectId" = $2::text`,
       [input.userId, input.projectId],
     );
     goldFirst = wantGold(project.goldRatio, counts?.served ?? 0, counts?.gold ?? 0, random);
@@ -280,11 +280,11 @@ export async function leaseNext(
     if (!(await anyCandidate(sql, input.projectId, input.userId, project.goldRatio > 0))) break;
     await new Promise((r) => setTimeout(r, 5 + attempt * 10));
   }
-  const [any] = await sql.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM "Assignment" WHERE "userId" = $1::text AND "projectId" = $2::text`,
+  const [any] = await sql.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM "Assignment" WHERE "userId" = $1::text AND "projectId" = $2::text) AS ok`,
     [input.userId, input.projectId],
   );
-  return { kind: "empty", reason: (any?.n ?? 0) > 0 ? "all_done" : "no_items" };
+  return { kind: "empty", reason: any?.ok ? "all_done" : "no_items" };
 }
 
 /**

@@ -8,6 +8,7 @@
 // No "server-only" import: the fast lane runs in plain Node.
 import { z } from "zod";
 import { appSql, db } from "@/server/db/client";
+import { withConnectionRetry } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { LabelSchema } from "@/server/projects/schema";
 import { heartbeat, leaseNext, skipAssignment, SkipReason } from "@/server/annotation/queue";
@@ -137,18 +138,23 @@ export const annotationSubmitHandler = handler(annotationRoutes.annotationSubmit
   submitJudgment(appSql(), auth!.user.id, body),
 );
 
+// Heartbeat and skip are idempotent (a repeat extends the same lease, or finds it skipped): a
+// lost database connection runs them again rather than failing the request.
 export const annotationHeartbeatHandler = handler(
   annotationRoutes.annotationHeartbeat,
-  async ({ auth, body }) => heartbeat(db(), { assignmentId: body.assignmentId, userId: auth!.user.id }),
+  async ({ auth, body }) =>
+    withConnectionRetry(() => heartbeat(db(), { assignmentId: body.assignmentId, userId: auth!.user.id })),
 );
 
 export const annotationSkipHandler = handler(annotationRoutes.annotationSkip, async ({ auth, body }) =>
-  skipAssignment(db(), {
-    assignmentId: body.assignmentId,
-    userId: auth!.user.id,
-    reason: body.reason,
-    note: body.note,
-  }),
+  withConnectionRetry(() =>
+    skipAssignment(db(), {
+      assignmentId: body.assignmentId,
+      userId: auth!.user.id,
+      reason: body.reason,
+      note: body.note,
+    }),
+  ),
 );
 
 /** The routes the web process answers before Next.js (server/processes/web.ts). */

@@ -21,9 +21,10 @@ import {
   listJudgments,
   listPairs,
 } from "@/server/data/comparisons";
-import { createSnapshot, getSnapshot } from "@/server/data/snapshots";
+import { getSnapshot, startSnapshot } from "@/server/data/snapshots";
 import { exportStream } from "@/server/data/export";
 import { getImportJob, importStream, listImportJobs } from "@/server/data/import";
+import { clientIp, enforce } from "@/server/auth/rate-limit";
 import { errorResponse, handler } from "./http";
 import { routes } from "./routes";
 import { openApiDocument } from "./openapi";
@@ -56,6 +57,13 @@ export const updateProjectHandler = handler(r.updateProject, async ({ params, bo
 
 // POST /api/v1/projects/{project}/import - streamed import; answers with the report when done
 export const importHandler = handler(r.importData, async ({ req, params, query, auth }) => {
+  await enforce(
+    [
+      ["import.account", auth!.user.id],
+      ["import.ip", clientIp(req.headers)],
+    ],
+    "imports",
+  );
   const project = await getProjectOrThrow(db(), params.project);
   if (!req.body)
     return errorResponse("bad_request", "Send the file as the request body (JSON Lines or a JSON array).");
@@ -192,7 +200,9 @@ export const listPairsHandler = handler(r.listPairs, async ({ params, query }) =
 // POST /api/v1/projects/{project}/snapshots - freeze a snapshot
 export const createSnapshotHandler = handler(r.createSnapshot, async ({ params, body }) => {
   const p = await getProjectOrThrow(db(), params.project);
-  return createSnapshot(db(), p.id, { ...body, from: date(body.from), to: date(body.to) });
+  // A job: answers with the finished snapshot when it is ready within a few seconds, else at once
+  // with status "building" (GET /snapshots/{id} follows its progress).
+  return startSnapshot(db(), p.id, { ...body, from: date(body.from), to: date(body.to) });
 });
 
 // GET /api/v1/snapshots/{id} - a snapshot's hash and counts

@@ -6,6 +6,7 @@ import { DomainError, httpStatus, isDomainError } from "@/server/errors";
 import { authenticateBearer, hasScope, type BearerAuth, type Scope } from "@/server/auth/tokens";
 import { hasRole, type Role } from "@/server/auth/roles";
 import { projectIdOf, requireProjectRole, type ProjectSource } from "@/server/auth/access";
+import { decodePathSegment, findBadQuery, parseJsonBody } from "./input";
 
 export const API_PREFIX = "/api/v1";
 
@@ -46,12 +47,30 @@ export interface Ctx<R extends RouteDef> {
   body: R["body"] extends z.ZodType ? z.output<R["body"]> : undefined;
 }
 
+/** JSON API responses are never cached (they carry per-user data). */
+const NO_STORE = { "cache-control": "no-store" };
+
 export function errorResponse(
   code: DomainError["code"],
   message: string,
   extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Response {
-  return Response.json({ error: { code, message, ...extra } }, { status: httpStatus[code] });
+  return Response.json(
+    { error: { code, message, ...extra } },
+    { status: httpStatus[code], headers: { ...NO_STORE, ...headers } },
+  );
+}
+
+/** A DomainError as a response; a rate limit's wait goes in Retry-After. */
+export function domainErrorResponse(e: DomainError): Response {
+  const retryAfter = (e.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  return errorResponse(
+    e.code,
+    e.message,
+    retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {},
+    retryAfter !== undefined ? { "retry-after": String(retryAfter) } : {},
+  );
 }
 
 /** The regular expression matching a route's path (with its {params} as named groups) under /api/v1. */
@@ -113,9 +132,12 @@ export function handler<R extends RouteDef>(
       }
       const url = new URL(req.url);
       const m = pattern.exec(url.pathname);
-      const rawParams = Object.fromEntries(
-        Object.entries(m?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
-      );
+      const rawParams: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m?.groups ?? {})) {
+        const d = decodePathSegment(v, `path.${k}`);
+        if (!d.ok) return errorResponse("bad_request", d.reason);
+        rawParams[k] = d.value;
+      }
       let params: unknown = rawParams;
       if (route.params) {
         const r = route.params.safeParse(rawParams);
@@ -132,6 +154,8 @@ export function handler<R extends RouteDef>(
           access.role = await requireProjectRole(auth.user, access.projectId, route.role ?? "annotator");
       }
       let query: unknown = {};
+      const badQuery = findBadQuery(url.search);
+      if (badQuery) return errorResponse("bad_request", badQuery);
       if (route.query) {
         const r = route.query.safeParse(queryObject(url, lists));
         if (!r.success) return errorResponse("bad_request", issues(r.error, "query"));
@@ -139,24 +163,20 @@ export function handler<R extends RouteDef>(
       }
       let body: unknown;
       if (route.body && route.body instanceof z.ZodType) {
-        let raw: unknown;
-        try {
-          raw = await req.json();
-        } catch {
-          return errorResponse(
-            "bad_request",
-            "The request body is not valid JSON; send Content-Type: application/json with a JSON object.",
-          );
-        }
-        const r = route.body.safeParse(raw);
+        const parsed = parseJsonBody(await req.text());
+        if (!parsed.ok) return errorResponse("bad_request", parsed.reason);
+        const r = route.body.safeParse(parsed.value);
         if (!r.success) return errorResponse("bad_request", issues(r.error, "body"));
         body = r.data;
       }
       const out = await fn({ req, auth, access, params, query, body } as Ctx<R>);
-      if (out instanceof Response) return out;
-      return Response.json(out, { status: route.status ?? 200 });
+      if (out instanceof Response) {
+        if (!out.headers.has("cache-control")) out.headers.set("cache-control", "no-store");
+        return out;
+      }
+      return Response.json(out, { status: route.status ?? 200, headers: NO_STORE });
     } catch (e) {
-      if (isDomainError(e)) return errorResponse(e.code, e.message);
+      if (isDomainError(e)) return domainErrorResponse(e);
       if (e instanceof ZodError) return errorResponse("bad_request", issues(e, "input"));
       console.error(`[api] ${route.method} ${route.path}:`, e);
       return errorResponse("internal", "Something went wrong on the server; it has been logged. Try again.");

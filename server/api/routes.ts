@@ -208,6 +208,11 @@ export const SnapshotInput = z.object({
 const SnapshotOut = z.object({
   id: z.string(),
   projectId: z.string(),
+  /** building: a job is still choosing and hashing the pairs (hash empty); ready; failed (see error). */
+  status: z.enum(["building", "ready", "failed"]),
+  /** Pairs hashed so far while building, of pairCount. */
+  pairsDone: z.number().int(),
+  error: z.string().nullable(),
   hash: z.string(),
   pairCount: z.number().int(),
   trainCount: z.number().int(),

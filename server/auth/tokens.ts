@@ -5,6 +5,7 @@ import { db } from "../db/client";
 import { DomainError } from "../errors";
 import type { SessionUser } from "./roles";
 import { audit } from "../audit/audit";
+import { clientIp, enforce } from "./rate-limit";
 
 export const SCOPES = ["read", "write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -96,13 +97,33 @@ export async function authenticateBearer(
   const header = typeof req === "string" ? req : req?.headers.get("authorization");
   const m = header?.match(/^Bearer\s+(\S+)$/i);
   if (!m) return null;
+  // Abuse limits (server/auth/rate-limit.ts): a 429 DomainError when over.
+  const ip = typeof req === "string" ? "unknown" : clientIp(req?.headers);
   const hash = hashToken(m[1]!);
   const hit = tokenCache.get(hash);
-  if (hit && Date.now() - hit.at < TOKEN_CACHE_MS && !(hit.expiresAt && hit.expiresAt < new Date()))
+  if (hit && Date.now() - hit.at < TOKEN_CACHE_MS && !(hit.expiresAt && hit.expiresAt < new Date())) {
+    await enforce(
+      [
+        ["token.account", hit.auth.user.id],
+        ["token.ip", ip],
+      ],
+      "API requests",
+    );
     return hit.auth;
+  }
   tokenCache.delete(hash);
   const t = await db().apiToken.findUnique({ where: { tokenHash: hash }, include: { user: true } });
-  if (!t || t.revokedAt || (t.expiresAt && t.expiresAt < new Date()) || !t.user.active) return null;
+  if (!t || t.revokedAt || (t.expiresAt && t.expiresAt < new Date()) || !t.user.active) {
+    await enforce([["token.invalid_ip", ip]], "requests with an invalid API token");
+    return null;
+  }
+  await enforce(
+    [
+      ["token.account", t.user.id],
+      ["token.ip", ip],
+    ],
+    "API requests",
+  );
   // Cheap enough per lookup; keeps "last used" honest without a write on every call.
   if (!t.lastUsedAt || Date.now() - t.lastUsedAt.getTime() > 60_000) {
     await db().apiToken.update({ where: { id: t.id }, data: { lastUsedAt: new Date() } });

@@ -27,6 +27,13 @@ import {
   type JudgmentVote,
 } from "./aggregate";
 import { newId } from "./ids";
+import {
+  COMPLETIONS_JSON,
+  completionsMap,
+  contribution,
+  difference,
+  type RollJudgment,
+} from "@/server/annotation/rollups";
 import { Verdict, type JudgmentOrigin } from "./verdict";
 
 export type Tx = Prisma.TransactionClient;
@@ -175,9 +182,17 @@ interface Locked {
     flag: string | null;
     userId: string | null;
     judgeConfigId: string | null;
+    displayOrder: string[] | null;
+    timeSpentMs: number | null;
+    isGoldCheck: boolean;
+    goldCorrect: boolean | null;
   }> | null;
   pairs: AggregatedPair[] | null;
   keyed: { id: string; comparisonId: string } | null;
+  /** Dashboard rollups (server/annotation/rollups.ts): whether they count this comparison's rolledIds. */
+  rolledUp: boolean;
+  rolledIds: string[];
+  completions: Array<{ id: string; len: number; source: string }> | null;
 }
 
 // Read after the lock is held, in a statement of its own: a statement's snapshot is taken when it
@@ -185,8 +200,10 @@ interface Locked {
 // transaction it waited for.
 const LOAD_COMPARISON = `
   SELECT c.id, c."projectId", c."promptId", c."completionIds", c."isGold", c."goldAnswer", c.status::text AS status, c."completedAt",
+    c."rolledUp", c."rolledIds", ${COMPLETIONS_JSON("c")} AS completions,
     p.overlap, p."consensusRule"::text AS "consensusRule", p."aiCountsTowardConsensus", p.settings,
-    (SELECT json_agg(json_build_object('id', j.id, 'source', j.source, 'verdict', j.verdict, 'createdAt', j."createdAt", 'flag', j.flag, 'userId', j."userId", 'judgeConfigId', j."judgeConfigId") ORDER BY j."createdAt", j.id)
+    (SELECT json_agg(json_build_object('id', j.id, 'source', j.source, 'verdict', j.verdict, 'createdAt', j."createdAt", 'flag', j.flag, 'userId', j."userId", 'judgeConfigId', j."judgeConfigId",
+       'displayOrder', j."displayOrder", 'timeSpentMs', j."timeSpentMs", 'isGoldCheck', j."isGoldCheck", 'goldCorrect', j."goldCorrect") ORDER BY j."createdAt", j.id)
        FROM "Judgment" j WHERE j."comparisonId" = c.id AND j."supersededAt" IS NULL) AS judgments,
     (SELECT json_agg(json_build_object('chosenId', x."chosenId", 'rejectedId', x."rejectedId", 'margin', x.margin, 'weight', x.weight, 'agreement', x.agreement, 'judgmentIds', x."judgmentIds", 'origin', x.origin))
        FROM "PreferencePair" x WHERE x."comparisonId" = c.id AND x.active) AS pairs,
@@ -236,13 +253,11 @@ async function voterWeights(
 ): Promise<Map<string, number>> {
   const weights = new Map<string, number>();
   if (!userIds.length && !judgeIds.length) return weights;
+  // Per-voter counters of standing gold checks, kept by a trigger on Judgment (migration
+  // 20261204170000): a few rows read, however many judgments the voters have.
   const rows = await tx.query<{ k: string; ok: number; n: number }>(
-    `SELECT CASE WHEN "userId" = ANY($2::text[]) THEN 'u:' || "userId" ELSE 'j:' || "judgeConfigId" END AS k,
-       count(*) FILTER (WHERE "goldCorrect")::int AS ok, count(*)::int AS n
-     FROM "Judgment"
-     WHERE "projectId" = $1::text AND "isGoldCheck" AND "supersededAt" IS NULL AND ("userId" = ANY($2::text[]) OR "judgeConfigId" = ANY($3::text[]))
-     GROUP BY 1`,
-    [projectId, userIds, judgeIds],
+    `SELECT voter AS k, correct AS ok, checks AS n FROM "VoterGold" WHERE "projectId" = $1::text AND voter = ANY($2::text[])`,
+    [projectId, [...userIds.map((u) => `u:${u}`), ...judgeIds.map((j) => `j:${j}`)]],
   );
   for (const r of rows) weights.set(r.k, (r.ok + 1) / (r.n + 2));
   return weights;
@@ -341,6 +356,7 @@ function aggregationWrites(
   now: Date,
   base: number,
   endAssignment: string | null = null,
+  roll: Roll | null = null,
 ): { ctes: string; params: unknown[] } {
   const params: unknown[] = [
     c.id,
@@ -352,14 +368,24 @@ function aggregationWrites(
   const $ = (i: number) => `$${base + i + 1}`;
   // The annotation submit: its lease ends in the same statement, and its slot becomes the judgment.
   const release = endAssignment ? `, "leaseCount" = GREATEST("leaseCount" - 1, 0)` : "";
+  const rollAt = params.length;
+  if (roll) params.push(roll.ids);
+  if (roll?.delta.size) params.push(c.projectId, [...roll.delta.keys()], [...roll.delta.values()]);
+  const rolled = roll ? `, "rolledIds" = ${$(rollAt)}::text[]` : "";
   let ctes = `upd AS (
-      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3)${release}
+      UPDATE "Comparison" SET "judgmentCount" = ${$(2)}::int, status = ${$(1)}::text::"ComparisonStatus", agreement = ${$(3)}::float8, "completedAt" = ${$(4)}::timestamp(3)${release}${rolled}
       WHERE id = ${$(0)}::text RETURNING id)`;
   const nowAt = params.length;
   if (endAssignment || p.pairs) params.push(now);
   if (endAssignment) {
     params.push(endAssignment);
     ctes += `, ended AS (UPDATE "Assignment" a SET status = 'submitted', "endedAt" = ${$(nowAt)}::timestamp(3) WHERE a.id = ${$(nowAt + 1)}::text RETURNING a.id)`;
+  }
+  if (roll) {
+    // The dashboard rollups follow the comparison's judgments (server/annotation/rollups.ts):
+    // the difference of its contribution is appended, and "rolledIds" set in `upd` above.
+    if (roll.delta.size)
+      ctes += `, stat AS (INSERT INTO "StatDelta" ("projectId", "key", "n") SELECT ${$(rollAt + 1)}::text, k, n FROM unnest(${$(rollAt + 2)}::text[], ${$(rollAt + 3)}::bigint[]) AS x(k, n) RETURNING 1)`;
   }
   if (p.pairs) {
     const rows = p.pairs.map((x) => ({
@@ -383,6 +409,34 @@ function aggregationWrites(
       RETURNING id)`;
   }
   return { ctes, params };
+}
+
+/** The dashboard rollups' update for a new judgment (null when this comparison's rollup is stale). */
+interface Roll {
+  ids: string[];
+  delta: Map<string, number>;
+}
+
+function rollFor(c: Locked, added: RollJudgment, supersededId: string | undefined): Roll | null {
+  if (!c.rolledUp) return null; // counted later by bringUpToDate
+  const standing: RollJudgment[] = (c.judgments ?? []).map((j) => ({
+    ...j,
+    createdAt: utc(j.createdAt),
+  }));
+  const counted = new Set(c.rolledIds);
+  // The counted contribution came from exactly the standing judgments (the usual case); else
+  // leave it to bringUpToDate, which recomputes from the judgments themselves.
+  if (standing.length !== counted.size || standing.some((j) => !counted.has(j.id))) return null;
+  const next = [...standing.filter((j) => j.id !== supersededId), added];
+  const comparison = {
+    completionIds: c.completionIds,
+    isGold: c.isGold,
+    completions: completionsMap(c.completions),
+  };
+  return {
+    ids: next.map((j) => j.id).sort(),
+    delta: difference(contribution(comparison, next), contribution(comparison, standing)),
+  };
 }
 
 function voteRows(c: Locked): VoteRow[] {
@@ -563,7 +617,22 @@ export async function recordJudgment(
 
       const { p, judgmentParams } = await prepareJudgment(tx, c, input, verdict);
       const now = input.now ?? new Date();
-      const w = aggregationWrites(c, p, now, judgmentParams.length, opts.endAssignment ?? null);
+      const roll = rollFor(
+        c,
+        {
+          id: judgmentParams[0] as string,
+          source: judgmentParams[4] as string,
+          userId: judgmentParams[5] as string | null,
+          verdict,
+          displayOrder: judgmentParams[14] as string[],
+          timeSpentMs: judgmentParams[15] as number | null,
+          isGoldCheck: judgmentParams[17] as boolean,
+          goldCorrect: judgmentParams[18] as boolean | null,
+          createdAt: now,
+        },
+        input.supersedesId,
+      );
+      const w = aggregationWrites(c, p, now, judgmentParams.length, opts.endAssignment ?? null, roll);
       const inserted = await tx.query<Judgment>(
         `WITH sup AS (
            UPDATE "Judgment" SET "supersededAt" = $22::timestamp(3) WHERE id = $20::text AND "supersededAt" IS NULL RETURNING id

@@ -33,9 +33,16 @@ export const SnapshotFilter = z.object({
 });
 export type SnapshotFilter = z.input<typeof SnapshotFilter>;
 
+export type SnapshotStatus = "building" | "ready" | "failed";
+
 export interface SnapshotSummary {
   id: string;
   projectId: string;
+  /** building: a job is choosing and hashing the pairs (hash empty, counts so far); ready; failed. */
+  status: SnapshotStatus;
+  /** Pairs hashed so far (while building), of pairCount. */
+  pairsDone: number;
+  error: string | null;
   hash: string;
   pairCount: number;
   trainCount: number;
@@ -71,33 +78,100 @@ export function pairFilterSql(
   return parts.length ? Prisma.sql` AND ${Prisma.join(parts, " AND ")}` : Prisma.empty;
 }
 
-export async function createSnapshot(
-  db: PrismaClient,
-  projectId: string,
-  filter: SnapshotFilter = {},
-): Promise<SnapshotSummary> {
+function parseFilter(filter: SnapshotFilter): z.output<typeof SnapshotFilter> {
   const parsed = SnapshotFilter.safeParse(filter);
   if (!parsed.success)
     throw new DomainError(
       "bad_request",
       `Invalid snapshot filter: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
-  const f = parsed.data;
+  return parsed.data;
+}
+
+/** The snapshot's row, status "building", committed so its progress can be followed. */
+async function snapshotRow(db: PrismaClient, projectId: string, f: z.output<typeof SnapshotFilter>) {
   const project = await db.project.findUnique({ where: { id: projectId }, select: { id: true } });
   if (!project) throw new DomainError("not_found", `No project ${projectId}.`);
   const id = newId();
-  return db.$transaction(
-    async (tx) => {
-      await tx.datasetSnapshot.create({
-        data: {
-          id,
-          projectId,
-          hash: "",
-          pairCount: 0,
-          filter: JSON.parse(JSON.stringify(f)) as Prisma.InputJsonValue,
-        },
-      });
-      await tx.$executeRaw`
+  await db.datasetSnapshot.create({
+    data: {
+      id,
+      projectId,
+      hash: "",
+      pairCount: 0,
+      status: "building",
+      filter: JSON.parse(JSON.stringify(f)) as Prisma.InputJsonValue,
+    },
+  });
+  return id;
+}
+
+/**
+ * Makes a snapshot and waits for it (training rounds, the CLI). The row is visible from the
+ * start with status "building" and its progress; it ends "ready", or "failed" with the error.
+ */
+export async function createSnapshot(
+  db: PrismaClient,
+  projectId: string,
+  filter: SnapshotFilter = {},
+  opts: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<SnapshotSummary> {
+  const f = parseFilter(filter);
+  const id = await snapshotRow(db, projectId, f);
+  return buildSnapshot(db, id, projectId, f, opts.onProgress);
+}
+
+/**
+ * Starts a snapshot as a job of this process and answers once it is ready or after `waitMs`,
+ * whichever comes first (the REST API: a small project answers with the finished snapshot, a big
+ * one at once with status "building"; GET /snapshots/{id} follows it). Progress is written to the
+ * row as the pairs are hashed.
+ */
+export async function startSnapshot(
+  db: PrismaClient,
+  projectId: string,
+  filter: SnapshotFilter = {},
+  opts: { waitMs?: number } = {},
+): Promise<SnapshotSummary> {
+  const f = parseFilter(filter);
+  const id = await snapshotRow(db, projectId, f);
+  let last = 0;
+  // Fire and forget: never awaited inside the build's transaction (an embedded database runs one
+  // transaction at a time, so the update lands when the build commits; PostgreSQL applies it now).
+  const progress = (done: number, total: number) => {
+    if (done !== 0 && done - last < 20_000) return;
+    last = done;
+    void db.datasetSnapshot
+      .updateMany({ where: { id, status: "building" }, data: { pairsDone: done, pairCount: total } })
+      .catch(() => undefined);
+  };
+  const job = buildSnapshot(db, id, projectId, f, progress);
+  job.catch(() => undefined); // recorded on the row
+  const waited = await Promise.race([
+    job.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((r) => setTimeout(() => r(false), opts.waitMs ?? 5_000).unref?.()),
+  ]);
+  if (waited) {
+    const s = await job.catch((e: unknown) => e);
+    if (s instanceof Error) throw s;
+  }
+  return getSnapshot(db, id);
+}
+
+async function buildSnapshot(
+  db: PrismaClient,
+  id: string,
+  projectId: string,
+  f: z.output<typeof SnapshotFilter>,
+  onProgress?: (done: number, total: number) => void,
+): Promise<SnapshotSummary> {
+  try {
+    return await db.$transaction(
+      async (tx) => {
+        const total = await tx.$executeRaw`
         INSERT INTO "SnapshotPair" ("snapshotId", "pairId", split)
         SELECT ${id}, pp.id,
           CASE WHEN pr.split <> 'train' THEN pr.split
@@ -105,8 +179,9 @@ export async function createSnapshot(
                ELSE 'train'::"Split" END
         FROM "PreferencePair" pp JOIN "Prompt" pr ON pr.id = pp."promptId"
         WHERE pp."projectId" = ${projectId} AND pp.active ${pairFilterSql("pp", f)}`;
-      // Stream the sorted content lines through sha256 with a cursor: memory stays flat at any size.
-      await tx.$executeRaw`
+        onProgress?.(0, total);
+        // Stream the sorted content lines through sha256 with a cursor: memory stays flat at any size.
+        await tx.$executeRaw`
         DECLARE snapshot_lines NO SCROLL CURSOR FOR
         SELECT line, split FROM (
           SELECT pr."contentHash" || E'\t' || ch."contentHash" || E'\t' || rj."contentHash" || E'\t' || pp.margin::text || E'\t' || pp.weight::text || E'\t' || sp.split::text AS line,
@@ -118,36 +193,52 @@ export async function createSnapshot(
           JOIN "Completion" rj ON rj.id = pp."rejectedId"
           WHERE sp."snapshotId" = ${id}) lines
         ORDER BY line COLLATE "C"`;
-      const hash = crypto.createHash("sha256");
-      const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-      let n = 0;
-      for (;;) {
-        const rows = await tx.$queryRawUnsafe<Array<{ line: string; split: Split }>>(
-          "FETCH 5000 FROM snapshot_lines",
-        );
-        for (const r of rows) {
-          hash.update(n++ === 0 ? r.line : `\n${r.line}`);
-          counts[r.split]++;
+        const hash = crypto.createHash("sha256");
+        const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
+        let n = 0;
+        for (;;) {
+          const rows = await tx.$queryRawUnsafe<Array<{ line: string; split: Split }>>(
+            "FETCH 5000 FROM snapshot_lines",
+          );
+          for (const r of rows) {
+            hash.update(n++ === 0 ? r.line : `\n${r.line}`);
+            counts[r.split]++;
+          }
+          onProgress?.(n, total);
+          if (rows.length < 5000) break;
         }
-        if (rows.length < 5000) break;
-      }
-      await tx.$executeRawUnsafe("CLOSE snapshot_lines");
-      const digest = hash.digest("hex");
-      const snap = await tx.datasetSnapshot.update({ where: { id }, data: { hash: digest, pairCount: n } });
-      return {
-        id,
-        projectId,
-        hash: digest,
-        pairCount: n,
-        trainCount: counts.train,
-        validationCount: counts.validation,
-        testCount: counts.test,
-        filter: f,
-        createdAt: snap.createdAt,
-      };
-    },
-    { timeout: 600_000, maxWait: 30_000 },
-  );
+        await tx.$executeRawUnsafe("CLOSE snapshot_lines");
+        const digest = hash.digest("hex");
+        const snap = await tx.datasetSnapshot.update({
+          where: { id },
+          data: { hash: digest, pairCount: n, pairsDone: n, status: "ready", finishedAt: new Date() },
+        });
+        return {
+          id,
+          projectId,
+          status: "ready" as const,
+          pairsDone: n,
+          error: null,
+          hash: digest,
+          pairCount: n,
+          trainCount: counts.train,
+          validationCount: counts.validation,
+          testCount: counts.test,
+          filter: f,
+          createdAt: snap.createdAt,
+        };
+      },
+      { timeout: 600_000, maxWait: 30_000 },
+    );
+  } catch (e) {
+    await db.datasetSnapshot
+      .updateMany({
+        where: { id },
+        data: { status: "failed", error: e instanceof Error ? e.message : String(e), finishedAt: new Date() },
+      })
+      .catch(() => undefined);
+    throw e;
+  }
 }
 
 export async function getSnapshot(db: PrismaClient, snapshotId: string): Promise<SnapshotSummary> {
@@ -160,6 +251,9 @@ export async function getSnapshot(db: PrismaClient, snapshotId: string): Promise
   return {
     id: s.id,
     projectId: s.projectId,
+    status: s.status as SnapshotStatus,
+    pairsDone: s.pairsDone,
+    error: s.error,
     hash: s.hash,
     pairCount: s.pairCount,
     trainCount: c.train ?? 0,

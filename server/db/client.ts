@@ -3,18 +3,46 @@
 import { PrismaClient } from "@prisma/client";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
-import { createPgPool, pgSql, type Sql } from "./sql";
+import { createPgPool, isConnectionError, pgSql, RETRY_DELAYS_MS, type Sql } from "./sql";
 import { databaseUrl } from "../env";
 
 export type Db = PrismaClient;
 
+/** Model operations that only read: sent again when their connection was lost. */
+const READS = new Set([
+  "findUnique",
+  "findUniqueOrThrow",
+  "findFirst",
+  "findFirstOrThrow",
+  "findMany",
+  "count",
+  "aggregate",
+  "groupBy",
+]);
+
 export function createPrisma(connectionString: string, opts: { max?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({ connectionString, max: opts.max ?? 10 });
   // passwordHash never leaves by accident: code that checks passwords selects it explicitly.
-  // The cast: a client built with `omit` has its own generic type, which Prisma does not make
-  // assignable to PrismaClient / Prisma.TransactionClient, the types every module takes. Reading
-  // passwordHash without selecting it would type-check but come back undefined at run time.
-  return new PrismaClient({ adapter, omit: { user: { passwordHash: true } } }) as unknown as PrismaClient;
+  // The cast below: a client built with `omit` has its own generic type, which Prisma does not
+  // make assignable to PrismaClient / Prisma.TransactionClient, the types every module takes.
+  const client = new PrismaClient({ adapter, omit: { user: { passwordHash: true } } });
+  // A read whose connection was lost (the database restarted, a connection was terminated) runs
+  // again on a fresh one instead of failing the request. Writes are not repeated here: their
+  // outcome is unknown when the reply is lost.
+  return client.$extends({
+    query: {
+      async $allOperations({ operation, args, query }) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await query(args);
+          } catch (e) {
+            if (!READS.has(operation) || attempt >= RETRY_DELAYS_MS.length || !isConnectionError(e)) throw e;
+            await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+          }
+        }
+      },
+    },
+  }) as unknown as PrismaClient;
 }
 
 const globalForPrisma = globalThis as unknown as { pairwisePrisma?: PrismaClient };

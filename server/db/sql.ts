@@ -95,6 +95,45 @@ function canPrepare(pool: pg.Pool): Promise<boolean> {
   return p;
 }
 
+/**
+ * A lost connection (the server terminated it, restarted, or the network cut it), as opposed to
+ * an error of the statement itself. Either executor.
+ */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; cause?: unknown; meta?: { code?: string } } | null;
+  if (!err || typeof err !== "object") return false;
+  const code = err.code ?? err.meta?.code ?? "";
+  if (/^(57P01|57P02|57P03|08000|08001|08003|08004|08006|P1001|P1002|P1017)$/.test(code)) return true;
+  if (/^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code)) return true;
+  const msg = err.message ?? "";
+  if (
+    /Connection terminated|terminating connection|Client has encountered a connection error|Connection ended|connection is closed|Client was closed|server closed the connection|ECONNRESET|ECONNREFUSED|EPIPE|the database system is (shutting down|starting up)/i.test(
+      msg,
+    )
+  )
+    return true;
+  return err.cause !== undefined && err.cause !== e && isConnectionError(err.cause);
+}
+
+/** Waits before the n-th retry after a lost connection (a restarting database needs a moment). */
+export const RETRY_DELAYS_MS = [20, 150, 500, 1500];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `fn` again (on fresh connections) when its connection was lost. Only for work that is
+ * safe to repeat: reads, and writes that are idempotent (a lease heartbeat, a skip).
+ */
+export async function withConnectionRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= RETRY_DELAYS_MS.length || !isConnectionError(e)) throw e;
+      await sleep(RETRY_DELAYS_MS[attempt]!);
+    }
+  }
+}
+
 class PgSql implements Sql {
   constructor(
     private readonly q: Queryable,
@@ -102,30 +141,57 @@ class PgSql implements Sql {
     private readonly prepare: Promise<boolean>,
   ) {}
 
+  /**
+   * Outside a transaction, a statement whose connection was lost is sent again on a fresh one.
+   * The hot path's autocommit statements are reads, the lease function (a repeat after a commit
+   * whose reply was lost leaves one extra lease, which expires) and the abuse-limit upsert (one
+   * hit counted twice); inside a transaction the whole transaction is retried (below).
+   */
   async query<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     const name = (await this.prepare) ? statementName(text) : undefined;
-    const res = await this.q.query({ name, text, values: params.map(param), types });
-    return res.rows as T[];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.q.query({ name, text, values: params.map(param), types });
+        return res.rows as T[];
+      } catch (e) {
+        if (this.inTransaction || attempt >= RETRY_DELAYS_MS.length || !isConnectionError(e)) throw e;
+        await sleep(RETRY_DELAYS_MS[attempt]!);
+      }
+    }
   }
 
+  /**
+   * Runs `fn` in a transaction. A connection lost before COMMIT was sent means the server rolled
+   * everything back: the transaction runs again from the start on a fresh connection. One lost
+   * during COMMIT has an unknown outcome and is not retried here (the error goes up).
+   */
   async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    const client = await (this.q as pg.Pool).connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const out = await fn(new PgSql(client, true, this.prepare));
-      await client.query("COMMIT");
-      return out;
-    } catch (e) {
+    for (let attempt = 0; ; attempt++) {
+      let committing = false;
+      let client: pg.PoolClient | undefined;
+      let broken = false;
       try {
-        await client.query("ROLLBACK");
-      } catch {
-        broken = true; // the connection died: do not hand it out again
+        client = await (this.q as pg.Pool).connect();
+        await client.query("BEGIN");
+        const out = await fn(new PgSql(client, true, this.prepare));
+        committing = true;
+        await client.query("COMMIT");
+        return out;
+      } catch (e) {
+        if (client) {
+          try {
+            await client.query("ROLLBACK");
+          } catch {
+            broken = true; // the connection died: do not hand it out again
+          }
+        }
+        if (committing || attempt >= RETRY_DELAYS_MS.length || !isConnectionError(e)) throw e;
+        broken = true;
+        await sleep(RETRY_DELAYS_MS[attempt]!);
+      } finally {
+        client?.release(broken);
       }
-      throw e;
-    } finally {
-      client.release(broken);
     }
   }
 }

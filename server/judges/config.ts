@@ -237,6 +237,16 @@ export async function updateJudgeConfig(
     rubricPreset: view.rubricPreset ?? undefined,
     ...raw,
   });
+  // The stored key was given for one host: it never goes to another one unless re-entered.
+  if (
+    current.apiKeyEncrypted &&
+    raw.apiKey === undefined &&
+    originOf(merged.baseUrl) !== originOf(current.baseUrl)
+  )
+    throw new DomainError(
+      "bad_request",
+      "The base URL now points at another host: re-enter the API key for it (or clear the key), so the stored key is not sent to the new host.",
+    );
   const { rubric, settings } = normalise(merged, current.settings);
   const next = { ...merged, rubric };
   const prevSettings = parseJudgeSettings(current.settings);
@@ -268,6 +278,16 @@ export async function updateJudgeConfig(
     },
   });
   return toView(row);
+}
+
+/** scheme://host:port of a base URL (null when none): where a key would be sent. */
+function originOf(u: string | null | undefined): string | null {
+  if (!u) return null;
+  try {
+    return new URL(u).origin;
+  } catch {
+    return u;
+  }
 }
 
 export async function listJudgeConfigs(opts: { projectId?: string } = {}): Promise<JudgeConfigView[]> {

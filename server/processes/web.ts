@@ -5,6 +5,21 @@ import next from "next";
 import { env } from "../env";
 import { closeAppSql } from "../db/client";
 import { fastLane } from "./fast-lane";
+import { CLIENT_IP_HEADER, requestAddress } from "../auth/rate-limit";
+import { decodePathSegment } from "../api/input";
+import { API_CSP, BASE_SECURITY_HEADERS } from "../security-headers";
+
+/** Why a request path cannot be decoded or stored (per segment), or null. */
+function badRequestPath(url: string): string | null {
+  const q = url.indexOf("?");
+  const pathname = q >= 0 ? url.slice(0, q) : url;
+  if (!pathname.includes("%")) return null;
+  for (const seg of pathname.split("/")) {
+    const d = decodePathSegment(seg, "path");
+    if (!d.ok) return d.reason;
+  }
+  return null;
+}
 import { startCpuProfile } from "./profile";
 import { startHeartbeat } from "./heartbeat";
 import { runProcess } from "./run";
@@ -18,6 +33,26 @@ runProcess("web", async () => {
   const handle = app.getRequestHandler();
   // The annotator's REST loop first (fast lane), everything else through Next.js.
   const server = http.createServer((req, res) => {
+    // The client's address for the abuse limits, set here only (a client's own copy is replaced).
+    req.headers[CLIENT_IP_HEADER] = requestAddress(
+      req.socket.remoteAddress,
+      [req.headers["x-forwarded-for"] ?? []].flat().join(","),
+    );
+    // A path Next.js cannot decode (broken %-escapes) would be its own 500: a 400 with the reason.
+    const bad = badRequestPath(req.url ?? "/");
+    if (bad) {
+      const body = JSON.stringify({ error: { code: "bad_request", message: bad } });
+      res
+        .writeHead(400, {
+          ...BASE_SECURITY_HEADERS,
+          "content-security-policy": API_CSP,
+          "content-type": "application/json",
+          "cache-control": "no-store",
+          "content-length": String(Buffer.byteLength(body)),
+        })
+        .end(body);
+      return;
+    }
     if (!fastLane(req, res)) void handle(req, res);
   });
   server.keepAliveTimeout = 65_000;

@@ -654,3 +654,207 @@ export function bradleyTerryLeaderboard(
   rows.forEach((row, k) => (row.rank = ranks[k] as number));
   return { rows, fit, rounds, usableRounds, nonIdentifiableRounds };
 }
+
+/** A battle outcome with how many times it happened (the leaderboard's rollup cells). */
+export interface BattleCount extends Battle {
+  count: number;
+}
+
+/** A standard normal draw (Box–Muller) from `rng`. */
+function normal(rng: () => number): number {
+  let u = 0;
+  while (u === 0) u = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/**
+ * Binomial(n, p) draw: exact by inversion while the mean is small, else the normal approximation
+ * with continuity correction (n·p·(1−p) ≥ 25, where its error is far below the bootstrap's own).
+ */
+function binomial(rng: () => number, n: number, p: number): number {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  const q = 1 - p;
+  const v = n * p * q;
+  if (v >= 25) return Math.min(n, Math.max(0, Math.round(n * p + Math.sqrt(v) * normal(rng))));
+  if (p > 0.5) return n - binomial(rng, n, q);
+  // inversion: walk the pmf from 0 (mean < 50 here)
+  const u = rng();
+  let k = 0;
+  let pk = Math.pow(q, n);
+  let cum = pk;
+  while (cum < u && k < n) {
+    pk *= ((n - k) / (k + 1)) * (p / q);
+    k++;
+    cum += pk;
+  }
+  return k;
+}
+
+/**
+ * The leaderboard of {@link bradleyTerryLeaderboard} from battle counts instead of a list of
+ * battles: the same point ratings (the fit only ever sees per-pair totals, which counts give
+ * exactly), and bootstrap intervals from resampling the counts — each round draws the total
+ * number of battles with replacement as a multinomial over the cells (by conditional binomials),
+ * which is the battle bootstrap's distribution; the draws differ from the battle version's, so
+ * intervals agree only up to resampling noise. Cost: rounds × (cells + a Newton fit), whatever
+ * the number of battles.
+ */
+export function bradleyTerryLeaderboardFromCounts(
+  cells: ReadonlyArray<BattleCount>,
+  options: LeaderboardOptions = {},
+): Leaderboard {
+  const opts = resolve(options);
+  const rounds = options.rounds ?? 100;
+  const confidence = options.confidence ?? 0.95;
+  if (!Number.isInteger(rounds) || rounds < 0)
+    throw new RangeError(`bradleyTerryLeaderboard: rounds must be a non-negative integer`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`bradleyTerryLeaderboard: confidence must be in (0, 1)`);
+  // Index the cells as indexBattles indexes battles: sources by first appearance.
+  const sourceIndex = new Map<string, number>();
+  const sources: string[] = [];
+  const pairIndex = new Map<number, number>();
+  const pairI: number[] = [];
+  const pairJ: number[] = [];
+  const cellPair: number[] = [];
+  const cellScore: number[] = [];
+  const cellCount: number[] = [];
+  const idx = (name: string): number => {
+    let k = sourceIndex.get(name);
+    if (k === undefined) {
+      k = sources.length;
+      sourceIndex.set(name, k);
+      sources.push(name);
+    }
+    return k;
+  };
+  cells.forEach((cell, n) => {
+    if (cell.a === cell.b) throw new Error(`bradleyTerry: cell ${n} pits "${cell.a}" against itself`);
+    if (!(cell.count > 0)) return;
+    if (cell.winner === "tie" && opts.ties === "exclude") return;
+    const ia = idx(cell.a);
+    const ib = idx(cell.b);
+    const lo = Math.min(ia, ib);
+    const hi = Math.max(ia, ib);
+    const key = lo * 0x200000 + hi;
+    let p = pairIndex.get(key);
+    if (p === undefined) {
+      p = pairI.length;
+      pairIndex.set(key, p);
+      pairI.push(lo);
+      pairJ.push(hi);
+    }
+    const scoreA = cell.winner === "a" ? 1 : cell.winner === "b" ? 0 : 0.5;
+    cellPair.push(p);
+    cellScore.push(ia === lo ? scoreA : 1 - scoreA);
+    cellCount.push(cell.count);
+  });
+  const ix: Indexed = {
+    sources,
+    battlePair: new Int32Array(0),
+    battleScore: new Float64Array(0),
+    pairI: Int32Array.from(pairI),
+    pairJ: Int32Array.from(pairJ),
+  };
+  const tableOf = (counts: ArrayLike<number>) => {
+    const n = new Float64Array(pairI.length);
+    const s = new Float64Array(pairI.length);
+    for (let c = 0; c < cellPair.length; c++) {
+      const p = cellPair[c] as number;
+      const k = counts[c] as number;
+      n[p] = (n[p] as number) + k;
+      s[p] = (s[p] as number) + k * (cellScore[c] as number);
+    }
+    return compactTable(ix, n, s);
+  };
+
+  const total = cellCount.reduce((a, b) => a + b, 0);
+  const { table, kept } = tableOf(cellCount);
+  const names = kept.map((g) => sources[g] as string);
+  const th = fitTheta(table, opts);
+  const full = toRatings(th.theta, names, opts);
+  if (full === null) throw new Error(`bradleyTerry: anchor source "${opts.anchor?.source}" has no battles`);
+  const fitRows: BradleyTerryRating[] = names.map((source, k) => ({
+    source,
+    rating: full[k] as number,
+    theta: th.theta[k] as number,
+  }));
+  fitRows.sort((x, y) => y.rating - x.rating || (x.source < y.source ? -1 : 1));
+  const fit: BradleyTerryFit = {
+    ratings: fitRows,
+    ratingBySource: Object.fromEntries(fitRows.map((r) => [r.source, r.rating])),
+    identifiable: th.identifiable,
+    l2: th.l2,
+    converged: th.converged,
+    iterations: th.iterations,
+    logLikelihood: th.logLikelihood,
+    battles: total,
+  };
+
+  const samples = new Map<string, number[]>(fit.ratings.map((r) => [r.source, []]));
+  const rng = createRng(options.seed ?? 42);
+  const drawn = new Float64Array(cellCount.length);
+  let usableRounds = 0;
+  let nonIdentifiableRounds = 0;
+  for (let r = 0; r < rounds && total > 0; r++) {
+    let left = total;
+    let mass = total;
+    for (let c = 0; c < cellCount.length; c++) {
+      const k = c === cellCount.length - 1 ? left : binomial(rng, left, (cellCount[c] as number) / mass);
+      drawn[c] = k;
+      left -= k;
+      mass -= cellCount[c] as number;
+    }
+    const t = tableOf(drawn);
+    const bnames = t.kept.map((g) => sources[g] as string);
+    const bt = fitTheta(t.table, opts);
+    if (!bt.identifiable) nonIdentifiableRounds++;
+    const ratings = toRatings(bt.theta, bnames, opts);
+    if (ratings === null) continue;
+    usableRounds++;
+    bnames.forEach((name, k) => samples.get(name)?.push(ratings[k] as number));
+  }
+
+  const counts = new Map<string, { battles: number; wins: number; losses: number; ties: number }>();
+  const tally = (name: string) => {
+    let c = counts.get(name);
+    if (!c) counts.set(name, (c = { battles: 0, wins: 0, losses: 0, ties: 0 }));
+    return c;
+  };
+  for (const b of cells) {
+    if (!(b.count > 0)) continue;
+    const ca = tally(b.a);
+    const cb = tally(b.b);
+    ca.battles += b.count;
+    cb.battles += b.count;
+    if (b.winner === "tie") {
+      ca.ties += b.count;
+      cb.ties += b.count;
+    } else if (b.winner === "a") {
+      ca.wins += b.count;
+      cb.losses += b.count;
+    } else {
+      cb.wins += b.count;
+      ca.losses += b.count;
+    }
+  }
+  const lowQ = (1 - confidence) / 2;
+  const rows = fit.ratings.map((r) => {
+    const sorted = (samples.get(r.source) ?? []).sort((x, y) => x - y);
+    const c = counts.get(r.source) ?? { battles: 0, wins: 0, losses: 0, ties: 0 };
+    return {
+      source: r.source,
+      rating: r.rating,
+      lower: quantileSorted(sorted, lowQ),
+      upper: quantileSorted(sorted, 1 - lowQ),
+      bootstrapMedian: quantileSorted(sorted, 0.5),
+      bootstrapSamples: sorted.length,
+      rank: 0,
+      ...c,
+    };
+  });
+  const ranks = ranksFromIntervals(rows);
+  rows.forEach((row, k) => (row.rank = ranks[k] as number));
+  return { rows, fit, rounds, usableRounds, nonIdentifiableRounds };
+}

@@ -16,6 +16,7 @@ export { createRng, randomInt, type Rng } from "./rng";
 export {
   alphaFromCoincidences,
   coincidenceMatrix,
+  coincidenceMatrixFromCounts,
   krippendorffAlpha,
   raterMatrixToUnits,
   type AlphaMetric,
@@ -29,6 +30,7 @@ export {
   cohenKappaFromLabels,
   contingencyTable,
   fleissKappa,
+  fleissKappaFromCounts,
   verdictAgreement,
   type CohenKappaResult,
   type FleissKappaResult,
@@ -38,10 +40,12 @@ export {
 } from "./kappa";
 export {
   bradleyTerryLeaderboard,
+  bradleyTerryLeaderboardFromCounts,
   fitBradleyTerry,
   ranksFromIntervals,
   winProbability,
   type Battle,
+  type BattleCount,
   type BattleWinner,
   type BradleyTerryFit,
   type BradleyTerryOptions,

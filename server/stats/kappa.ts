@@ -245,3 +245,41 @@ export function verdictAgreement(pairs: ReadonlyArray<VerdictPair>): VerdictAgre
     decisiveOnly: { ...cohenKappa(table2), table: table2 },
   };
 }
+
+/**
+ * Fleiss' kappa from count rows with a multiplicity (`units` items have exactly these category
+ * counts): the same figure as {@link fleissKappa} over the expanded rows (up to floating-point
+ * summation order), in time proportional to the number of distinct rows.
+ */
+export function fleissKappaFromCounts(
+  rows: ReadonlyArray<{ counts: ReadonlyArray<number>; units: number }>,
+): FleissKappaResult {
+  const used = rows.filter((r) => r.units > 0);
+  const first = used[0];
+  if (first === undefined) throw new Error("fleissKappa: no items");
+  const k = first.counts.length;
+  const n = first.counts.reduce((s, c) => s + c, 0);
+  for (const r of used) {
+    if (r.counts.length !== k || r.counts.reduce((s, c) => s + c, 0) !== n)
+      throw new Error("fleissKappa: every item needs the same number of raters and categories");
+  }
+  if (n < 2) throw new Error(`fleissKappa: need at least 2 raters per item, got ${n}`);
+  let N = 0;
+  const totals = new Array<number>(k).fill(0);
+  let sumP = 0;
+  for (const { counts, units } of used) {
+    N += units;
+    let sq = 0;
+    counts.forEach((c, j) => {
+      totals[j] = (totals[j] as number) + units * c;
+      sq += c * c;
+    });
+    sumP += (units * (sq - n)) / (n * (n - 1));
+  }
+  const observedAgreement = sumP / N;
+  const categoryProportions = totals.map((t) => t / (N * n));
+  const expectedAgreement = categoryProportions.reduce((s, p) => s + p * p, 0);
+  const kappa =
+    expectedAgreement === 1 ? Number.NaN : (observedAgreement - expectedAgreement) / (1 - expectedAgreement);
+  return { kappa, observedAgreement, expectedAgreement, categoryProportions, items: N, ratersPerItem: n };
+}

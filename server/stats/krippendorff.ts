@@ -227,3 +227,44 @@ export function raterMatrixToUnits(
   for (let u = 0; u < width; u++) units.push(raters.map((row) => row[u] ?? null));
   return units;
 }
+
+/**
+ * The coincidence matrix from units given as category counts with a multiplicity: `{ counts:
+ * Map<value, how many ratings>, units: how many units have exactly these counts }`. The same
+ * matrix as {@link coincidenceMatrix} over the expanded units (up to floating-point summation
+ * order), in time proportional to the number of distinct count patterns, not of units.
+ */
+export function coincidenceMatrixFromCounts(
+  patterns: Iterable<{ counts: ReadonlyMap<number, number>; units: number }>,
+): CoincidenceMatrix {
+  const pairable: Array<{ counts: ReadonlyMap<number, number>; units: number; m: number }> = [];
+  const distinct = new Set<number>();
+  let pairableUnits = 0;
+  for (const p of patterns) {
+    let m = 0;
+    for (const n of p.counts.values()) m += n;
+    if (m < 2 || p.units <= 0) continue;
+    pairable.push({ ...p, m });
+    pairableUnits += p.units;
+    for (const [v, n] of p.counts) if (n > 0) distinct.add(v);
+  }
+  const values = [...distinct].sort((a, b) => a - b);
+  const index = new Map(values.map((v, i) => [v, i] as const));
+  const k = values.length;
+  const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (const { counts, units, m } of pairable) {
+    const w = 1 / (m - 1);
+    for (const [c, nc] of counts) {
+      if (nc <= 0) continue;
+      const row = matrix[index.get(c) as number] as number[];
+      for (const [kk, nk] of counts) {
+        if (nk <= 0) continue;
+        const j = index.get(kk) as number;
+        row[j] = (row[j] as number) + units * (c === kk ? nc * (nc - 1) : nc * nk) * w;
+      }
+    }
+  }
+  const marginals = matrix.map((row) => row.reduce((s, x) => s + x, 0));
+  const total = marginals.reduce((s, x) => s + x, 0);
+  return { values, matrix, marginals, total, pairableUnits };
+}

@@ -6,20 +6,32 @@ import { ZodError } from "zod";
 import { isDomainError, type DomainErrorCode } from "../errors";
 import { hasRole, type Role, type SessionUser } from "../auth/roles";
 import { authenticateBearer, hasScope, type Scope } from "../auth/tokens";
+import { clientIp } from "../auth/rate-limit";
 
 export interface Context {
   user: SessionUser | null;
   /** Set when the caller used an API token: what it may do. */
   scopes: Scope[] | null;
+  /** The client's address (abuse limits); absent for server-side callers. */
+  ip?: string;
 }
 
 export async function createContext(opts: {
   req: Request;
   getSession: () => Promise<SessionUser | null>;
 }): Promise<Context> {
-  const bearer = await authenticateBearer(opts.req);
-  if (bearer) return { user: bearer.user, scopes: bearer.scopes };
-  return { user: await opts.getSession(), scopes: null };
+  const ip = clientIp(opts.req.headers);
+  let bearer;
+  try {
+    bearer = await authenticateBearer(opts.req);
+  } catch (e) {
+    // tRPC answers 500 for anything but a TRPCError thrown while making the context.
+    if (isDomainError(e) && e.code === "rate_limited")
+      throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: e.message, cause: e });
+    throw e;
+  }
+  if (bearer) return { user: bearer.user, scopes: bearer.scopes, ip };
+  return { user: await opts.getSession(), scopes: null, ip };
 }
 
 const trpcCode: Record<DomainErrorCode, TRPCError["code"]> = {

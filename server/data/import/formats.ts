@@ -120,7 +120,14 @@ function optString(row: Obj, key: string): string | undefined {
   const v = row[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw new RowError(`${key} must be a string, got ${typeName(v)}`);
-  return v.slice(0, 200);
+  if (v.includes("\u0000"))
+    throw new RowError(`${key} contains a NUL character (\\u0000), which PostgreSQL text cannot store`);
+  // Cut at 200 characters, never inside a surrogate pair; a lone surrogate is refused.
+  const cut = [...v].slice(0, 200).join("").slice(0, 200);
+  const out = /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+  if (!(out as string & { isWellFormed(): boolean }).isWellFormed())
+    throw new RowError(`${key} contains an unpaired UTF-16 surrogate (a broken \\uD8xx escape)`);
+  return out;
 }
 
 function optMetadata(row: Obj, key = "metadata"): Obj | undefined {

@@ -888,6 +888,12 @@ async function writeBatch(client: pg.Client, plan: BatchPlan, target: BatchTarge
       const inserted = new Set(res.rows.map((r) => r.id));
       for (const j of judgments) if (inserted.has(j.id as string)) addedVotes.add(j.vote as string);
       delta.judgments += res.rowCount ?? 0;
+      // Written around recordJudgment: the dashboard rollups recount these comparisons
+      // (server/annotation/rollups.ts, bringUpToDate).
+      await client.query(
+        `UPDATE "Comparison" SET "rolledUp" = false WHERE id = ANY($1::text[]) AND "rolledUp"`,
+        [[...new Set(judgments.map((j) => String(j.comparisonId)))]],
+      );
     }
     if (pairs.length) {
       const res = await client.query(

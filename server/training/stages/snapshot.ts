@@ -20,7 +20,7 @@ export async function snapshotStage(ctx: RoundContext): Promise<Record<string, u
     // A previous attempt may have created the snapshot and died before recording it: adopt it
     // (same filter, made after this round was requested, used by no round) instead of making another.
     const candidates = await db().datasetSnapshot.findMany({
-      where: { projectId: ctx.project.id, createdAt: { gte: ctx.round.createdAt } },
+      where: { projectId: ctx.project.id, createdAt: { gte: ctx.round.createdAt }, status: "ready" },
       orderBy: { createdAt: "desc" },
       select: { id: true, filter: true },
     });

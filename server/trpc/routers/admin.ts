@@ -25,6 +25,7 @@ import { ExportFormat } from "../../data/export";
 import { findProjectByRef } from "../../projects/projects";
 import { listMembers, removeMember, setMember } from "../../annotation/members";
 import { listAudit } from "../../audit/audit";
+import { enforce } from "../../auth/rate-limit";
 
 const ProjectRef = z.object({ project: z.string().min(1) });
 
@@ -97,7 +98,16 @@ export const adminRouter = router({
         bytesTotal: z.number().int().min(0).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => queueImport(db(), { ...input, userId: ctx.user.id })),
+    .mutation(async ({ ctx, input }) => {
+      await enforce(
+        [
+          ["import.account", ctx.user.id],
+          ["import.ip", ctx.ip ?? "unknown"],
+        ],
+        "imports",
+      );
+      return queueImport(db(), { ...input, userId: ctx.user.id });
+    }),
   importJob: adminProcedure
     .input(z.object({ jobId: z.string().min(1) }))
     .query(({ input }) => getImportJob(db(), input.jobId)),

@@ -213,6 +213,34 @@ describe("LLM judge runs", () => {
     expect((await getJudgeConfig(cfg.id)).apiKey).toBe("not set");
   });
 
+  it("never sends the stored key to a new host: changing the base URL's host needs the key again", async () => {
+    const other = await startFakeLlm((r) => chatReply(`[[${honestVerdict(r)}]]`));
+    try {
+      fake.setHandler((r) => chatReply(`[[${honestVerdict(r)}]]`));
+      const fx = await makeProject(t.prisma, { n: 1 });
+      const cfg = await llm({ apiKey: "sk-for-the-first-host", positionSwap: false });
+      // another host, key not re-entered: refused, nothing changes
+      await expect(updateJudgeConfig(cfg.id, { baseUrl: other.url })).rejects.toThrow(/re-enter the API key/);
+      expect((await getJudgeConfig(cfg.id)).baseUrl).toBe(fake.url);
+      // the same host (another path) keeps the key
+      expect((await updateJudgeConfig(cfg.id, { baseUrl: `${fake.url}/` })).apiKey).toBe("set");
+      // another host with its own key: that key goes there, the old one never does
+      const moved = await updateJudgeConfig(cfg.id, { baseUrl: other.url, apiKey: "sk-for-the-second-host" });
+      expect(moved).toMatchObject({ baseUrl: other.url, apiKey: "set" });
+      const run = await createJudgeRun({ judgeConfigId: cfg.id, projectId: fx.projectId });
+      expect(await executeJudgeRun(run.id, { pollMs: 50 })).toBe("finished");
+      expect(other.requests.length).toBeGreaterThan(0);
+      expect(other.requests.every((q) => q.headers.authorization === "Bearer sk-for-the-second-host")).toBe(
+        true,
+      );
+      // or with the key cleared
+      const cleared = await updateJudgeConfig(cfg.id, { baseUrl: fake.url, apiKey: "" });
+      expect(cleared).toMatchObject({ baseUrl: fake.url, apiKey: "not set" });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("respects the judge's concurrency", async () => {
     fake.setHandler((r) => ({ ...chatReply(`[[${honestVerdict(r)}]]`), delayMs: 40 }) as FakeReply);
     const fx = await makeProject(t.prisma, { n: 8 });
