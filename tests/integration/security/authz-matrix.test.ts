@@ -146,6 +146,7 @@ export const MATRIX: {
         "training.provenance",
         "training.playground",
         "training.rollouts",
+        "training.preview",
       ].map((k) => [k, { need: "admin" } satisfies TrpcRow]),
     ),
   },
