@@ -4,7 +4,7 @@ import { z } from "zod";
 import { API_PREFIX, type RouteDef } from "./http";
 import { ErrorOut, routes } from "./routes";
 import { annotationRoutes } from "./annotation";
-import { trainingRoutes } from "@/server/training/api";
+import { trainingRoutes } from "./training";
 import { memberRoutes } from "./members";
 
 /** Every /api/v1 route: data, annotation, training. */

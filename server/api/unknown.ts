@@ -4,7 +4,7 @@
 import { annotationRoutes } from "./annotation";
 import { API_PREFIX, errorResponse, pathPattern, type RouteDef } from "./http";
 import { routes } from "./routes";
-import { trainingRoutes } from "@/server/training/api";
+import { trainingRoutes } from "./training";
 
 const patterns = (Object.values({ ...routes, ...annotationRoutes, ...trainingRoutes }) as RouteDef[]).map(
   (r) => ({ method: r.method as string, pattern: pathPattern(r.path) }),

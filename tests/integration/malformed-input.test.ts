@@ -211,7 +211,8 @@ describe("REST: every route under /api/v1", () => {
       fc.string({ unit: "binary" }).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, "x"))),
       fc.string({ unit: fc.constantFrom("%", "0", "e", "D", "8", "A", "x", "%00", "%ED%A0%80", "%C3") }),
     );
-    const getRoutes = restRoutes.filter((r) => r.methods.GET && r.template.includes("["));
+    // routes with a named path parameter (the catch-all [...path] for unknown paths has none)
+    const getRoutes = restRoutes.filter((r) => r.methods.GET && /\[\w+\]/.test(r.template));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...getRoutes), segment, async (r, raw) => {
         const name = /\[(\w+)\]/.exec(r.template)![1]!;

@@ -9,7 +9,7 @@ import { closeAppSql } from "@/server/db/client";
 import * as api from "@/server/api/handlers";
 import { routes } from "@/server/api/routes";
 import { annotationNextHandler, annotationRoutes } from "@/server/api/annotation";
-import { trainingRoutes } from "@/server/training/api";
+import { trainingRoutes } from "@/server/api/training";
 import { memberRoutes } from "@/server/api/members";
 
 const BASE = "http://pairwise.test/api/v1";

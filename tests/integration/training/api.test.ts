@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
 import { db } from "@/server/db/client";
 import { createApiToken } from "@/server/auth/tokens";
 import { stopBoss } from "@/server/jobs/boss";
-import { getRoundHandler, listRoundsHandler, startRoundHandler } from "@/server/training/api";
+import { getRoundHandler, listRoundsHandler, startRoundHandler } from "@/server/api/training";
 import { makeTrainingProject } from "./fixtures";
 
 let tdb: TestDatabase;

@@ -1,6 +1,6 @@
 // POST /api/v1/projects/{project}/rounds - run a training round now
 // GET  /api/v1/projects/{project}/rounds - the project's rounds
-import * as api from "@/server/training/api";
+import * as api from "@/server/api/training";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";

@@ -1,11 +1,12 @@
-// REST edge of training rounds (/api/v1), following server/api's conventions: a route table entry
-// (method, path, scope, role, zod schemas) and a handler; app/api/v1/**/route.ts re-exports them.
+// REST edge of training rounds (/api/v1): route table entries (method, path, scope, role, zod
+// schemas) and handlers over server/training; app/api/v1/**/route.ts re-exports them. It lives in
+// server/api (as annotation.ts does) so that imports point one way: api -> training, never back.
 import { z } from "zod";
 import { db } from "@/server/db/client";
-import { handler, type RouteDef } from "@/server/api/http";
+import { handler, type RouteDef } from "./http";
 import { getProjectOrThrow } from "@/server/projects/projects";
-import { requestAndEnqueue } from "./jobs";
-import { getRoundOrThrow, listRounds } from "./rounds";
+import { requestAndEnqueue } from "@/server/training/jobs";
+import { getRoundOrThrow, listRounds } from "@/server/training/rounds";
 import { ROUND_STATUSES } from "@/server/enums";
 
 const Id = z.string().min(1).max(200);

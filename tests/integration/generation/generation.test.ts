@@ -9,7 +9,7 @@ import { resetEnvForTests } from "@/server/env";
 import { promptHash } from "@/server/data/hash";
 import { choosePairs, generateComparisons } from "@/server/generation/generate";
 import { startServeServer, type ServeServer } from "@/server/serve/server";
-import { chatReply, startFakeLlm } from "./fixtures";
+import { chatReply, startFakeLlm } from "../judges/fixtures";
 
 let t: TestDatabase;
 let dir: string;
