@@ -4,10 +4,19 @@ import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { hasRole } from "@/server/auth/roles";
 import { projectIdsWithRole } from "@/server/auth/access";
+import { plural } from "@/components/plural";
 
-export default async function Home() {
+const ROLE_NAMES = { annotator: "annotators", reviewer: "reviewers and admins", admin: "admins" } as const;
+
+export default async function Home({
+  searchParams,
+}: {
+  searchParams: Promise<{ denied?: string; from?: string }>;
+}) {
   const user = await requirePageUser("annotator");
   const mine = await projectIdsWithRole(user);
+  const { denied, from } = await searchParams;
+  const deniedRole = denied && denied in ROLE_NAMES ? (denied as keyof typeof ROLE_NAMES) : null;
   const projects = await db().project.findMany({
     where: { archived: false, ...(mine === "all" ? {} : { id: { in: mine } }) },
     orderBy: { createdAt: "asc" },
@@ -24,6 +33,22 @@ export default async function Home() {
   const doneToday = await db().judgment.count({ where: { userId: user.id, createdAt: { gte: today } } });
   return (
     <div data-testid={`home-${user.role}`} className="flex flex-col gap-6">
+      {deniedRole && (
+        <p
+          role="alert"
+          className="rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+          data-testid="access-denied"
+        >
+          {from ? (
+            <>
+              <code className="break-all">{from}</code> is only for {ROLE_NAMES[deniedRole]}
+            </>
+          ) : (
+            <>That page is only for {ROLE_NAMES[deniedRole]}</>
+          )}
+          ; you are signed in as {user.name} ({user.role}). Ask an admin if you need access.
+        </p>
+      )}
       <section>
         <h1 className="text-2xl font-semibold">Welcome, {user.name}</h1>
         <p className="text-slate-600" data-testid="home-done-today">
@@ -42,7 +67,7 @@ export default async function Home() {
               data-testid="home-project"
             >
               <div className="font-medium">{p.name}</div>
-              <div className="text-sm text-slate-600">{open.get(p.id) ?? 0} comparisons open</div>
+              <div className="text-sm text-slate-600">{plural(open.get(p.id) ?? 0, "comparison")} open</div>
               <Link
                 href={`/annotate/${p.slug}`}
                 className="mt-2 inline-block rounded bg-slate-900 px-3 py-1.5 text-sm text-white"

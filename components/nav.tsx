@@ -17,7 +17,10 @@ const rank = { annotator: 0, reviewer: 1, admin: 2 } as const;
 export function Nav({ user }: { user: SessionUser | null }) {
   return (
     <header className="border-b border-slate-200 bg-white">
-      <nav aria-label="Main" className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
+      <nav
+        aria-label="Main"
+        className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-1 px-4 py-2"
+      >
         <Link href="/" className="font-semibold text-slate-900">
           Pairwise
         </Link>
@@ -34,10 +37,14 @@ export function Nav({ user }: { user: SessionUser | null }) {
                 {l.label}
               </Link>
             ))}
-        <div className="ml-auto flex items-center gap-3 text-sm">
+        <div className="ml-auto flex min-w-0 items-center gap-3 text-sm whitespace-nowrap">
           {user ? (
             <>
-              <span data-testid="nav-user" className="text-slate-600">
+              <span
+                data-testid="nav-user"
+                className="max-w-[12rem] truncate text-slate-600"
+                title={`${user.name} · ${user.role}`}
+              >
                 {user.name} · {user.role}
               </span>
               <SignOutButton />

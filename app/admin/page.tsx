@@ -5,7 +5,7 @@ import { db } from "@/server/db/client";
 import { projectSummaries } from "@/server/annotation/dashboard";
 
 export default async function AdminHome() {
-  await requirePageUser("admin");
+  await requirePageUser("admin", "/admin");
   const projects = await projectSummaries(db());
   return (
     <div className="flex flex-col gap-4" data-testid="admin-home">

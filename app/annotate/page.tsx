@@ -6,7 +6,7 @@ import { listAnnotatorProjects } from "@/server/annotation/queue";
 import { projectIdsWithRole } from "@/server/auth/access";
 
 export default async function AnnotateIndex() {
-  const user = await requirePageUser("annotator");
+  const user = await requirePageUser("annotator", "/annotate");
   const mine = await projectIdsWithRole(user);
   const projects = (await listAnnotatorProjects(db(), user.id)).filter(
     (p) => mine === "all" || mine.includes(p.id),

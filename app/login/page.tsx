@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { getSessionUser } from "@/server/auth/session";
+import { getSessionUser, safeCallbackPath } from "@/server/auth/session";
 import { env } from "@/server/env";
 import { LoginForm } from "./login-form";
 
@@ -8,8 +8,9 @@ export default async function LoginPage({
 }: {
   searchParams: Promise<{ error?: string; callbackUrl?: string }>;
 }) {
-  if (await getSessionUser()) redirect("/");
   const sp = await searchParams;
+  const callbackUrl = safeCallbackPath(sp.callbackUrl);
+  if (await getSessionUser()) redirect(callbackUrl);
   const e = env();
   const oauth = [
     ...(e.GITHUB_ID ? [{ id: "github", name: "GitHub" }] : []),
@@ -18,7 +19,7 @@ export default async function LoginPage({
   return (
     <div className="mx-auto mt-12 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
       <h1 className="mb-4 text-xl font-semibold">Sign in to Pairwise</h1>
-      <LoginForm error={sp.error} callbackUrl={sp.callbackUrl ?? "/"} oauth={oauth} />
+      <LoginForm error={sp.error} callbackUrl={callbackUrl} oauth={oauth} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // /review - comparisons waiting for a reviewer: no consensus, flagged, or gold items many fail.
 import Link from "next/link";
 import { requirePageUser } from "@/server/auth/session";
+import { plural } from "@/components/plural";
 import { db } from "@/server/db/client";
 import { reviewQueue } from "@/server/annotation/review";
 import { projectIdsWithRole } from "@/server/auth/access";
@@ -10,7 +11,7 @@ export default async function ReviewQueuePage({
 }: {
   searchParams: Promise<{ status?: string }>;
 }) {
-  const user = await requirePageUser("reviewer");
+  const user = await requirePageUser("reviewer", "/review");
   const sp = await searchParams;
   const status = sp.status === "review" || sp.status === "flagged" ? sp.status : undefined;
   const q = await reviewQueue(db(), { status, projectIds: await projectIdsWithRole(user, "reviewer") });
@@ -81,7 +82,7 @@ export default async function ReviewQueuePage({
             {q.goldFailures.map((g) => (
               <li key={g.id}>
                 <Link href={`/review/${g.id}`} className="text-blue-700 underline">
-                  {g.projectName}: {g.failed} of {g.checks} checks failed
+                  {g.projectName}: {g.failed} of {plural(g.checks, "check")} failed
                 </Link>
               </li>
             ))}

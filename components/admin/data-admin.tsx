@@ -10,12 +10,32 @@ import { errorMessage } from "@/components/annotate/errors";
 
 type Format = "trl" | "kto" | "hh" | "votes";
 
-function Progress({ value, label, testId }: { value: number | null; label: string; testId: string }) {
+type Tone = "busy" | "ok" | "partial" | "failed";
+// The bar's colour says how it went (Chrome draws a bare <progress> green, whatever happened).
+const TONE: Record<Tone, string> = {
+  busy: "accent-blue-600",
+  ok: "accent-green-600",
+  partial: "accent-amber-500",
+  failed: "accent-red-600",
+};
+
+function Progress({
+  value,
+  label,
+  testId,
+  tone = "busy",
+}: {
+  value: number | null;
+  label: string;
+  testId: string;
+  tone?: Tone;
+}) {
   return (
     <div className="flex flex-col gap-1 text-sm">
       <span>{label}</span>
       <progress
-        className="h-3 w-full"
+        data-tone={tone}
+        className={`h-3 w-full ${TONE[tone]}`}
         max={1}
         value={value ?? undefined}
         aria-label={label}
@@ -27,7 +47,22 @@ function Progress({ value, label, testId }: { value: number | null; label: strin
 
 interface Report {
   summary?: string;
+  invalid?: number;
   errors?: Array<{ line: number; reason: string }>;
+}
+
+/** How an import ended: a job that "succeeded" with rejected rows is a partial import. */
+function importTone(status: string, report: Report | null | undefined): Tone {
+  if (status === "failed") return "failed";
+  if (status !== "succeeded") return "busy";
+  return (report?.invalid ?? 0) > 0 || (report?.errors?.length ?? 0) > 0 ? "partial" : "ok";
+}
+
+function importStatusText(status: string, report: Report | null | undefined): string {
+  const tone = importTone(status, report);
+  if (tone !== "partial") return status;
+  const bad = report?.invalid ?? report?.errors?.length ?? 0;
+  return `partial: ${bad.toLocaleString("en-US")} bad ${bad === 1 ? "row" : "rows"} skipped`;
 }
 
 export function DataAdmin({ initialProject }: { initialProject: string }) {
@@ -36,6 +71,7 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
   const qc = useQueryClient();
   const projects = useQuery(trpc.admin.projects.queryOptions());
   const [picked, setProject] = useState(initialProject);
+  // The first project until one is picked (derived, not copied into state by an effect).
   const project = picked || projects.data?.[0]?.slug || "";
   const jobs = useQuery({ ...trpc.admin.importJobs.queryOptions({ project }), enabled: !!project });
   const queue = useMutation(trpc.admin.queueImport.mutationOptions());
@@ -232,11 +268,16 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
             />
             <Progress
               value={importState.fraction}
-              label={`Processing: ${importState.status}, ${importState.rows.toLocaleString()} rows`}
+              label={`Processing: ${importStatusText(importState.status, importState.report)}, ${importState.rows.toLocaleString("en-US")} ${importState.rows === 1 ? "row" : "rows"}`}
               testId="import-job-bar"
+              tone={importTone(importState.status, importState.report)}
             />
             {importState.report?.summary && (
-              <p className="text-sm" role="status" data-testid="import-summary">
+              <p
+                className={`text-sm ${importTone(importState.status, importState.report) === "partial" ? "text-amber-800" : ""}`}
+                role="status"
+                data-testid="import-summary"
+              >
                 {importState.report.summary}
               </p>
             )}
@@ -271,7 +312,11 @@ export function DataAdmin({ initialProject }: { initialProject: string }) {
               {jobs.data.map((j) => (
                 <tr key={j.id} className="border-b align-top">
                   <td className="p-1">{j.fileName}</td>
-                  <td className="p-1">{j.status}</td>
+                  <td
+                    className={`p-1 ${{ ok: "text-green-800", partial: "text-amber-800", failed: "text-red-800", busy: "" }[importTone(j.status, j.report as Report)]}`}
+                  >
+                    {importStatusText(j.status, j.report as Report)}
+                  </td>
                   <td className="p-1">{j.rowsDone}</td>
                   <td className="p-1 text-xs">{(j.report as Report).summary ?? j.error ?? ""}</td>
                 </tr>

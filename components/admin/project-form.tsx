@@ -157,7 +157,9 @@ export function ProjectForm({ initial, existing }: { initial: ProjectFormValue; 
             disabled={existing}
             value={v.slug}
             onChange={(e) => set("slug", e.target.value)}
-            pattern="[a-z0-9][a-z0-9-]*"
+            // valid under the `v` flag browsers compile `pattern` with (a bare "-" in a class is not)
+            pattern="[a-z0-9][a-z0-9\-]*"
+            title="Lowercase letters, digits and -, starting with a letter or digit"
             className={field}
             data-testid="project-slug"
           />

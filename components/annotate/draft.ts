@@ -15,6 +15,8 @@ export interface Draft {
   /** axis → completion id → score */
   ratings: Record<string, Record<string, number>>;
   ranking?: RankItem[];
+  /** The annotator moved, tied or left out a completion, or kept the order shown on purpose (O). */
+  rankingDecided?: boolean;
   savedAt: number;
 }
 
@@ -74,6 +76,6 @@ export function draftHasContent(d: Draft | null): boolean {
       !!d.reasoningChoice ||
       d.rationale.trim().length > 0 ||
       Object.keys(d.ratings).length > 0 ||
-      !!d.ranking)
+      !!d.rankingDecided)
   );
 }

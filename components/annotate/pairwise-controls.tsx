@@ -1,17 +1,13 @@
 "use client";
 // A/B choice with strength, the reasoning judged on its own when the project asks, per-axis
 // ratings and the rationale. Every control is a labelled native element; keys are in help.
+import type { RouterOutputs } from "@/components/trpc";
 import type { Choice, Draft } from "./draft";
 
-export interface PairwiseSchema {
-  kind: "pairwise";
-  strength: boolean;
-  allowTie: boolean;
-  allowBothBad: boolean;
-  axes: Array<{ key: string; label: string; min: number; max: number }>;
-  rationale: "off" | "optional" | "required";
-  judgeReasoningSeparately: boolean;
-}
+export type PairwiseSchema = Extract<
+  RouterOutputs["annotation"]["project"]["labelSchema"],
+  { kind: "pairwise" }
+>;
 
 const CHOICES: Array<{ value: Choice; label: string; key: string }> = [
   { value: "A", label: "A is better", key: "a" },
@@ -60,7 +56,7 @@ function ChoiceRow({
           data-testid={`${testPrefix}choice-${c.value}`}
         >
           {c.label}{" "}
-          <kbd className="ml-1 font-mono text-xs opacity-70">
+          <kbd className="key-hint ml-1 font-mono text-xs opacity-70">
             {(keyPrefix ? "⇧" : "") + c.key.toUpperCase()}
           </kbd>
         </button>
@@ -82,7 +78,7 @@ function ChoiceRow({
               data-testid={`${testPrefix}strength-${s}`}
             >
               {s === 1 ? "Slightly" : "Much"}{" "}
-              <kbd className="ml-1 font-mono text-xs opacity-70">{keyPrefix ? "" : s}</kbd>
+              <kbd className="key-hint ml-1 font-mono text-xs opacity-70">{keyPrefix ? "" : s}</kbd>
             </button>
           ))}
         </span>
@@ -200,7 +196,9 @@ export function Rationale({
   return (
     <label className="flex flex-col gap-1 text-sm">
       <span>
-        Why? <span className="text-slate-500">({mode}; R to type, Esc to leave, Ctrl+Enter to submit)</span>
+        Why? <span className="text-slate-500">({mode}</span>
+        <span className="key-hint text-slate-500">; R to type, Esc to leave, Ctrl+Enter to submit</span>
+        <span className="text-slate-500">)</span>
       </span>
       <textarea
         id="rationale"

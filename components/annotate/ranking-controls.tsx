@@ -2,22 +2,23 @@
 // K-way ranking: drag to order (native HTML5 drag and drop), or entirely by keyboard: ↑/↓ pick
 // an item, Shift+↑/↓ move it, = ties it with the one above, U leaves it unranked.
 import { useState } from "react";
+import type { RouterOutputs } from "@/components/trpc";
+import { Markdown } from "@/components/markdown/markdown";
 import type { Draft } from "./draft";
 import { moveItem, moveTo, places, toggleTie, toggleUnranked, type RankItem } from "./ranking-model";
 import { AxisRatings, Rationale } from "./pairwise-controls";
+import { splitReasoning } from "./reasoning";
 
-export interface RankingSchema {
-  kind: "ranking";
-  allowTies: boolean;
-  allowPartial: boolean;
-  axes: Array<{ key: string; label: string; min: number; max: number }>;
-  rationale: "off" | "optional" | "required";
-}
+export type RankingSchema = Extract<
+  RouterOutputs["annotation"]["project"]["labelSchema"],
+  { kind: "ranking" }
+>;
 
 export function RankingControls({
   schema,
   draft,
   onChange,
+  onRank,
   completions,
   selected,
   onSelect,
@@ -25,6 +26,8 @@ export function RankingControls({
   schema: RankingSchema;
   draft: Draft;
   onChange: (d: Draft) => void;
+  /** A new order (a decision: only a decided ranking can be submitted). */
+  onRank: (items: RankItem[]) => void;
   completions: Array<{ id: string; label: string; text: string }>;
   selected: number;
   onSelect: (i: number) => void;
@@ -33,7 +36,8 @@ export function RankingControls({
   const byId = new Map(completions.map((c) => [c.id, c]));
   const shown = places(items);
   const [dragging, setDragging] = useState<string | null>(null);
-  const set = (next: RankItem[]) => onChange({ ...draft, ranking: next });
+  const set = onRank;
+  const decided = !!draft.rankingDecided;
   return (
     <div className="flex flex-col gap-3">
       <div>
@@ -41,10 +45,29 @@ export function RankingControls({
           Your ranking, best first
         </h3>
         <p className="text-xs text-slate-600">
-          Drag, or use ↑/↓ to pick and Shift+↑/↓ to move.
-          {schema.allowTies ? " = ties with the one above." : ""}
-          {schema.allowPartial ? " U leaves one unranked." : ""}
+          Drag, or use the arrow buttons
+          <span className="key-hint">
+            ; or ↑/↓ to pick and Shift+↑/↓ to move.
+            {schema.allowTies ? " = ties with the one above." : ""}
+            {schema.allowPartial ? " U leaves one unranked." : ""}
+          </span>
         </p>
+        {!decided && (
+          <p
+            className="mt-1 flex flex-wrap items-center gap-2 text-xs text-amber-800"
+            data-testid="ranking-undecided"
+          >
+            Not ranked yet: the list is in the order shown.
+            <button
+              type="button"
+              onClick={() => set(items)}
+              className="rounded border border-amber-700 px-2 py-0.5 text-amber-900"
+              data-testid="ranking-keep"
+            >
+              Keep this order <span className="key-hint">(O)</span>
+            </button>
+          </p>
+        )}
       </div>
       <ol aria-labelledby="ranking-title" className="flex flex-col gap-1" data-testid="ranking-list">
         {items.map((it, i) => {
@@ -75,15 +98,16 @@ export function RankingControls({
               className={`flex items-center gap-2 rounded border bg-white px-2 py-1.5 text-sm ${i === selected ? "border-blue-700 ring-2 ring-blue-700" : "border-slate-300"} ${it.unranked ? "opacity-60" : ""} ${dragging === it.id ? "opacity-40" : ""}`}
               data-testid={`rank-item-${label}`}
               data-place={place ?? "unranked"}
+              data-decided={decided ? "true" : "false"}
               aria-current={i === selected ? "true" : undefined}
             >
-              <span className="w-16 font-mono text-xs text-slate-600">
-                {place === null ? "unranked" : `#${place}${it.tied ? " (tie)" : ""}`}
+              <span className="w-16 shrink-0 font-mono text-xs text-slate-600">
+                {place === null ? "unranked" : decided ? `#${place}${it.tied ? " (tie)" : ""}` : "–"}
               </span>
-              <span className="inline-flex h-6 w-6 items-center justify-center rounded bg-slate-900 text-white">
+              <span className="inline-flex h-6 w-6 shrink-0 items-center justify-center rounded bg-slate-900 text-white">
                 {label}
               </span>
-              <span className="min-w-0 flex-1 truncate text-slate-700">{c?.text.slice(0, 120)}</span>
+              <RowPreview text={c?.text ?? ""} />
               <button
                 type="button"
                 aria-label={`Move ${label} up`}
@@ -147,6 +171,23 @@ export function RankingControls({
       </ol>
       <AxisRatings axes={schema.axes} completions={completions} draft={draft} onChange={onChange} />
       <Rationale mode={schema.rationale} draft={draft} onChange={onChange} />
+    </div>
+  );
+}
+
+/** The start of a completion's final answer, rendered (Markdown, math; the reasoning left out). */
+function RowPreview({ text }: { text: string }) {
+  const answer = splitReasoning(text).answer;
+  return (
+    <div
+      className="relative max-h-12 min-w-0 flex-1 overflow-hidden text-slate-700"
+      data-testid="rank-preview"
+    >
+      {answer ? (
+        <Markdown className="text-xs [&_pre]:my-0 [&_p]:my-0">{answer}</Markdown>
+      ) : (
+        <span className="text-xs italic text-slate-500">(no final answer)</span>
+      )}
     </div>
   );
 }

@@ -30,10 +30,18 @@ export function ReasonDialog<V extends string>({
   onSubmit: (value: V, text: string) => void;
   onClose: () => void;
 }) {
-  const [value, setValue] = useState(options[0]!.value);
+  const [value, setValue] = useState<V>(options[0]!.value);
   const [text, setText] = useState("");
-  const first = useRef<HTMLInputElement>(null);
-  useEffect(() => first.current?.focus(), []);
+  const radios = useRef<Array<HTMLInputElement | null>>([]);
+  useEffect(() => radios.current[0]?.focus(), []);
+  // Focus follows the chosen reason, so that one Tab reaches the text box (Chrome lets Tab stop
+  // on the checked radio of a group, which would be a second stop after a focused unchecked one).
+  const choose = (i: number) => {
+    const o = options[i];
+    if (!o) return;
+    setValue(o.value);
+    radios.current[i]?.focus();
+  };
   const missing = textRequired && !text.trim();
   return (
     <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/40 p-4">
@@ -53,10 +61,9 @@ export function ReasonDialog<V extends string>({
             e.stopPropagation();
             onClose();
           } else if (/^[1-9]$/.test(e.key) && !(e.target instanceof HTMLTextAreaElement)) {
-            const o = options[Number(e.key) - 1];
-            if (o) {
+            if (options[Number(e.key) - 1]) {
               e.preventDefault();
-              setValue(o.value);
+              choose(Number(e.key) - 1);
             }
           } else if (
             e.key === "Enter" &&
@@ -77,7 +84,9 @@ export function ReasonDialog<V extends string>({
           {options.map((o, i) => (
             <label key={o.value} className="flex items-center gap-2 text-sm">
               <input
-                ref={i === 0 ? first : undefined}
+                ref={(el) => {
+                  radios.current[i] = el;
+                }}
                 type="radio"
                 name="reason"
                 value={o.value}
@@ -85,7 +94,7 @@ export function ReasonDialog<V extends string>({
                 onChange={() => setValue(o.value)}
                 data-testid={`${testId}-option-${o.value}`}
               />
-              <kbd className="rounded border border-slate-300 px-1 font-mono text-xs">{i + 1}</kbd>
+              <kbd className="key-hint rounded border border-slate-300 px-1 font-mono text-xs">{i + 1}</kbd>
               {o.label}
             </label>
           ))}
@@ -118,14 +127,14 @@ export function ReasonDialog<V extends string>({
             className="rounded bg-slate-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
             data-testid={`${testId}-submit`}
           >
-            {submitLabel} (Enter)
+            {submitLabel} <span className="key-hint">(Enter)</span>
           </button>
           <button
             type="button"
             onClick={onClose}
             className="rounded border border-slate-300 px-3 py-1.5 text-sm"
           >
-            Cancel (Esc)
+            Cancel <span className="key-hint">(Esc)</span>
           </button>
         </div>
       </form>

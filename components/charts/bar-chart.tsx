@@ -1,4 +1,6 @@
 // Hand-written SVG charts (no chart library): a bar chart over time and an interval chart.
+// An SVG <title> gets one string child: React splits "{a}: {b}" into several text nodes, which
+// the server's HTML and the browser's DOM do not agree on inside <title> (hydration error #418).
 export function BarChart({
   data,
   height = 160,
@@ -48,9 +50,7 @@ export function BarChart({
               height={pad.top + innerH - yOf(d.y)}
               fill="#2563eb"
             >
-              <title>
-                {d.x}: {d.y}
-              </title>
+              <title>{`${d.x}: ${d.y}`}</title>
             </rect>
             {(i % step === 0
               ? data.length - 1 - i >= step / 2 || i === data.length - 1
@@ -121,9 +121,7 @@ export function IntervalChart({
               </text>
               <line x1={xOf(r.lower)} x2={xOf(r.upper)} y1={y} y2={y} stroke="#64748b" strokeWidth="2" />
               <circle cx={xOf(r.value)} cy={y} r="4" fill="#2563eb">
-                <title>
-                  {r.name}: {r.value.toFixed(0)} ({r.lower.toFixed(0)}–{r.upper.toFixed(0)})
-                </title>
+                <title>{`${r.name}: ${r.value.toFixed(0)} (${r.lower.toFixed(0)}–${r.upper.toFixed(0)})`}</title>
               </circle>
             </g>
           );

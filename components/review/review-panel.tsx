@@ -1,6 +1,7 @@
 "use client";
 // The reviewer's view of one comparison: prompt, completions in stored order (A, B, ...), every
 // vote with its rationale, flags, and the ruling form (keys as for annotators; Enter rules).
+import { ownsEnter } from "@/components/annotate/use-annotate-keys";
 import { useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -115,7 +116,8 @@ export function ReviewPanel({ item }: { item: Item }) {
     else if (k === "r") {
       e.preventDefault();
       document.getElementById("review-rationale")?.focus();
-    } else if (e.key === "Enter" && t?.tagName !== "BUTTON") {
+    } else if (e.key === "Enter" && !ownsEnter(t)) {
+      // Enter on a focused link, button or summary does what it does there, not a ruling
       e.preventDefault();
       void rule();
     }

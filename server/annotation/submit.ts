@@ -36,6 +36,11 @@ export interface SubmitResult {
   duplicate: boolean;
   /** Model names by position, when the project reveals them after a vote. */
   revealed: Array<{ label: string; completionId: string; modelName: string }> | null;
+  /**
+   * When duplicate: the verdict that stands (recorded first). A second tab holding the same lease
+   * compares it with its own answer, to tell its user that a different vote was not recorded.
+   */
+  recorded: Verdict | null;
 }
 
 interface Assignment {
@@ -95,13 +100,19 @@ async function notActive(sql: Sql, a: Assignment): Promise<Outcome> {
     // The same request again (a double click, a retry), or the same assignment from a second tab
     // with another key: the first submission stands.
     const prior = (
-      await sql.query<{ id: string }>(
-        `SELECT id FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`,
+      await sql.query<{ id: string; verdict: Verdict }>(
+        `SELECT id, verdict FROM "Judgment" WHERE "assignmentId" = $1::text AND "supersededAt" IS NULL LIMIT 1`,
         [a.id],
       )
-    )[0]?.id;
+    )[0];
     if (prior)
-      return { judgmentId: prior, duplicate: true, projectId: a.projectId, displayOrder: a.displayOrder };
+      return {
+        judgmentId: prior.id,
+        duplicate: true,
+        recorded: prior.verdict,
+        projectId: a.projectId,
+        displayOrder: a.displayOrder,
+      };
   }
   if (a.status === "expired") throw new DomainError("gone", LEASE_EXPIRED_MESSAGE);
   if (a.status === "skipped")
@@ -115,6 +126,7 @@ const KEY_TAKEN =
 interface Outcome {
   judgmentId: string;
   duplicate: boolean;
+  recorded?: Verdict;
   projectId: string;
   displayOrder: string[];
 }
@@ -167,6 +179,7 @@ export async function submitJudgment(
     judgmentId: o.judgmentId,
     duplicate: o.duplicate,
     revealed: await reveal(sql, o.projectId, o.displayOrder),
+    recorded: o.recorded ?? null,
   };
 }
 

@@ -12,10 +12,19 @@ export async function getSessionUser(): Promise<SessionUser | null> {
   return loadSessionUser(session.uid);
 }
 
-/** For pages: send visitors to the login page, and people without the role home. */
-export async function requirePageUser(role: Role = "annotator"): Promise<SessionUser> {
+/**
+ * For pages: send visitors to the login page (which brings them back to `path` after signing in),
+ * and people without the role home, where a notice says which page needs which role.
+ */
+export async function requirePageUser(role: Role = "annotator", path = "/"): Promise<SessionUser> {
   const user = await getSessionUser();
-  if (!user) redirect("/login");
-  if (!hasRole(user, role)) redirect("/?denied=" + role);
+  const back = encodeURIComponent(path);
+  if (!user) redirect(path === "/" ? "/login" : `/login?callbackUrl=${back}`);
+  if (!hasRole(user, role)) redirect(`/?denied=${role}&from=${back}`);
   return user;
+}
+
+/** A same-site path to go back to after signing in, or "/" (never another site: no "//host"). */
+export function safeCallbackPath(p: string | undefined | null): string {
+  return p && p.startsWith("/") && !p.startsWith("//") && !p.startsWith("/\\") ? p : "/";
 }

@@ -3,7 +3,7 @@ import { requirePageUser } from "@/server/auth/session";
 import { listServices } from "@/server/processes/heartbeat";
 
 export default async function HealthPage() {
-  await requirePageUser("admin");
+  await requirePageUser("admin", "/admin/health");
   const services = await listServices();
   return (
     <div>

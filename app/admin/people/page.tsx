@@ -4,7 +4,7 @@ import { PeopleAdmin } from "@/components/admin/people-admin";
 import { ProjectMembers } from "@/components/admin/project-members";
 
 export default async function PeoplePage() {
-  const me = await requirePageUser("admin");
+  const me = await requirePageUser("admin", "/admin/people");
   return (
     <div className="flex flex-col gap-6">
       <PeopleAdmin meId={me.id} />

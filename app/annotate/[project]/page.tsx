@@ -8,8 +8,8 @@ import { projectRole } from "@/server/auth/access";
 import { AnnotateSession } from "@/components/annotate/annotate-session";
 
 export default async function AnnotateProject({ params }: { params: Promise<{ project: string }> }) {
-  const user = await requirePageUser("annotator");
   const { project: ref } = await params;
+  const user = await requirePageUser("annotator", `/annotate/${ref}`);
   const project = await annotatorProject(db(), decodeURIComponent(ref)).catch((e) => {
     if (isDomainError(e) && e.code === "not_found") notFound();
     throw e;

@@ -8,8 +8,8 @@ import { projectIdOf, projectRole, atLeast } from "@/server/auth/access";
 import { ReviewPanel } from "@/components/review/review-panel";
 
 export default async function ReviewItemPage({ params }: { params: Promise<{ comparisonId: string }> }) {
-  const user = await requirePageUser("reviewer");
   const { comparisonId } = await params;
+  const user = await requirePageUser("reviewer", `/review/${comparisonId}`);
   const projectId = await projectIdOf("comparison", comparisonId);
   if (!projectId) notFound();
   if (!atLeast(await projectRole(user, projectId), "reviewer")) {

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { adminProcedure, router } from "../init";
 import { db } from "../../db/client";
 import { listProjects } from "../../projects/projects";
-import { enqueueRound, requestAndEnqueue } from "../../training/jobs";
+import { enqueueRound } from "../../training/jobs";
+import { roundPreflight, runRoundNow } from "../../training/preflight";
 import {
   cancelRound,
   checkpointProvenance,
@@ -28,6 +29,9 @@ export const trainingRouter = router({
   /** Before "Run a round now": what the round will do, and why pairs are missing (preview.ts). */
   preview: adminProcedure.input(z.object({ project: Id })).query(({ input }) => roundPreview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
+  preflight: adminProcedure
+    .input(z.object({ project: Id }))
+    .query(({ input }) => roundPreflight(input.project)),
   rollouts: adminProcedure
     .input(
       z.object({
@@ -39,9 +43,7 @@ export const trainingRouter = router({
     .query(({ input }) => roundRollouts(input.roundId, input)),
   runNow: adminProcedure
     .input(z.object({ projectId: Id }))
-    .mutation(({ ctx, input }) =>
-      requestAndEnqueue({ projectId: input.projectId, trigger: "manual", requestedById: ctx.user.id }),
-    ),
+    .mutation(({ ctx, input }) => runRoundNow(input.projectId, ctx.user.id)),
   retry: adminProcedure.input(z.object({ id: Id })).mutation(async ({ input }) => {
     const r = await markRoundForRetry(input.id);
     await enqueueRound(r.id);

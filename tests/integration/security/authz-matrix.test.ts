@@ -597,7 +597,7 @@ describe("every page", () => {
   test("checks the table's role, and membership where the table says so", () => {
     for (const [file, row] of Object.entries(MATRIX.pages)) {
       const src = fs.readFileSync(path.join(root, file), "utf8");
-      const guards = [...src.matchAll(/requirePageUser\("(\w+)"\)|hasRole\(user, "(\w+)"\)/g)].map(
+      const guards = [...src.matchAll(/requirePageUser\("(\w+)"[,)]|hasRole\(user, "(\w+)"\)/g)].map(
         (m) => m[1] ?? m[2],
       );
       // The first guard is the gate (later ones only choose what to show).

@@ -7,8 +7,8 @@ import { findProjectByRef, projectView } from "@/server/projects/projects";
 import { ProjectForm, type ProjectFormValue } from "@/components/admin/project-form";
 
 export default async function EditProjectPage({ params }: { params: Promise<{ project: string }> }) {
-  await requirePageUser("admin");
   const { project: ref } = await params;
+  await requirePageUser("admin", `/admin/projects/${ref}`);
   const row = await findProjectByRef(db(), decodeURIComponent(ref));
   if (!row) notFound();
   const p = projectView(row);

@@ -6,6 +6,7 @@ import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { isDomainError } from "@/server/errors";
 import { leaderboard, projectDashboard } from "@/server/annotation/dashboard";
+import { plural } from "@/components/plural";
 import { BarChart, IntervalChart } from "@/components/charts/bar-chart";
 
 const pct = (v: number | null | undefined) =>
@@ -20,8 +21,8 @@ export default async function DashboardPage({
   params: Promise<{ project: string }>;
   searchParams: Promise<{ origin?: string }>;
 }) {
-  await requirePageUser("admin");
   const { project: ref } = await params;
+  await requirePageUser("admin", `/admin/projects/${ref}/dashboard`);
   const sp = await searchParams;
   const origin = sp.origin === "ai" || sp.origin === "all" ? sp.origin : "human";
   const d = await projectDashboard(db(), decodeURIComponent(ref)).catch((e) => {
@@ -83,15 +84,18 @@ export default async function DashboardPage({
               {num(d.agreement.alpha, 3)}
             </dd>
             <dd className="text-xs text-slate-500">
-              {d.agreement.alphaUnits} units with ≥ 2 ratings, {d.agreement.alphaRatings} ratings
+              {plural(d.agreement.alphaUnits, "unit")} with ≥ 2 ratings,{" "}
+              {plural(d.agreement.alphaRatings, "rating")}
             </dd>
           </div>
           <div>
-            <dt className="text-slate-600">Fleiss&apos; κ (units with exactly {d.project.overlap} raters)</dt>
+            <dt className="text-slate-600">
+              Fleiss&apos; κ (units with exactly {plural(d.project.overlap, "rater")})
+            </dt>
             <dd className="text-lg font-semibold" data-testid="kappa">
               {d.project.overlap < 2 ? "n/a (overlap 1)" : num(d.agreement.kappa, 3)}
             </dd>
-            <dd className="text-xs text-slate-500">{d.agreement.kappaUnits} units</dd>
+            <dd className="text-xs text-slate-500">{plural(d.agreement.kappaUnits, "unit")}</dd>
           </div>
           <div>
             <dt className="text-slate-600">Raw pairwise agreement</dt>

@@ -4,7 +4,8 @@
 // failures of a run with their reasons, and the judge-vs-human agreement report.
 import { Fragment, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useTRPC } from "@/components/trpc";
+import { useTRPC, type RouterOutputs } from "@/components/trpc";
+import { plural } from "@/components/plural";
 import { errorMessage } from "@/components/annotate/errors";
 
 const pct = (v: number | null | undefined) =>
@@ -37,10 +38,11 @@ interface FormState {
   shared: boolean;
 }
 
-const EMPTY: FormState = {
+/** A new judge's defaults; the base URL is the server's own `pairwise serve` (PAIRWISE_SERVE_PORT). */
+const emptyForm = (defaultBaseUrl: string): FormState => ({
   name: "",
   kind: "llm",
-  baseUrl: "http://127.0.0.1:3001/v1",
+  baseUrl: defaultBaseUrl,
   model: "pairwise-tiny",
   apiKey: "",
   temperature: "0",
@@ -58,7 +60,7 @@ const EMPTY: FormState = {
   costIn: "0",
   costOut: "0",
   shared: false,
-};
+});
 
 const optNum = (s: string) => (s.trim() === "" ? null : Number(s));
 
@@ -74,11 +76,19 @@ function Field({ label, children, hint }: { label: string; children: React.React
 
 const input = "rounded border border-slate-300 px-2 py-1";
 
-function JudgeForm({ project, onDone }: { project: string; onDone: () => void }) {
+function JudgeForm({
+  project,
+  defaultBaseUrl,
+  onDone,
+}: {
+  project: string;
+  defaultBaseUrl: string;
+  onDone: () => void;
+}) {
   const trpc = useTRPC();
   const rubrics = useQuery(trpc.judges.rubrics.queryOptions());
   const create = useMutation(trpc.judges.createConfig.mutationOptions());
-  const [f, setF] = useState<FormState>(EMPTY);
+  const [f, setF] = useState<FormState>(() => emptyForm(defaultBaseUrl));
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setF((s) => ({ ...s, [k]: v }));
   const preset = rubrics.data?.presets.find((p) => p.id === f.rubricPreset);
 
@@ -108,7 +118,7 @@ function JudgeForm({ project, onDone }: { project: string; onDone: () => void })
           }
         : {}),
     });
-    setF(EMPTY);
+    setF(emptyForm(defaultBaseUrl));
     onDone();
   };
 
@@ -378,7 +388,7 @@ function AgreementPanel({ project, judgeConfigId }: { project: string; judgeConf
       <div>
         <h3 className="font-semibold">Agreement with humans</h3>
         <p className="text-xs text-slate-500">
-          {r.overlap.n} comparisons judged by both
+          {plural(r.overlap.n, "comparison")} judged by both
           {r.overlap.humansSplit ? ` (${r.overlap.humansSplit} left out: humans split evenly)` : ""};{" "}
           {r.judgeJudgments} judged by this judge.
         </p>
@@ -447,14 +457,19 @@ function RunProblems({ runId }: { runId: string }) {
   if (!q.data.problems.length)
     return <p className="p-2 text-xs text-slate-500">No failed or unparseable calls.</p>;
   return (
-    <table className="w-full text-xs" data-testid={`run-problems-${runId}`}>
+    // Fixed columns that wrap anything long (ids, replies without spaces): the table never gets
+    // wider than the page.
+    <table
+      className="w-full table-fixed text-xs [overflow-wrap:anywhere]"
+      data-testid={`run-problems-${runId}`}
+    >
       <thead>
         <tr className="text-left">
-          <th className="p-1">Comparison</th>
-          <th className="p-1">Order</th>
-          <th className="p-1">Try</th>
-          <th className="p-1">Status</th>
-          <th className="p-1">Reason</th>
+          <th className="w-[18%] p-1">Comparison</th>
+          <th className="w-[8%] p-1">Order</th>
+          <th className="w-[5%] p-1">Try</th>
+          <th className="w-[10%] p-1">Status</th>
+          <th className="w-[24%] p-1">Reason</th>
           <th className="p-1">Reply</th>
         </tr>
       </thead>
@@ -466,7 +481,9 @@ function RunProblems({ runId }: { runId: string }) {
             <td className="p-1">{p.try}</td>
             <td className="p-1">{p.status}</td>
             <td className="p-1">{p.error}</td>
-            <td className="max-w-md whitespace-pre-wrap p-1 text-slate-600">{p.rawReply}</td>
+            <td className="p-1 whitespace-pre-wrap text-slate-600">
+              <div className="max-h-40 overflow-y-auto">{p.rawReply}</div>
+            </td>
           </tr>
         ))}
       </tbody>
@@ -474,11 +491,46 @@ function RunProblems({ runId }: { runId: string }) {
   );
 }
 
-export function JudgesAdmin({ initialProject }: { initialProject: string }) {
+type Run = RouterOutputs["judges"]["runs"][number];
+
+const runStatusColor: Record<string, string> = {
+  queued: "text-slate-700",
+  running: "text-blue-800",
+  paused: "text-amber-800",
+  succeeded: "text-green-800",
+  failed: "text-red-800",
+  cancelled: "text-amber-800",
+};
+
+/** A run's status, honest about a run that finished without a single verdict. */
+function RunStatus({ run }: { run: Run }) {
+  if (run.status === "succeeded" && run.done === 0 && run.processed > 0)
+    return (
+      <span className="text-amber-800" data-testid={`run-${run.id}-no-verdicts`}>
+        finished: no verdicts
+        <span className="block max-w-xs text-xs">
+          None of {plural(run.processed, "comparison")} got a verdict ({run.failed} failed, {run.unparseable}{" "}
+          unparseable): see Details.
+        </span>
+      </span>
+    );
+  return (
+    <span className={runStatusColor[run.status] ?? "text-slate-700"}>{run.status.replace(/_/g, " ")}</span>
+  );
+}
+
+export function JudgesAdmin({
+  initialProject,
+  defaultBaseUrl,
+}: {
+  initialProject: string;
+  defaultBaseUrl: string;
+}) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const projects = useQuery(trpc.admin.projects.queryOptions());
   const [picked, setProject] = useState(initialProject);
+  // The first project until one is picked (derived, not copied into state by an effect).
   const project = picked || projects.data?.[0]?.slug || "";
   const configs = useQuery({ ...trpc.judges.configs.queryOptions({ project }), enabled: !!project });
   const runs = useQuery({
@@ -637,109 +689,111 @@ export function JudgesAdmin({ initialProject }: { initialProject: string }) {
 
       <section className="flex flex-col gap-2">
         <h2 className="text-lg font-semibold">Runs</h2>
-        <table className="w-full border-collapse bg-white text-sm" data-testid="judge-runs">
-          <thead>
-            <tr className="border-b text-left">
-              <th className="p-2">Judge</th>
-              <th className="p-2">Status</th>
-              <th className="p-2">Progress</th>
-              <th className="p-2">Judged</th>
-              <th className="p-2">Failed</th>
-              <th className="p-2">No verdict</th>
-              <th className="p-2">Inconsistent</th>
-              <th className="p-2">Tokens (in / out)</th>
-              <th className="p-2">Cost</th>
-              <th className="p-2"></th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.data?.map((r) => (
-              <Fragment key={r.id}>
-                <tr className="border-b align-top" data-testid={`run-${r.id}`}>
-                  <td className="p-2">
-                    {r.judgeName} v{r.judgeVersion}
-                  </td>
-                  <td className="p-2" data-testid={`run-${r.id}-status`}>
-                    {r.status}
-                    {r.error ? <div className="max-w-xs text-xs text-red-700">{r.error}</div> : null}
-                  </td>
-                  <td className="p-2">
-                    <progress
-                      max={1}
-                      value={r.progress}
-                      className="h-3 w-32"
-                      aria-label={`progress of run ${r.id}`}
-                    />
-                    <div className="text-xs" data-testid={`run-${r.id}-progress`}>
-                      {r.processed} / {r.total}
-                      {r.excluded.alreadyJudged
-                        ? ` (${r.excluded.alreadyJudged} already judged by this version)`
-                        : ""}
-                    </div>
-                  </td>
-                  <td className="p-2" data-testid={`run-${r.id}-done`}>
-                    {r.done}
-                  </td>
-                  <td className="p-2">{r.failed}</td>
-                  <td className="p-2">{r.unparseable}</td>
-                  <td className="p-2">{r.inconsistent}</td>
-                  <td className="p-2">
-                    {r.promptTokens.toLocaleString()} / {r.completionTokens.toLocaleString()}
-                  </td>
-                  <td className="p-2" data-testid={`run-${r.id}-cost`}>
-                    {usd(r.costUsd)}
-                  </td>
-                  <td className="flex flex-wrap gap-2 p-2 text-xs">
-                    {r.status === "queued" || r.status === "running" ? (
+        <div className="overflow-x-auto">
+          <table className="w-full border-collapse bg-white text-sm" data-testid="judge-runs">
+            <thead>
+              <tr className="border-b text-left">
+                <th className="p-2">Judge</th>
+                <th className="p-2">Status</th>
+                <th className="p-2">Progress</th>
+                <th className="p-2">Judged</th>
+                <th className="p-2">Failed</th>
+                <th className="p-2">No verdict</th>
+                <th className="p-2">Inconsistent</th>
+                <th className="p-2">Tokens (in / out)</th>
+                <th className="p-2">Cost</th>
+                <th className="p-2"></th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.data?.map((r) => (
+                <Fragment key={r.id}>
+                  <tr className="border-b align-top" data-testid={`run-${r.id}`}>
+                    <td className="p-2">
+                      {r.judgeName} v{r.judgeVersion}
+                    </td>
+                    <td className="p-2" data-testid={`run-${r.id}-status`}>
+                      <RunStatus run={r} />
+                      {r.error ? <div className="max-w-xs text-xs text-red-700">{r.error}</div> : null}
+                    </td>
+                    <td className="p-2">
+                      <progress
+                        max={1}
+                        value={r.progress}
+                        className="h-3 w-32"
+                        aria-label={`progress of run ${r.id}`}
+                      />
+                      <div className="text-xs" data-testid={`run-${r.id}-progress`}>
+                        {r.processed} / {r.total}
+                        {r.excluded.alreadyJudged
+                          ? ` (${r.excluded.alreadyJudged} already judged by this version)`
+                          : ""}
+                      </div>
+                    </td>
+                    <td className="p-2" data-testid={`run-${r.id}-done`}>
+                      {r.done}
+                    </td>
+                    <td className="p-2">{r.failed}</td>
+                    <td className="p-2">{r.unparseable}</td>
+                    <td className="p-2">{r.inconsistent}</td>
+                    <td className="p-2">
+                      {r.promptTokens.toLocaleString()} / {r.completionTokens.toLocaleString()}
+                    </td>
+                    <td className="p-2" data-testid={`run-${r.id}-cost`}>
+                      {usd(r.costUsd)}
+                    </td>
+                    <td className="flex flex-wrap gap-2 p-2 text-xs">
+                      {r.status === "queued" || r.status === "running" ? (
+                        <button
+                          className="text-blue-700 underline"
+                          onClick={() => pause.mutate({ runId: r.id })}
+                          data-testid={`run-${r.id}-pause`}
+                        >
+                          Pause
+                        </button>
+                      ) : null}
+                      {r.status === "paused" || r.status === "failed" ? (
+                        <button
+                          className="text-blue-700 underline"
+                          onClick={() => resume.mutate({ runId: r.id })}
+                          data-testid={`run-${r.id}-resume`}
+                        >
+                          Resume
+                        </button>
+                      ) : null}
+                      {!["cancelled", "succeeded", "completed_with_errors", "failed"].includes(r.status) ? (
+                        <button
+                          className="text-red-700 underline"
+                          onClick={() => cancel.mutate({ runId: r.id })}
+                          data-testid={`run-${r.id}-cancel`}
+                        >
+                          Cancel
+                        </button>
+                      ) : null}
                       <button
                         className="text-blue-700 underline"
-                        onClick={() => pause.mutate({ runId: r.id })}
-                        data-testid={`run-${r.id}-pause`}
+                        onClick={() => setOpenRun(openRun === r.id ? null : r.id)}
                       >
-                        Pause
+                        {openRun === r.id ? "Hide" : "Details"}
                       </button>
-                    ) : null}
-                    {r.status === "paused" || r.status === "failed" ? (
-                      <button
-                        className="text-blue-700 underline"
-                        onClick={() => resume.mutate({ runId: r.id })}
-                        data-testid={`run-${r.id}-resume`}
-                      >
-                        Resume
-                      </button>
-                    ) : null}
-                    {!["cancelled", "succeeded", "completed_with_errors", "failed"].includes(r.status) ? (
-                      <button
-                        className="text-red-700 underline"
-                        onClick={() => cancel.mutate({ runId: r.id })}
-                        data-testid={`run-${r.id}-cancel`}
-                      >
-                        Cancel
-                      </button>
-                    ) : null}
-                    <button
-                      className="text-blue-700 underline"
-                      onClick={() => setOpenRun(openRun === r.id ? null : r.id)}
-                    >
-                      {openRun === r.id ? "Hide" : "Details"}
-                    </button>
-                  </td>
-                </tr>
-                {openRun === r.id ? (
-                  <tr>
-                    <td colSpan={10} className="bg-slate-50">
-                      <RunProblems runId={r.id} />
                     </td>
                   </tr>
-                ) : null}
-              </Fragment>
-            ))}
-          </tbody>
-        </table>
+                  {openRun === r.id ? (
+                    <tr>
+                      <td colSpan={10} className="bg-slate-50">
+                        <RunProblems runId={r.id} />
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {runs.data && runs.data.length === 0 ? <p className="text-sm text-slate-600">No runs yet.</p> : null}
       </section>
 
-      {project ? <JudgeForm project={project} onDone={refresh} /> : null}
+      {project ? <JudgeForm project={project} defaultBaseUrl={defaultBaseUrl} onDone={refresh} /> : null}
     </div>
   );
 }

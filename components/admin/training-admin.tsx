@@ -4,11 +4,19 @@
 "use client";
 import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useTRPC } from "@/components/trpc";
-import { LineChart, type ChartSeries } from "./charts";
-import { EnvScores } from "./env-scores";
-import { Rollouts } from "./rollouts";
+import { useTRPC, type RouterOutputs } from "@/components/trpc";
+import { LineChart, type ChartSeries } from "@/components/charts/line-chart";
+import { plural } from "@/components/plural";
+import { errorMessage } from "@/components/annotate/errors";
+import { EnvScores } from "./training-env-scores";
+import { Rollouts } from "./training-rollouts";
 import { POLICY_METHODS } from "@/server/training/settings";
+import { StageSummaries } from "./training-stages";
+
+type Overview = RouterOutputs["training"]["overview"];
+type Round = Overview["rounds"][number];
+type Ck = Overview["checkpoints"][number];
+type Settings = NonNullable<Overview["settings"]>;
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 const f = (v: unknown, d = 3) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "–");
@@ -75,7 +83,13 @@ function ProjectTraining({ project }: { project: string }) {
       q.state.data?.rounds.some((r) => r.status === "queued" || r.status === "running") ? 2000 : 10000,
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.training.overview.queryKey() });
-  const runNow = useMutation(trpc.training.runNow.mutationOptions({ onSuccess: refresh }));
+  const preflight = useQuery(trpc.training.preflight.queryOptions({ project }));
+  const runNow = useMutation(
+    trpc.training.runNow.mutationOptions({
+      onSuccess: refresh,
+      onSettled: () => void qc.invalidateQueries({ queryKey: trpc.training.preflight.queryKey() }),
+    }),
+  );
   const retry = useMutation(trpc.training.retry.mutationOptions({ onSuccess: refresh }));
   const cancel = useMutation(trpc.training.cancel.mutationOptions({ onSuccess: refresh }));
   const [selected, setSelected] = useState<string | null>(null);
@@ -108,14 +122,15 @@ function ProjectTraining({ project }: { project: string }) {
         <button
           className="rounded bg-blue-700 px-3 py-1.5 font-medium text-white hover:bg-blue-800 disabled:opacity-50"
           onClick={() => runNow.mutate({ projectId: o.project.id })}
-          disabled={runNow.isPending}
+          disabled={runNow.isPending || !!active || !!preflight.data?.refusal}
+          aria-describedby="round-plan"
           data-testid="run-now"
         >
           {active ? `Round ${active.number} is ${active.status}` : "Run a round now"}
         </button>
         <span>
-          <b>{o.pairs}</b> preference pairs, <b data-testid="new-pairs">{o.newPairs}</b> new since the last
-          round
+          <b>{plural(o.pairs, "preference pair")}</b>, <b data-testid="new-pairs">{o.newPairs}</b> new since
+          the last round
         </span>
         <span>
           Schedule: {o.settings?.schedule.cron ? <code>{o.settings.schedule.cron}</code> : "none"}
@@ -148,8 +163,13 @@ function ProjectTraining({ project }: { project: string }) {
             A round was already {runNow.data.round.status}: no second one started.
           </span>
         )}
-        {runNow.error && <span className="text-red-700">{runNow.error.message}</span>}
+        {runNow.error && (
+          <span role="alert" className="text-red-700" data-testid="run-now-error">
+            {errorMessage(runNow.error)}
+          </span>
+        )}
         {o.settingsError && <span className="text-red-700">{o.settingsError}</span>}
+        {!active && preflight.data && <RoundPlan pre={preflight.data} />}
       </section>
 
       {active && <LiveProgress round={active} />}
@@ -187,6 +207,14 @@ function ProjectTraining({ project }: { project: string }) {
                     <td className="p-2 font-medium">{r.number}</td>
                     <td className="p-2">
                       <Badge status={r.status} />
+                      {typeof r.result.policy?.["skipped"] === "string" && (
+                        <div
+                          className="mt-0.5 max-w-48 text-xs text-amber-800"
+                          data-testid={`round-${r.number}-skipped`}
+                        >
+                          no reward or policy training: {r.result.policy["skipped"]}
+                        </div>
+                      )}
                       {r.attempts > 1 && (
                         <span className="ml-1 text-xs text-slate-500">resumed ×{r.attempts - 1}</span>
                       )}
@@ -202,18 +230,12 @@ function ProjectTraining({ project }: { project: string }) {
                     </td>
                     <td className="p-2">{f(ev["winRate"], 2)}</td>
                     <td className="p-2">{f(ev["kl"], 2)}</td>
-                    <td className="p-2 text-xs" title={r.result.gate?.reason}>
-                      {r.result.gate ? (
-                        r.result.gate.passed ? (
-                          <span className="text-green-700">promoted</span>
-                        ) : (
-                          <span className="text-amber-700">
-                            {r.result.gate.checkpointId ? "rejected" : "nothing to promote"}
-                          </span>
-                        )
-                      ) : (
-                        "–"
-                      )}
+                    <td
+                      className="p-2 text-xs"
+                      title={r.result.gate?.reason}
+                      data-testid={`round-${r.number}-gate`}
+                    >
+                      <GateCell round={r} />
                     </td>
                     <td className="p-2 text-xs">{secs ? dur(secs) : "–"}</td>
                     <td className="space-x-2 p-2 text-xs whitespace-nowrap">
@@ -320,24 +342,56 @@ function ProjectTraining({ project }: { project: string }) {
   );
 }
 
-function LiveProgress({
-  round,
-}: {
-  round: {
-    number: number;
-    status: string;
-    stage: string;
-    progress: {
-      step?: number;
-      totalSteps?: number;
-      tokensPerSecond?: number;
-      etaSeconds?: number;
-      message?: string;
-      updatedAt?: string;
-    };
-    leaseOwner: string | null;
-  };
-}) {
+/** What a round started now would do, and why pairs are missing: said before the admin clicks. */
+function RoundPlan({ pre }: { pre: RouterOutputs["training"]["preflight"] }) {
+  return (
+    <div
+      id="round-plan"
+      className={`w-full rounded border p-2 ${pre.refusal ? "border-amber-300 bg-amber-50" : "border-slate-200 bg-slate-50"}`}
+      data-testid="round-plan"
+    >
+      {pre.refusal ? (
+        <p className="font-medium text-amber-900" data-testid="round-refusal">
+          No round now: only {plural(pre.trainPairs, "train pair")} (at least {pre.minTrainPairs} needed), and
+          the project has a policy already, so a round would train nothing.
+        </p>
+      ) : (
+        <>
+          <p className="font-medium">A round started now will:</p>
+          <ol className="ml-5 list-decimal">
+            {pre.plan.map((step) => (
+              <li key={step}>{step}</li>
+            ))}
+          </ol>
+        </>
+      )}
+      {pre.missing.length > 0 && (
+        <>
+          <p className="mt-1 font-medium">Why there are not more pairs:</p>
+          <ul className="ml-5 list-disc" data-testid="round-missing">
+            {pre.missing.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The gate's decision in the words the lineage uses: a round that trained no policy kept the
+ * one in use (its gate did not reject anything).
+ */
+function GateCell({ round }: { round: Round }) {
+  const g = round.result.gate;
+  if (!g) return <>–</>;
+  if (g.passed) return <span className="text-green-700">promoted</span>;
+  if (g.checkpointId) return <span className="text-amber-700">rejected</span>;
+  return <span className="text-slate-600">no new policy</span>;
+}
+
+function LiveProgress({ round }: { round: Round }) {
   const p = round.progress;
   const pct = p.step !== undefined && p.totalSteps ? Math.min(100, (100 * p.step) / p.totalSteps) : null;
   return (
@@ -446,44 +500,10 @@ function RoundDetail({ id }: { id: string }) {
         )}
       </div>
       {series.grpoReward.length > 0 && <Rollouts roundId={r.id} />}
-      <dl className="mt-3 grid gap-2 text-sm md:grid-cols-2">
-        {(["bootstrap", "snapshot", "reward", "policy", "evaluate", "gate", "generate"] as const).map(
-          (stage) =>
-            r.result[stage] ? (
-              <div key={stage} className="rounded border bg-white p-2">
-                <dt className="font-medium">
-                  {stage}{" "}
-                  {r.result.seconds?.[stage] !== undefined && (
-                    <span className="text-xs text-slate-500">({dur(r.result.seconds[stage]!)})</span>
-                  )}
-                </dt>
-                <dd className="mt-1 max-h-40 overflow-auto font-mono text-xs break-all whitespace-pre-wrap text-slate-700">
-                  {JSON.stringify(
-                    r.result[stage],
-                    (k, v) => (k === "leaderboard" || k === "examples" ? undefined : v),
-                    1,
-                  )}
-                </dd>
-              </div>
-            ) : null,
-        )}
-      </dl>
+      <StageSummaries result={r.result} duration={dur} />
     </section>
   );
 }
-
-type Ck = {
-  id: string;
-  name: string;
-  kind: string;
-  parentId: string | null;
-  promoted: boolean;
-  gateReason: string | null;
-  roundNumber: number | null;
-  snapshotId: string | null;
-  metrics: Record<string, unknown>;
-  createdAt: Date | string;
-};
 
 function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
   const trpc = useTRPC();
@@ -501,6 +521,10 @@ function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
     depth.set(c.id, v);
     return v;
   };
+  // The policy in use: the newest promoted one (the trainer's currentPolicy).
+  const inUse = checkpoints
+    .filter((c) => c.promoted && (c.kind === "policy" || c.kind === "sft"))
+    .reduce<Ck | null>((a, c) => (!a || new Date(c.createdAt) >= new Date(a.createdAt) ? c : a), null);
   return (
     <section>
       <h2 className="mb-2 text-lg font-semibold">Checkpoint lineage</h2>
@@ -516,16 +540,33 @@ function Lineage({ checkpoints }: { checkpoints: Ck[] }) {
               <span className="text-slate-400">{d(c) ? "└" : "●"}</span>
               <b>{c.name}</b>
               <span className="rounded bg-slate-100 px-1 text-xs">{c.kind}</span>
-              {c.kind !== "reward" &&
+              {c.kind === "sft" && c.promoted && (
+                <span className="text-xs text-green-700">first policy (bootstrap)</span>
+              )}
+              {c.kind === "policy" &&
                 (c.promoted ? (
-                  <span className="text-xs text-green-700">promoted</span>
+                  <span className="text-xs text-green-700">
+                    promoted by round {c.roundNumber ?? "?"}&apos;s gate
+                  </span>
+                ) : c.gateReason ? (
+                  <span className="text-xs text-amber-700">rejected by the gate</span>
                 ) : (
-                  <span className="text-xs text-amber-700">not promoted</span>
+                  <span className="text-xs text-slate-500">not gated yet</span>
                 ))}
+              {c.id === inUse?.id && (
+                <span
+                  className="rounded bg-green-100 px-1 text-xs text-green-800"
+                  data-testid="lineage-in-use"
+                >
+                  in use
+                </span>
+              )}
               {typeof ev["goldAccuracy"] === "number" && (
                 <span className="text-xs text-slate-600">gold acc. {f(ev["goldAccuracy"])}</span>
               )}
-              {c.gateReason && <span className="text-xs text-slate-500">{c.gateReason}</span>}
+              {c.gateReason && c.kind === "policy" && (
+                <span className="text-xs text-slate-500">{c.gateReason}</span>
+              )}
               {c.snapshotId && (
                 <button className="text-xs text-blue-700 underline" onClick={() => setProv(c.id)}>
                   data
@@ -655,14 +696,7 @@ function SettingsForm({
   onSaved,
 }: {
   projectId: string;
-  settings: {
-    policy: { method: string; reference: string; beta: number; steps: number };
-    schedule: { cron: string | null; minNewPairs: number | null };
-    gate: { minWinRate: number | null; maxKl: number | null };
-    labeling: { ruleJudge: boolean; simulatedAnnotators: number; noise: number };
-    model: { basePath: string | null };
-    grpo: { environments: { name: string }[]; steps: number };
-  };
+  settings: Settings;
   aiCounts: boolean;
   overlap: number;
   onSaved: () => void;
@@ -729,7 +763,7 @@ function SettingsForm({
           <select
             className="rounded border px-2 py-1 text-sm"
             value={s.method}
-            onChange={(e) => setS({ ...s, method: e.target.value })}
+            onChange={(e) => setS({ ...s, method: e.target.value as Settings["policy"]["method"] })}
           >
             {POLICY_METHODS.map((m) => (
               <option key={m}>{m}</option>
@@ -741,7 +775,7 @@ function SettingsForm({
           <select
             className="rounded border px-2 py-1 text-sm"
             value={s.reference}
-            onChange={(e) => setS({ ...s, reference: e.target.value })}
+            onChange={(e) => setS({ ...s, reference: e.target.value as Settings["policy"]["reference"] })}
           >
             <option value="previous">previous policy</option>
             <option value="sft">SFT checkpoint</option>

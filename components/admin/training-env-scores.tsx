@@ -3,7 +3,7 @@
 // games: win / draw / loss per opponent) and a chart of accuracy per round. Shown when a round
 // evaluated environments (GRPO rounds, or evaluation.environments).
 import type { RoundSummary } from "@/server/training/overview";
-import { LineChart, type ChartSeries } from "./charts";
+import { LineChart, type ChartSeries } from "@/components/charts/line-chart";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"];
 const pct = (v: number | null | undefined) =>
