@@ -147,6 +147,7 @@ export const MATRIX: {
         "training.playground",
         "training.rollouts",
         "training.preview",
+        "training.preflight",
       ].map((k) => [k, { need: "admin" } satisfies TrpcRow]),
     ),
   },
@@ -597,7 +598,7 @@ describe("every page", () => {
   test("checks the table's role, and membership where the table says so", () => {
     for (const [file, row] of Object.entries(MATRIX.pages)) {
       const src = fs.readFileSync(path.join(root, file), "utf8");
-      const guards = [...src.matchAll(/requirePageUser\("(\w+)"[,)]|hasRole\(user, "(\w+)"\)/g)].map(
+      const guards = [...src.matchAll(/requirePageUser\(\s*"(\w+)"[,)\s]|hasRole\(user, "(\w+)"\)/g)].map(
         (m) => m[1] ?? m[2],
       );
       // The first guard is the gate (later ones only choose what to show).
