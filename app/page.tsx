@@ -3,6 +3,7 @@ import Link from "next/link";
 import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { hasRole } from "@/server/auth/roles";
+import { projectIdsWithRole } from "@/server/auth/access";
 import { plural } from "@/components/plural";
 
 const ROLE_NAMES = { annotator: "annotators", reviewer: "reviewers and admins", admin: "admins" } as const;
@@ -13,10 +14,11 @@ export default async function Home({
   searchParams: Promise<{ denied?: string; from?: string }>;
 }) {
   const user = await requirePageUser("annotator");
+  const mine = await projectIdsWithRole(user);
   const { denied, from } = await searchParams;
   const deniedRole = denied && denied in ROLE_NAMES ? (denied as keyof typeof ROLE_NAMES) : null;
   const projects = await db().project.findMany({
-    where: { archived: false },
+    where: { archived: false, ...(mine === "all" ? {} : { id: { in: mine } }) },
     orderBy: { createdAt: "asc" },
     select: { id: true, slug: true, name: true },
   });

@@ -10,6 +10,7 @@ const links: Array<{ href: string; label: string; role: SessionUser["role"] }> =
   { href: "/admin/judges", label: "Judges", role: "admin" },
   { href: "/admin/training", label: "Training", role: "admin" },
   { href: "/admin/health", label: "Health", role: "admin" },
+  { href: "/admin/audit", label: "Audit", role: "admin" },
 ];
 const rank = { annotator: 0, reviewer: 1, admin: 2 } as const;
 

@@ -48,8 +48,12 @@ export const envSchema = z.object({
   PAIRWISE_CHECKPOINT_DIR: z.string().min(1).optional(),
   /** Force a TensorFlow.js backend: tensorflow | webgpu | wasm | cpu. */
   PAIRWISE_TF_BACKEND: z.enum(["cuda", "tensorflow", "node", "webgpu", "wasm", "cpu"]).optional(),
-  /** Seed the demo project on first start. */
-  PAIRWISE_DEMO: bool.default(true),
+  /**
+   * Seed the demo projects and accounts (public passwords) on first start. Default: on in
+   * development, off in production, where only an explicit PAIRWISE_DEMO=true or
+   * `pairwise start --demo` seeds them.
+   */
+  PAIRWISE_DEMO: bool.optional(),
   /** Longest prompt or completion accepted by imports, in characters. */
   PAIRWISE_MAX_TEXT_CHARS: z.coerce.number().int().positive().default(200_000),
   /** Optional OAuth / OIDC sign-in (each provider switches on when its variables are all set). */
@@ -90,7 +94,9 @@ export const envSchema = z.object({
   PAIRWISE_CPU_PROFILE: z.string().min(1).optional(),
 });
 
-export type Env = z.infer<typeof envSchema> & {
+export type Env = Omit<z.infer<typeof envSchema>, "PAIRWISE_DEMO"> & {
+  /** Whether to seed the demo on first start (see PAIRWISE_DEMO). */
+  PAIRWISE_DEMO: boolean;
   dataDir: string;
   checkpointDir: string;
   nextAuthSecret: string;
@@ -146,6 +152,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     );
   return {
     ...e,
+    PAIRWISE_DEMO: e.PAIRWISE_DEMO ?? !production,
     dataDir,
     checkpointDir: path.resolve(e.PAIRWISE_CHECKPOINT_DIR ?? path.join(dataDir, "checkpoints")),
     nextAuthSecret: e.NEXTAUTH_SECRET ?? localSecret(dataDir, "nextauth-secret"),

@@ -3,10 +3,14 @@ import Link from "next/link";
 import { requirePageUser } from "@/server/auth/session";
 import { db } from "@/server/db/client";
 import { listAnnotatorProjects } from "@/server/annotation/queue";
+import { projectIdsWithRole } from "@/server/auth/access";
 
 export default async function AnnotateIndex() {
   const user = await requirePageUser("annotator", "/annotate");
-  const projects = await listAnnotatorProjects(db(), user.id);
+  const mine = await projectIdsWithRole(user);
+  const projects = (await listAnnotatorProjects(db(), user.id)).filter(
+    (p) => mine === "all" || mine.includes(p.id),
+  );
   return (
     <div className="flex flex-col gap-4" data-testid="annotate-index">
       <h1 className="text-2xl font-semibold">Annotate</h1>
@@ -26,7 +30,9 @@ export default async function AnnotateIndex() {
             </Link>
           </li>
         ))}
-        {projects.length === 0 && <li className="text-slate-600">No projects yet.</li>}
+        {projects.length === 0 && (
+          <li className="text-slate-600">No projects for you yet: an admin adds you to projects.</li>
+        )}
       </ul>
     </div>
   );

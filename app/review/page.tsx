@@ -4,16 +4,17 @@ import { requirePageUser } from "@/server/auth/session";
 import { plural } from "@/components/plural";
 import { db } from "@/server/db/client";
 import { reviewQueue } from "@/server/annotation/review";
+import { projectIdsWithRole } from "@/server/auth/access";
 
 export default async function ReviewQueuePage({
   searchParams,
 }: {
   searchParams: Promise<{ status?: string }>;
 }) {
-  await requirePageUser("reviewer", "/review");
+  const user = await requirePageUser("reviewer", "/review");
   const sp = await searchParams;
   const status = sp.status === "review" || sp.status === "flagged" ? sp.status : undefined;
-  const q = await reviewQueue(db(), { status });
+  const q = await reviewQueue(db(), { status, projectIds: await projectIdsWithRole(user, "reviewer") });
   return (
     <div className="flex flex-col gap-4" data-testid="review-queue">
       <h1 className="text-2xl font-semibold">Review</h1>

@@ -19,11 +19,23 @@ export const GOLD_FAILURES_MIN = 2;
 
 export async function reviewQueue(
   db: Db,
-  input: { projectId?: string; status?: "review" | "flagged"; take?: number },
+  input: {
+    projectId?: string;
+    /** The projects the reviewer may review (server/auth/access.ts); "all" or absent: every one. */
+    projectIds?: string[] | "all";
+    status?: "review" | "flagged";
+    take?: number;
+  },
 ) {
+  const allowed = input.projectIds && input.projectIds !== "all" ? input.projectIds : null;
+  const scope = input.projectId
+    ? { projectId: allowed && !allowed.includes(input.projectId) ? "" : input.projectId }
+    : allowed
+      ? { projectId: { in: allowed } }
+      : {};
   const where = {
     status: input.status ? { equals: input.status } : { in: REVIEWABLE },
-    ...(input.projectId ? { projectId: input.projectId } : {}),
+    ...scope,
   };
   const [items, counts] = await Promise.all([
     db.comparison.findMany({
@@ -43,7 +55,7 @@ export async function reviewQueue(
     }),
     db.comparison.groupBy({
       by: ["status"],
-      where: { status: { in: REVIEWABLE }, ...(input.projectId ? { projectId: input.projectId } : {}) },
+      where: { status: { in: REVIEWABLE }, ...scope },
       _count: { _all: true },
     }),
   ]);
@@ -55,6 +67,7 @@ export async function reviewQueue(
     FROM "Comparison" c JOIN "Judgment" j ON j."comparisonId" = c.id AND j."isGoldCheck" AND j."supersededAt" IS NULL
     JOIN "Project" p ON p.id = c."projectId"
     WHERE c."isGold" AND (${input.projectId ?? null}::text IS NULL OR c."projectId" = ${input.projectId ?? null})
+      AND (${allowed}::text[] IS NULL OR c."projectId" = ANY(${allowed}::text[]))
     GROUP BY c.id, p.name
     HAVING count(*) FILTER (WHERE j."goldCorrect" = false) >= ${GOLD_FAILURES_MIN}
        AND count(*) FILTER (WHERE j."goldCorrect" = false) * 2 >= count(*)

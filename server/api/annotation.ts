@@ -70,6 +70,7 @@ export const annotationRoutes = {
       "Gold items at the project's ratio, then priority, then oldest first; never one you have judged; never more leases + judgments than the project's overlap. The lease expires after the project's leaseSeconds unless extended with a heartbeat.",
     tag: "annotation",
     scope: "write",
+    projectFrom: "project",
     params: ProjectRef,
     response: LeaseOut,
   },

@@ -2,9 +2,11 @@
 // schemas parse the request (server/api/http.ts), one call into server/data or server/projects
 // does the work, DomainErrors become `{ error: { code, message } }` with the matching status.
 import "server-only";
-import { db } from "@/server/db/client";
-import { DomainError } from "@/server/errors";
-import { hasRole } from "@/server/auth/roles";
+import { appSql, db } from "@/server/db/client";
+import { projectIdsWithRole } from "@/server/auth/access";
+import { comparisonsFor, judgmentFor, seesEverything } from "@/server/auth/visibility";
+import { recordRestJudgment } from "@/server/annotation/rest-judgment";
+import { audit } from "@/server/audit/audit";
 import {
   createProject,
   getProject,
@@ -19,8 +21,6 @@ import {
   listJudgments,
   listPairs,
 } from "@/server/data/comparisons";
-import { checkVerdict, checkVerdictAgainstSchema, recordJudgment } from "@/server/data/judgments";
-import { parseLabelSchema } from "@/server/projects/schema";
 import { getSnapshot, startSnapshot } from "@/server/data/snapshots";
 import { exportStream } from "@/server/data/export";
 import { getImportJob, importStream, listImportJobs } from "@/server/data/import";
@@ -35,10 +35,12 @@ const date = (s?: string) => (s ? new Date(s) : undefined);
 // GET /api/v1/openapi.json - this API's OpenAPI 3.1 document
 export const getOpenApi = handler(r.openapi, async ({ req }) => openApiDocument(new URL(req.url).origin));
 
-// GET /api/v1/projects - list projects
-export const listProjectsHandler = handler(r.listProjects, async ({ query }) => ({
-  items: await listProjects(db(), { includeArchived: query.archived === "true" }),
-}));
+// GET /api/v1/projects - the projects the caller is a member of (admins: all)
+export const listProjectsHandler = handler(r.listProjects, async ({ query, auth }) => {
+  const items = await listProjects(db(), { includeArchived: query.archived === "true" });
+  const mine = await projectIdsWithRole(auth!.user);
+  return { items: mine === "all" ? items : items.filter((p) => mine.includes(p.id)) };
+});
 
 // POST /api/v1/projects - create a project (admin)
 export const createProjectHandler = handler(r.createProject, async ({ body }) => createProject(db(), body));
@@ -94,7 +96,14 @@ export const listImportsHandler = handler(r.listImports, async ({ params }) => {
 export const getImportHandler = handler(r.getImport, async ({ params }) => getImportJob(db(), params.id));
 
 // GET /api/v1/projects/{project}/export - streamed JSON Lines
-export const exportHandler = handler(r.exportData, async ({ params, query }) => {
+export const exportHandler = handler(r.exportData, async ({ params, query, auth, access }) => {
+  // Audited first: the stream holds its own consistent read open until it is consumed.
+  await audit(db(), {
+    actorId: auth!.user.id,
+    action: "export.run",
+    target: access.projectId,
+    data: { via: "api", tokenId: auth!.tokenId, format: query.format, snapshotId: query.snapshotId ?? null },
+  });
   const stream = await exportStream({
     project: params.project,
     format: query.format,
@@ -120,9 +129,13 @@ export const exportHandler = handler(r.exportData, async ({ params, query }) => 
 });
 
 // GET /api/v1/projects/{project}/comparisons - list comparisons
-export const listComparisonsHandler = handler(r.listComparisons, async ({ params, query }) =>
-  listComparisons(db(), params.project, query),
-);
+export const listComparisonsHandler = handler(r.listComparisons, async ({ params, query, auth, access }) => {
+  const page = await listComparisons(db(), params.project, query);
+  return {
+    ...page,
+    items: await comparisonsFor(db(), { userId: auth!.user.id, role: access.role }, page.items),
+  };
+});
 
 // POST /api/v1/projects/{project}/comparisons - create a comparison (idempotent by content)
 export const createComparisonHandler = handler(r.createComparison, async ({ params, body }) => {
@@ -131,65 +144,47 @@ export const createComparisonHandler = handler(r.createComparison, async ({ para
 });
 
 // GET /api/v1/comparisons/{id} - a comparison with its prompt and completions
-export const getComparisonHandler = handler(r.getComparison, async ({ params }) =>
-  getComparison(db(), params.id),
-);
+export const getComparisonHandler = handler(r.getComparison, async ({ params, auth, access }) => {
+  const c = await getComparison(db(), params.id);
+  return (await comparisonsFor(db(), { userId: auth!.user.id, role: access.role }, [c]))[0];
+});
 
-// GET /api/v1/comparisons/{id}/judgments - its judgments
-export const listJudgmentsHandler = handler(r.listJudgments, async ({ params, query }) => {
+// GET /api/v1/comparisons/{id}/judgments - its judgments (annotators: only their own)
+export const listJudgmentsHandler = handler(r.listJudgments, async ({ params, query, auth, access }) => {
   await getComparison(db(), params.id);
-  return listJudgments(db(), {
+  const page = await listJudgments(db(), {
     comparisonId: params.id,
+    userId: seesEverything(access.role) ? undefined : auth!.user.id,
     includeSuperseded: query.includeSuperseded === "true",
     limit: query.limit,
     cursor: query.cursor,
   });
+  return { ...page, items: page.items.map((j) => judgmentFor(access.role, j)) };
 });
 
-// POST /api/v1/comparisons/{id}/judgments - record a judgment
-export const recordJudgmentHandler = handler(r.recordJudgment, async ({ params, body, auth }) => {
-  const user = auth!.user;
-  let origin;
-  if (body.source === "ai") {
-    if (!body.judgeConfigId)
-      throw new DomainError("bad_request", "An AI judgment needs judgeConfigId (the judge that made it).");
-    origin = { kind: "ai" as const, judgeConfigId: body.judgeConfigId, judgeRunId: body.judgeRunId };
-  } else if (body.source === "adjudication") {
-    if (!hasRole(user, "reviewer"))
-      throw new DomainError("forbidden", "Adjudications need the reviewer or admin role.");
-    origin = { kind: "adjudication" as const, userId: user.id };
-  } else origin = { kind: "human" as const, userId: user.id };
-  const target = await db().comparison.findUnique({
-    where: { id: params.id },
-    select: { completionIds: true, project: { select: { labelSchema: true } } },
-  });
-  if (!target) throw new DomainError("not_found", `No comparison ${params.id}.`);
-  checkVerdict(body.verdict, target.completionIds);
-  checkVerdictAgainstSchema(body.verdict, parseLabelSchema(target.project.labelSchema), target.completionIds);
-  if (body.supersedesId) {
-    const old = await db().judgment.findUnique({
-      where: { id: body.supersedesId },
-      select: { userId: true },
-    });
-    if (old && old.userId !== user.id && !hasRole(user, "reviewer"))
-      throw new DomainError("forbidden", "You can only correct your own judgments.");
-  }
-  const out = await recordJudgment(db(), {
-    idempotencyKey: body.idempotencyKey,
-    comparisonId: params.id,
-    origin,
-    verdict: body.verdict,
-    supersedesId: body.supersedesId,
-    rationale: body.rationale,
-    confidence: body.confidence,
-    displayOrder: body.displayOrder,
-    timeSpentMs: body.timeSpentMs,
-    ratings: body.ratings,
-    flag: body.flag,
-    flagReason: body.flagReason,
-    metadata: { ...(body.metadata ?? {}), via: "api", tokenId: auth!.tokenId },
-  });
-  return Response.json(out, { status: out.created ? 201 : 200 });
+// POST /api/v1/comparisons/{id}/judgments - record a judgment, under the queue's rules
+// (server/annotation/rest-judgment.ts)
+export const recordJudgmentHandler = handler(r.recordJudgment, async ({ params, body, auth, access }) => {
+  if (!access.role) await getComparison(db(), params.id); // 404 for an unknown comparison
+  const out = await recordRestJudgment(
+    {
+      user: auth!.user,
+      projectRole: access.role!,
+      tokenId: auth!.tokenId,
+      judgeConfigId: auth!.judgeConfigId,
+    },
+    params.id,
+    body,
+    { sql: appSql() },
+  );
+  const shown = seesEverything(access.role)
+    ? out
+    : {
+        ...out,
+        judgment: judgmentFor(access.role, out.judgment),
+        comparison: { ...out.comparison, agreement: null },
+      };
+  return Response.json(shown, { status: out.created ? 201 : 200 });
 });
 
 // GET /api/v1/projects/{project}/pairs - preference pairs

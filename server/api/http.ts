@@ -5,6 +5,7 @@ import { z, ZodError } from "zod";
 import { DomainError, httpStatus, isDomainError } from "@/server/errors";
 import { authenticateBearer, hasScope, type BearerAuth, type Scope } from "@/server/auth/tokens";
 import { hasRole, type Role } from "@/server/auth/roles";
+import { projectIdOf, requireProjectRole, type ProjectSource } from "@/server/auth/access";
 import { decodePathSegment, findBadQuery, parseJsonBody } from "./input";
 
 export const API_PREFIX = "/api/v1";
@@ -19,8 +20,14 @@ export interface RouteDef {
   tag: string;
   /** Token scope needed (admin implies write implies read); null: public. */
   scope: Scope | null;
-  /** The token's user must also have this role. */
+  /** The token's user must also have this role (in the route's project, when it has one). */
   role?: Role;
+  /**
+   * Where the route's project comes from: the {project} path parameter, or the {id} of a
+   * comparison, import, snapshot or round. The caller must then be a member of that project with
+   * `role` (default annotator) there (server/auth/access.ts).
+   */
+  projectFrom?: ProjectSource;
   params?: z.ZodObject;
   query?: z.ZodObject;
   /** A JSON body, or a streamed body in one of these content types. */
@@ -33,6 +40,8 @@ export interface RouteDef {
 export interface Ctx<R extends RouteDef> {
   req: Request;
   auth: BearerAuth | null;
+  /** For routes with projectFrom: the project (null if the reference matched nothing) and the caller's role there. */
+  access: { projectId: string | null; role: Role | null };
   params: R["params"] extends z.ZodObject ? z.output<R["params"]> : Record<string, never>;
   query: R["query"] extends z.ZodObject ? z.output<R["query"]> : Record<string, never>;
   body: R["body"] extends z.ZodType ? z.output<R["body"]> : undefined;
@@ -135,6 +144,15 @@ export function handler<R extends RouteDef>(
         if (!r.success) return errorResponse("bad_request", issues(r.error, "path"));
         params = r.data;
       }
+      const access: Ctx<R>["access"] = { projectId: null, role: null };
+      if (route.projectFrom && auth) {
+        const p = params as Record<string, string>;
+        const ref = route.projectFrom === "project" ? p.project : p.id;
+        access.projectId = ref ? await projectIdOf(route.projectFrom, ref) : null;
+        // A reference that matches nothing falls through to the handler's own 404.
+        if (access.projectId)
+          access.role = await requireProjectRole(auth.user, access.projectId, route.role ?? "annotator");
+      }
       let query: unknown = {};
       const badQuery = findBadQuery(url.search);
       if (badQuery) return errorResponse("bad_request", badQuery);
@@ -151,7 +169,7 @@ export function handler<R extends RouteDef>(
         if (!r.success) return errorResponse("bad_request", issues(r.error, "body"));
         body = r.data;
       }
-      const out = await fn({ req, auth, params, query, body } as Ctx<R>);
+      const out = await fn({ req, auth, access, params, query, body } as Ctx<R>);
       if (out instanceof Response) {
         if (!out.headers.has("cache-control")) out.headers.set("cache-control", "no-store");
         return out;

@@ -5,9 +5,10 @@ import { API_PREFIX, type RouteDef } from "./http";
 import { ErrorOut, routes } from "./routes";
 import { annotationRoutes } from "./annotation";
 import { trainingRoutes } from "./training";
+import { memberRoutes } from "./members";
 
 /** Every /api/v1 route: data, annotation, training. */
-const allRoutes = { ...routes, ...annotationRoutes, ...trainingRoutes };
+const allRoutes = { ...routes, ...annotationRoutes, ...trainingRoutes, ...memberRoutes };
 
 type Json = Record<string, unknown>;
 

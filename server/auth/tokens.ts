@@ -4,6 +4,7 @@ import crypto from "node:crypto";
 import { db } from "../db/client";
 import { DomainError } from "../errors";
 import type { SessionUser } from "./roles";
+import { audit } from "../audit/audit";
 import { clientIp, enforce } from "./rate-limit";
 
 export const SCOPES = ["read", "write", "admin"] as const;
@@ -18,9 +19,21 @@ export async function createApiToken(input: {
   name: string;
   scopes: Scope[];
   expiresAt?: Date;
+  /** A token for an AI judge: the only kind that may record `source: "ai"` judgments, for this judge. */
+  judgeConfigId?: string;
+  /** Who issued it, for the audit log (null: the command line). */
+  actorId?: string | null;
 }) {
   if (!input.scopes.length)
     throw new DomainError("bad_request", "Give the token at least one scope: read, write or admin.");
+  if (input.judgeConfigId) {
+    const judge = await db().judgeConfig.findUnique({
+      where: { id: input.judgeConfigId },
+      select: { id: true },
+    });
+    if (!judge)
+      throw new DomainError("not_found", `No judge ${input.judgeConfigId}; list judges on Admin → Judges.`);
+  }
   const prefix = crypto.randomBytes(4).toString("hex");
   const token = `pw_${prefix}_${crypto.randomBytes(24).toString("base64url")}`;
   const record = await db().apiToken.create({
@@ -31,16 +44,29 @@ export async function createApiToken(input: {
       tokenHash: hashToken(token),
       scopes: input.scopes,
       expiresAt: input.expiresAt,
+      judgeConfigId: input.judgeConfigId ?? null,
     },
+  });
+  await audit(db(), {
+    actorId: input.actorId ?? input.userId,
+    action: "token.create",
+    target: record.id,
+    data: { userId: input.userId, scopes: input.scopes, judgeConfigId: input.judgeConfigId ?? null },
   });
   return { token, record };
 }
 
-export async function revokeApiToken(id: string, byUserId?: string) {
+export async function revokeApiToken(id: string, byUserId?: string, opts: { actorId?: string | null } = {}) {
   const t = await db().apiToken.findUnique({ where: { id } });
   if (!t || (byUserId && t.userId !== byUserId)) throw new DomainError("not_found", `No token ${id}.`);
   const out = await db().apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
   forgetCachedTokens(id);
+  await audit(db(), {
+    actorId: opts.actorId === undefined ? (byUserId ?? null) : opts.actorId,
+    action: "token.revoke",
+    target: id,
+    data: { userId: t.userId },
+  });
   return out;
 }
 
@@ -48,6 +74,8 @@ export interface BearerAuth {
   user: SessionUser;
   scopes: Scope[];
   tokenId: string;
+  /** Set on a token issued for an AI judge (server/api/judgments.ts). */
+  judgeConfigId: string | null;
 }
 
 // Resolved tokens are kept for a few seconds per process, so a busy script (or the annotation
@@ -105,6 +133,7 @@ export async function authenticateBearer(
     user: { id, email, name, role },
     scopes: t.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     tokenId: t.id,
+    judgeConfigId: t.judgeConfigId,
   };
   if (tokenCache.size > 10_000) tokenCache.clear();
   tokenCache.set(hash, { auth, expiresAt: t.expiresAt, at: Date.now() });

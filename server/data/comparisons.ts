@@ -44,8 +44,9 @@ export interface ComparisonView {
   projectId: string;
   status: ComparisonStatus;
   prompt: { id: string; text: string | null; messages: unknown };
-  completions: Array<{ id: string; text: string; model: string }>;
-  isGold: boolean;
+  completions: Array<{ id: string; text: string; model: string | null }>;
+  /** null: hidden from this caller (server/auth/visibility.ts). */
+  isGold: boolean | null;
   goldAnswer: unknown;
   priority: number;
   judgmentCount: number;
@@ -275,6 +276,8 @@ export async function listJudgments(
   opts: {
     project?: string;
     comparisonId?: string;
+    /** Only this person's judgments. */
+    userId?: string;
     includeSuperseded?: boolean;
     limit?: number;
     cursor?: string;
@@ -286,6 +289,7 @@ export async function listJudgments(
     where: {
       ...(projectId ? { projectId } : {}),
       ...(opts.comparisonId ? { comparisonId: opts.comparisonId } : {}),
+      ...(opts.userId ? { userId: opts.userId } : {}),
       ...(opts.includeSuperseded ? {} : { supersededAt: null }),
       ...(opts.cursor ? { id: { gt: opts.cursor } } : {}),
     },

@@ -77,6 +77,24 @@ function stopChild(m: Managed, timeoutMs: number): Promise<void> {
   });
 }
 
+/**
+ * Accounts on first start. Demo accounts have public passwords: they are seeded (on an empty
+ * database) in development, or when asked for explicitly (--demo, PAIRWISE_DEMO=true); never
+ * by default in production. Says whether the database still has no user at all.
+ */
+export async function firstStartAccounts(
+  url: string,
+  opts: { demo: boolean; log?: (m: string) => void },
+): Promise<{ seeded: boolean; noUsers: boolean }> {
+  const prisma = createPrisma(url, { max: 2 });
+  try {
+    const seeded = opts.demo ? await seedDemo(prisma, opts.log) : false;
+    return { seeded, noUsers: (await prisma.user.count()) === 0 };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
 type Env = ReturnType<typeof env>;
 
 /** The app processes to run: web always, the others unless PAIRWISE_PROCESSES leaves them out. */
@@ -116,7 +134,7 @@ async function preflight(e: Env, names: Name[]): Promise<string | null> {
   }
 }
 
-export async function startSystem(opts: { build?: boolean } = {}): Promise<number> {
+export async function startSystem(opts: { build?: boolean; demo?: boolean } = {}): Promise<number> {
   let e: Env;
   try {
     e = env();
@@ -128,6 +146,8 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     throw err;
   }
   const t0 = Date.now();
+  const demo = opts.demo === true || e.PAIRWISE_DEMO;
+  let noUsers = false;
   const embedded = !e.DATABASE_URL;
   const names = appProcesses(e);
   const withServe = names.includes("serve");
@@ -198,14 +218,7 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     const migrated = await migrate(url, { log });
     if (migrated.applied.length)
       log(`database schema up to date (${migrated.applied.length} migration(s) applied)`);
-    if (e.PAIRWISE_DEMO) {
-      const prisma = createPrisma(url, { max: 2 });
-      try {
-        await seedDemo(prisma, log);
-      } finally {
-        await prisma.$disconnect();
-      }
-    }
+    noUsers = (await firstStartAccounts(url, { demo, log })).noUsers;
     const started = names.map((n) => launch(n));
     await waitForMessage(started[0]!.child!, "ready", 180_000);
   } catch (err) {
@@ -221,12 +234,18 @@ export async function startSystem(opts: { build?: boolean } = {}): Promise<numbe
     `  database: ${embedded ? `embedded PGlite in ${e.dataDir}` : "external PostgreSQL (DATABASE_URL)"}`,
     ...(withServe ? [`  OpenAI-compatible API: http://${e.PAIRWISE_HOST}:${e.PAIRWISE_SERVE_PORT}/v1`] : []),
   ];
-  if (e.PAIRWISE_DEMO) {
+  if (noUsers) {
+    lines.push(
+      "  No accounts yet. Create the first admin (the password is read from standard input):",
+      '    echo "$PASSWORD" | npx pairwise users create --email you@example.com --role admin --password-stdin',
+      ...(e.PAIRWISE_MODE === "production"
+        ? []
+        : ["  (or start with --demo for the demo projects and accounts)"]),
+    );
+  } else if (demo) {
     lines.push("  Sign in with a demo account (change these passwords before sharing the app):");
     for (const a of DEMO_ACCOUNTS.slice(0, 3))
       lines.push(`    ${a.role.padEnd(10)} ${a.email} / ${a.password}`);
-  } else {
-    lines.push("  Create an admin with: npx pairwise users create --email you@example.com --role admin");
   }
   lines.push("  Press Ctrl-C to stop.", "");
   console.log(lines.join("\n"));

@@ -205,6 +205,14 @@ export async function seedDemo(prisma: PrismaClient, log: (m: string) => void = 
       },
     });
   }
+  // The demo's reviewer and annotators work on both demo projects (admins need no membership).
+  const people = await prisma.user.findMany({
+    where: { role: { not: "admin" } },
+    select: { id: true, role: true },
+  });
+  await prisma.projectMember.createMany({
+    data: [p1, p2].flatMap((p) => people.map((u) => ({ projectId: p.id, userId: u.id, role: u.role }))),
+  });
   log(
     `seeded the demo: projects "${p1.name}" (${problems.length} comparisons) and "${p2.name}" (${RANKING_PROMPTS.length}), ${DEMO_ACCOUNTS.length} accounts`,
   );

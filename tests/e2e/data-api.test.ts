@@ -156,6 +156,16 @@ test("the annotator's loop over HTTP: next → submit through the web process's 
   }
 
   expect((await fetch(`${api}/projects/loop-e2e/annotation/next`, { method: "POST" })).status).toBe(401);
+  // Not a member of the new project yet: refused; the admin adds them over REST.
+  expect(
+    (await fetch(`${api}/projects/loop-e2e/annotation/next`, { method: "POST", headers: H })).status,
+  ).toBe(403);
+  const added = await fetch(`${api}/projects/loop-e2e/members`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ user: "annotator@pairwise.local" }),
+  });
+  expect(added.status).toBe(200);
   const next = await fetch(`${api}/projects/loop-e2e/annotation/next`, {
     method: "POST",
     headers: H,

@@ -48,6 +48,20 @@ describe("environment module", () => {
     expect(ok.nextAuthSecret).toBe("x".repeat(32));
   });
 
+  test("demo accounts: on in development, off in production unless asked for explicitly", () => {
+    const prod = {
+      PAIRWISE_DATA_DIR: dataDir,
+      PAIRWISE_MODE: "production",
+      NEXTAUTH_SECRET: "x".repeat(32),
+      PAIRWISE_ENCRYPTION_KEY: "y".repeat(48),
+      NEXTAUTH_URL: "https://pairwise.example.com",
+    };
+    expect(parseEnv({ PAIRWISE_DATA_DIR: dataDir }).PAIRWISE_DEMO).toBe(true);
+    expect(parseEnv({ PAIRWISE_DATA_DIR: dataDir, PAIRWISE_DEMO: "false" }).PAIRWISE_DEMO).toBe(false);
+    expect(parseEnv(prod).PAIRWISE_DEMO).toBe(false);
+    expect(parseEnv({ ...prod, PAIRWISE_DEMO: "true" }).PAIRWISE_DEMO).toBe(true);
+  });
+
   test("OAuth providers need their variables in pairs", () => {
     expect(() => parseEnv({ PAIRWISE_DATA_DIR: dataDir, GITHUB_ID: "abc" })).toThrow(
       /GITHUB_ID and GITHUB_SECRET must be set together/,

@@ -3,6 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { withDatabase } from "@/server/db/connect";
 import { writeExport, type ExportFilter } from "@/server/data/export";
+import { db } from "@/server/db/client";
+import { audit } from "@/server/audit/audit";
 import { num, println, str, UsageError, type Command } from "../command";
 
 export const exportCommand: Command = {
@@ -84,6 +86,12 @@ Examples:
     };
     const out = str(values.out);
     return withDatabase(async () => {
+      await audit(db(), {
+        actorId: null,
+        action: "export.run",
+        target: project,
+        data: { via: "cli", format: filter.format, snapshotId: filter.snapshotId ?? null, out: out ?? "-" },
+      });
       if (!out || out === "-") {
         await writeExport(filter, io.stdout);
         return 0;

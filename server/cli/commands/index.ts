@@ -3,6 +3,7 @@ import type { Command } from "../command";
 import { exportCommand } from "./export";
 import { exportModelCommand } from "./export-model";
 import { importCommand } from "./import";
+import { membersCommand } from "./members";
 import { migrateCommand } from "./migrate";
 import { projectsCommand } from "./projects";
 import { serveCommand } from "./serve";
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   exportModelCommand,
   snapshotCommand,
   usersCommand,
+  membersCommand,
   tokensCommand,
   serveCommand,
   trainCommand,

@@ -9,18 +9,21 @@ export const tokensCommand: Command = {
   name: "tokens",
   summary: "Create, list and revoke API tokens",
   help: `Usage:
-  pairwise tokens create --user <email> [--name <name>] [--scopes read,write,admin] [--expires-days n]
+  pairwise tokens create --user <email> [--name <name>] [--scopes read,write,admin] [--expires-days n] [--judge <judge id>]
   pairwise tokens list [--user <email>]
   pairwise tokens revoke <token-id>
 
 The token is printed once, on creation; only its hash is stored. Use it as
   Authorization: Bearer <token>
-Scopes: read (GET), write (imports, judgments), admin (projects); admin implies write implies read.`,
+Scopes: read (GET), write (imports, judgments), admin (projects); admin implies write implies read.
+--judge issues the token for an AI judge: it records only "ai" judgments of that judge (REST
+POST /comparisons/{id}/judgments with source "ai"); no other token may.`,
   options: {
     user: { type: "string", short: "u" },
     name: { type: "string" },
     scopes: { type: "string" },
     "expires-days": { type: "string" },
+    judge: { type: "string" },
     json: { type: "boolean" },
   },
   async run({ values, positionals }, io) {
@@ -51,6 +54,8 @@ Scopes: read (GET), write (imports, judgments), admin (projects); admin implies 
           name: str(values.name) ?? `cli ${new Date().toISOString().slice(0, 10)}`,
           scopes: scopes as Scope[],
           expiresAt: days ? new Date(Date.now() + days * 86_400_000) : undefined,
+          judgeConfigId: str(values.judge),
+          actorId: null,
         });
         if (values.json)
           println(
@@ -103,7 +108,7 @@ Scopes: read (GET), write (imports, judgments), admin (projects); admin implies 
       }
       if (sub === "revoke") {
         if (!arg) throw new UsageError("give the token id (see `pairwise tokens list`)");
-        await revokeApiToken(arg);
+        await revokeApiToken(arg, undefined, { actorId: null });
         println(io.stdout, `revoked token ${arg}`);
         return 0;
       }

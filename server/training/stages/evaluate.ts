@@ -12,6 +12,7 @@
 import type { GateDecision } from "../outcome";
 import { createHash } from "node:crypto";
 import type { Checkpoint, Prisma } from "@prisma/client";
+import { audit } from "../../audit/audit";
 import {
   completionLogProbs,
   disposeModel,
@@ -392,6 +393,12 @@ export async function gateStage(ctx: RoundContext): Promise<{
     prevGoldAccuracy: ev.prevGoldAccuracy ?? null,
   });
   await db().checkpoint.update({ where: { id: own.id }, data: { promoted: d.passed, gateReason: d.reason } });
+  await audit(db(), {
+    actorId: null,
+    action: d.passed ? "checkpoint.promote" : "checkpoint.reject",
+    target: own.id,
+    data: { projectId: ctx.project.id, reason: d.reason },
+  });
   ctx.log(d.reason);
   return { ...d, decision: d.passed ? "promoted" : "rejected", checkpointId: own.id };
 }

@@ -23,6 +23,8 @@ import { leaderboard, projectDashboard, projectSummaries } from "../../annotatio
 import { exportEstimate, getImportJob, listImportJobs, queueImport } from "../../annotation/data-admin";
 import { ExportFormat } from "../../data/export";
 import { findProjectByRef } from "../../projects/projects";
+import { listMembers, removeMember, setMember } from "../../annotation/members";
+import { listAudit } from "../../audit/audit";
 import { enforce } from "../../auth/rate-limit";
 
 const ProjectRef = z.object({ project: z.string().min(1) });
@@ -57,6 +59,27 @@ export const adminRouter = router({
   setActive: adminProcedure
     .input(z.object({ userId: z.string().min(1), active: z.boolean() }))
     .mutation(({ ctx, input }) => setActive(db(), ctx.user.id, input)),
+
+  // Project membership (server/auth/access.ts): who annotates, reviews or administers each project.
+  members: adminProcedure
+    .input(z.object({ project: z.string().min(1).optional() }).optional())
+    .query(({ input }) => listMembers(db(), input ?? {})),
+  setMember: adminProcedure
+    .input(z.object({ project: z.string().min(1), user: z.string().min(1), role: z.enum(ROLES).optional() }))
+    .mutation(({ ctx, input }) => setMember(db(), ctx.user.id, input)),
+  removeMember: adminProcedure
+    .input(z.object({ project: z.string().min(1), user: z.string().min(1) }))
+    .mutation(({ ctx, input }) => removeMember(db(), ctx.user.id, input)),
+  audit: adminProcedure
+    .input(
+      z
+        .object({
+          action: z.string().max(100).optional(),
+          take: z.number().int().min(1).max(1000).optional(),
+        })
+        .optional(),
+    )
+    .query(({ input }) => listAudit(db(), input ?? {})),
 
   summaries: adminProcedure.query(() => projectSummaries(db())),
   dashboard: adminProcedure

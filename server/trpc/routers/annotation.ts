@@ -17,23 +17,42 @@ import {
 } from "../../annotation/queue";
 import { SubmitInput, submitJudgment } from "../../annotation/submit";
 import { myProgress } from "../../annotation/progress";
+import { projectIdsWithRole, requireProjectRole } from "../../auth/access";
 
 const AssignmentRef = z.object({ assignmentId: z.string().min(1) });
 
 export const annotationRouter = router({
-  projects: protectedProcedure.query(({ ctx }) => listAnnotatorProjects(db(), ctx.user.id)),
+  // Only projects the caller is a member of (server/auth/access.ts).
+  projects: protectedProcedure.query(async ({ ctx }) => {
+    const mine = await projectIdsWithRole(ctx.user);
+    const all = await listAnnotatorProjects(db(), ctx.user.id);
+    return mine === "all" ? all : all.filter((p) => mine.includes(p.id));
+  }),
   project: protectedProcedure
     .input(z.object({ project: z.string().min(1) }))
-    .query(({ input }) => annotatorProject(db(), input.project)),
+    .query(async ({ ctx, input }) => {
+      const p = await annotatorProject(db(), input.project);
+      await requireProjectRole(ctx.user, p.id);
+      return p;
+    }),
   next: protectedProcedure
     .input(z.object({ projectId: z.string().min(1) }))
-    .mutation(({ ctx, input }) => leaseNext(appSql(), { projectId: input.projectId, userId: ctx.user.id })),
+    .mutation(async ({ ctx, input }) => {
+      await requireProjectRole(ctx.user, input.projectId);
+      return leaseNext(appSql(), { projectId: input.projectId, userId: ctx.user.id });
+    }),
   heartbeat: protectedProcedure
     .input(AssignmentRef)
     .mutation(({ ctx, input }) => heartbeat(db(), { ...input, userId: ctx.user.id })),
-  resume: protectedProcedure
-    .input(AssignmentRef)
-    .mutation(({ ctx, input }) => resumeExpired(db(), { ...input, userId: ctx.user.id })),
+  resume: protectedProcedure.input(AssignmentRef).mutation(async ({ ctx, input }) => {
+    // Taking a lease back is leasing: only in projects the caller still works on.
+    const a = await db().assignment.findUnique({
+      where: { id: input.assignmentId },
+      select: { projectId: true },
+    });
+    if (a) await requireProjectRole(ctx.user, a.projectId);
+    return resumeExpired(db(), { ...input, userId: ctx.user.id });
+  }),
   skip: protectedProcedure
     .input(AssignmentRef.extend({ reason: z.enum(SkipReason), note: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => skipAssignment(db(), { ...input, userId: ctx.user.id })),

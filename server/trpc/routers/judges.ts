@@ -6,6 +6,7 @@ import { z } from "zod";
 import { adminProcedure, router } from "../init";
 import { db } from "../../db/client";
 import { getProjectOrThrow } from "../../projects/projects";
+import { audit } from "../../audit/audit";
 import {
   createJudgeConfig,
   getJudgeConfig,
@@ -75,14 +76,44 @@ export const judgesRouter = router({
   config: adminProcedure
     .input(z.object({ id: z.string().min(1) }))
     .query(({ input }) => getJudgeConfig(input.id)),
-  createConfig: adminProcedure.input(ConfigCreate).mutation(async ({ input }) => {
+  createConfig: adminProcedure.input(ConfigCreate).mutation(async ({ ctx, input }) => {
     const { project, ...rest } = input;
     const projectId = project ? (await getProjectOrThrow(db(), project)).id : null;
-    return createJudgeConfig({ ...rest, projectId });
+    const created = await createJudgeConfig({ ...rest, projectId });
+    await audit(db(), {
+      actorId: ctx.user.id,
+      action: "judge.create",
+      target: created.id,
+      data: { name: input.name, baseUrl: input.baseUrl ?? null, apiKey: input.apiKey ? "set" : "not set" },
+    });
+    return created;
   }),
   updateConfig: adminProcedure
     .input(z.object({ id: z.string().min(1), patch: ConfigPatch }))
-    .mutation(({ input }) => updateJudgeConfig(input.id, input.patch)),
+    .mutation(async ({ ctx, input }) => {
+      const before = await db().judgeConfig.findUnique({
+        where: { id: input.id },
+        select: { baseUrl: true },
+      });
+      const updated = await updateJudgeConfig(input.id, input.patch);
+      // Key and URL changes are audited (the key itself never is).
+      const keyChanged = input.patch.apiKey !== undefined;
+      const urlChanged =
+        input.patch.baseUrl !== undefined && (input.patch.baseUrl ?? null) !== (before?.baseUrl ?? null);
+      if (keyChanged || urlChanged)
+        await audit(db(), {
+          actorId: ctx.user.id,
+          action: keyChanged ? "judge.key" : "judge.url",
+          target: input.id,
+          data: {
+            ...(urlChanged
+              ? { baseUrlFrom: before?.baseUrl ?? null, baseUrlTo: input.patch.baseUrl ?? null }
+              : {}),
+            ...(keyChanged ? { apiKey: input.patch.apiKey ? "replaced" : "cleared" } : {}),
+          },
+        });
+      return updated;
+    }),
 
   runs: adminProcedure
     .input(z.object({ project: z.string().optional(), judgeConfigId: z.string().optional() }).optional())

@@ -10,9 +10,16 @@ export async function makeUser(
   name: string,
   role: "annotator" | "reviewer" | "admin" = "annotator",
 ) {
-  return db.user.create({
+  const user = await db.user.create({
     data: { email: `${name.toLowerCase()}-${crypto.randomBytes(3).toString("hex")}@example.com`, name, role },
   });
+  // Fixtures' people work on every fixture project (membership tests remove rows they need gone).
+  // (Admins administer every project and need no membership.)
+  const projects = role === "admin" ? [] : await db.project.findMany({ select: { id: true } });
+  await db.projectMember.createMany({
+    data: projects.map((p) => ({ projectId: p.id, userId: user.id, role })),
+  });
+  return user;
 }
 
 export interface ProjectFixture {
@@ -48,6 +55,13 @@ export async function makeProject(
       goldRatio: opts.goldRatio ?? 0,
       settings: (opts.settings ?? {}) as object,
     },
+  });
+  const people = await db.user.findMany({
+    where: { role: { not: "admin" } },
+    select: { id: true, role: true },
+  });
+  await db.projectMember.createMany({
+    data: people.map((u) => ({ projectId: project.id, userId: u.id, role: u.role })),
   });
   const k = opts.k ?? 2;
   const models = opts.models ?? ["model-x", "model-y", "model-z", "model-w"];

@@ -5,10 +5,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db";
 import { createApiToken } from "@/server/auth/tokens";
+import { closeAppSql } from "@/server/db/client";
 import * as api from "@/server/api/handlers";
 import { routes } from "@/server/api/routes";
-import { annotationRoutes } from "@/server/api/annotation";
+import { annotationNextHandler, annotationRoutes } from "@/server/api/annotation";
 import { trainingRoutes } from "@/server/api/training";
+import { memberRoutes } from "@/server/api/members";
 
 const BASE = "http://pairwise.test/api/v1";
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/data");
@@ -29,7 +31,10 @@ beforeAll(async () => {
   reader = (await createApiToken({ userId: a.id, name: "read", scopes: ["read"] })).token;
   annotatorWrite = (await createApiToken({ userId: n.id, name: "ann", scopes: ["write"] })).token;
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await closeAppSql();
+  await t?.close();
+});
 
 function req(
   method: string,
@@ -232,7 +237,16 @@ test("projects, streamed import, export, comparisons, judgments, pairs and snaps
   );
   expect(three.status).toBe(400);
 
-  // a judgment (the annotator's write token), retried
+  // a judgment (the annotator's write token: a member who leased it through the queue), retried
+  const ann = await t.prisma.user.findUniqueOrThrow({ where: { email: "ann@example.com" } });
+  await t.prisma.projectMember.create({ data: { projectId: project.id, userId: ann.id, role: "annotator" } });
+  const leased = await annotationNextHandler(
+    req("POST", "/projects/rest/annotation/next", { token: annotatorWrite, json: {} }),
+  );
+  expect(await json(leased)).toMatchObject({
+    kind: "assignment",
+    assignment: { comparisonId: comparison.id },
+  });
   const right = comparison.completions.find((c) => c.text === "right")!;
   const left = comparison.completions.find((c) => c.text === "left")!;
   const judgment = {
@@ -364,6 +378,7 @@ test("the OpenAPI document covers every route, from the same schemas", async () 
     ...Object.values(routes),
     ...Object.values(annotationRoutes),
     ...Object.values(trainingRoutes),
+    ...Object.values(memberRoutes),
   ];
   expect(ops.sort()).toEqual(every.map((r) => r.operationId).sort());
   const judge = doc.paths["/api/v1/comparisons/{id}/judgments"]!.post!;

@@ -7,6 +7,7 @@ import {
   type Battle,
   type BattleWinner,
 } from "@/server/stats";
+import { createRng, randomInt } from "@/server/stats/rng";
 import ref from "./fixtures/reference.json";
 
 const battlesFixture = ref.bradleyTerry.battles as Battle[];
@@ -201,4 +202,55 @@ describe("bradleyTerryLeaderboard", () => {
     bradleyTerryLeaderboard(battlesFixture);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
+});
+
+describe("bootstrap interval quantiles", () => {
+  // The same resampling done here by hand (the same seeded draws, each resample fitted on its
+  // own), then the type-7 quantiles of each source's sorted bootstrap ratings.
+  const type7 = (sorted: number[], q: number) => {
+    const h = (sorted.length - 1) * q;
+    const lo = Math.floor(h);
+    const hi = Math.min(lo + 1, sorted.length - 1);
+    return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+  };
+  const battles: Battle[] = [];
+  const outcome = createRng(3);
+  const strength: Record<string, number> = { x: 0.8, y: 0.5, z: 0.3 };
+  for (let i = 0; i < 120; i++) {
+    const pairs: Array<[string, string]> = [
+      ["x", "y"],
+      ["y", "z"],
+      ["x", "z"],
+    ];
+    const [a, b] = pairs[i % 3]!;
+    const pa = strength[a]! / (strength[a]! + strength[b]!);
+    battles.push({ a, b, winner: outcome() < pa ? "a" : "b" });
+  }
+
+  for (const [rounds, confidence] of [
+    [41, 0.95],
+    [100, 0.9],
+    [57, 0.5],
+  ] as const) {
+    it(`${rounds} rounds at ${confidence}: lower and upper are the ${(1 - confidence) / 2} and ${(1 + confidence) / 2} quantiles`, () => {
+      const board = bradleyTerryLeaderboard(battles, { rounds, confidence, seed: 11 });
+      const rng = createRng(11);
+      const samples = new Map<string, number[]>();
+      for (let r = 0; r < rounds; r++) {
+        const drawn = battles.map(() => battles[randomInt(rng, battles.length)]!);
+        for (const row of fitBradleyTerry(drawn).ratings) {
+          if (!samples.has(row.source)) samples.set(row.source, []);
+          samples.get(row.source)!.push(row.rating);
+        }
+      }
+      expect(board.usableRounds).toBe(rounds);
+      for (const row of board.rows) {
+        const sorted = samples.get(row.source)!.sort((p, q) => p - q);
+        expect(row.bootstrapSamples).toBe(rounds);
+        expect(row.lower).toBeCloseTo(type7(sorted, (1 - confidence) / 2), 6);
+        expect(row.upper).toBeCloseTo(type7(sorted, (1 + confidence) / 2), 6);
+        expect(row.bootstrapMedian).toBeCloseTo(type7(sorted, 0.5), 6);
+      }
+    });
+  }
 });

@@ -5,6 +5,8 @@ import { hasRole } from "@/server/auth/roles";
 import { httpStatus, isDomainError } from "@/server/errors";
 import { ExportFormat } from "@/server/data/export";
 import { exportResponse } from "@/server/annotation/data-admin";
+import { audit } from "@/server/audit/audit";
+import { db } from "@/server/db/client";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -27,6 +29,13 @@ export async function GET(req: Request) {
       { status: 400 },
     );
   try {
+    // Audited first: the stream holds its own consistent read open until it is consumed.
+    await audit(db(), {
+      actorId: user.id,
+      action: "export.run",
+      target: project,
+      data: { via: "admin", format: format.data },
+    });
     return await exportResponse({ project, format: format.data });
   } catch (e) {
     if (isDomainError(e))
