@@ -172,7 +172,11 @@ describe("path ids and query strings", () => {
         const parts = q
           .split("&")
           .filter(Boolean)
-          .flatMap((p) => p.split("=", 2));
+          .flatMap((p) => {
+            // As URLSearchParams reads it: the name up to the first "=", the value is all the rest.
+            const eq = p.indexOf("=");
+            return eq < 0 ? [p] : [p.slice(0, eq), p.slice(eq + 1)];
+          });
         let broken = false;
         let unstorable = false;
         for (const p of parts) {
