@@ -2,13 +2,8 @@
 // JSON Schema 2020-12, which is OpenAPI 3.1's schema dialect).
 import { z } from "zod";
 import { API_PREFIX, type RouteDef } from "./http";
-import { ErrorOut, routes } from "./routes";
-import { annotationRoutes } from "./annotation";
-import { trainingRoutes } from "./training";
-import { memberRoutes } from "./members";
-
-/** Every /api/v1 route: data, annotation, training. */
-const allRoutes = { ...routes, ...annotationRoutes, ...trainingRoutes, ...memberRoutes };
+import { ErrorOut } from "./routes";
+import { allRoutes } from "./registry";
 
 type Json = Record<string, unknown>;
 

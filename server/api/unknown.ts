@@ -1,14 +1,13 @@
 // Requests under /api/v1 that match no route: the JSON error envelope the API promises, never
 // Next's HTML 404 page. Used by the catch-all app/api/v1/[...path]/route.ts and by the web
 // process's fast lane (server/processes/fast-lane.ts), which answers them before Next does.
-import { annotationRoutes } from "./annotation";
 import { API_PREFIX, errorResponse, pathPattern, type RouteDef } from "./http";
-import { routes } from "./routes";
-import { trainingRoutes } from "./training";
+import { allRoutes } from "./registry";
 
-const patterns = (Object.values({ ...routes, ...annotationRoutes, ...trainingRoutes }) as RouteDef[]).map(
-  (r) => ({ method: r.method as string, pattern: pathPattern(r.path) }),
-);
+const patterns = (Object.values(allRoutes) as RouteDef[]).map((r) => ({
+  method: r.method as string,
+  pattern: pathPattern(r.path),
+}));
 
 /** Is `pathname` under /api/v1 and matched by no route (whatever the method)? */
 export function isUnknownApiPath(pathname: string): boolean {
