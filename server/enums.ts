@@ -1,6 +1,9 @@
-// The shared vocabularies of the domain, in one client-safe module (no imports: the web UI, tRPC,
-// REST and the database code all read these, so a value offered by the UI is always one the
-// server accepts). Labels live beside the values they describe.
+// The shared vocabularies of the domain, in one client-safe module (type-only imports: the web UI,
+// tRPC, REST and the database code all read these, so a value offered by the UI is always one the
+// server accepts). Labels live beside the values they describe. The status vocabularies are enums
+// in the database too (prisma/schema.prisma); `SchemaAgrees` below fails the type check when a
+// list here and the schema's enum differ.
+import type { $Enums } from "@prisma/client";
 
 /** Why an annotator skips an item. */
 export const SKIP_REASONS = [
@@ -76,3 +79,11 @@ export const PREFERENCE_METHODS = [
  */
 export const POLICY_METHODS = [...PREFERENCE_METHODS, "kto", "sft", "grpo"] as const;
 export type PolicyMethod = (typeof POLICY_METHODS)[number];
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/** Compile-time check: each list above equals the database enum of the same column. */
+export type SchemaAgrees = [
+  Assert<Same<RoundStatus, $Enums.RoundStatus>>,
+  Assert<Same<RunStatus, $Enums.JudgeRunStatus>>,
+];

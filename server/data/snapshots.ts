@@ -33,7 +33,8 @@ export const SnapshotFilter = z.object({
 });
 export type SnapshotFilter = z.input<typeof SnapshotFilter>;
 
-export type SnapshotStatus = "building" | "ready" | "failed";
+export type { SnapshotStatus } from "@prisma/client";
+import type { SnapshotStatus } from "@prisma/client";
 
 export interface SnapshotSummary {
   id: string;
@@ -251,7 +252,7 @@ export async function getSnapshot(db: PrismaClient, snapshotId: string): Promise
   return {
     id: s.id,
     projectId: s.projectId,
-    status: s.status as SnapshotStatus,
+    status: s.status,
     pairsDone: s.pairsDone,
     error: s.error,
     hash: s.hash,

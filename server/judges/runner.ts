@@ -63,7 +63,7 @@ export function newRunnerId(): string {
 
 /** Claims the run (or renews our claim). Returns the run's status, or null when another runner holds it. */
 async function claim(runId: string, owner: string, leaseMs: number): Promise<{ status: RunStatus } | null> {
-  const rows = await db().$queryRaw<Array<{ status: string }>>`
+  const rows = await db().$queryRaw<Array<{ status: RunStatus }>>`
     UPDATE "JudgeRun" SET
       "leaseOwner" = ${owner},
       "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond'),
@@ -72,16 +72,16 @@ async function claim(runId: string, owner: string, leaseMs: number): Promise<{ s
     WHERE id = ${runId} AND status IN ('queued', 'running')
       AND ("leaseOwner" IS NULL OR "leaseOwner" = ${owner} OR "leaseUntil" IS NULL OR "leaseUntil" < now())
     RETURNING status`;
-  return rows[0] ? { status: rows[0].status as RunStatus } : null;
+  return rows[0] ? { status: rows[0].status } : null;
 }
 
 /** Renews the lease and reads the status; null when the lease was lost (another runner took over). */
 async function heartbeat(runId: string, owner: string, leaseMs: number): Promise<RunStatus | null> {
-  const rows = await db().$queryRaw<Array<{ status: string }>>`
+  const rows = await db().$queryRaw<Array<{ status: RunStatus }>>`
     UPDATE "JudgeRun" SET "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond')
     WHERE id = ${runId} AND "leaseOwner" = ${owner}
     RETURNING status`;
-  return rows[0] ? (rows[0].status as RunStatus) : null;
+  return rows[0] ? rows[0].status : null;
 }
 
 async function release(runId: string, owner: string): Promise<void> {

@@ -1,7 +1,7 @@
 // Judge runs: a judge × a project × a frozen selection of comparisons, executed by pg-boss jobs
 // (server/judges/jobs.ts calls executeJudgeRun). This file holds the run's lifecycle (create,
 // pause, resume, cancel, views); the work itself is in runner.ts.
-import { Prisma, type JudgeAttempt, type JudgeRun } from "@prisma/client";
+import { Prisma, type JudgeAttempt, type JudgeAttemptStatus, type JudgeRun } from "@prisma/client";
 import { z } from "zod";
 import { db } from "../db/client";
 import { DomainError } from "../errors";
@@ -83,7 +83,7 @@ export function toRunView(r: JudgeRun & { judgeConfig: { name: string; kind: str
     judgeKind: r.judgeConfig.kind as JudgeKind,
     judgeVersion: r.judgeVersion,
     projectId: r.projectId,
-    status: r.status as RunStatus,
+    status: r.status,
     total: r.total,
     done: r.done,
     failed: r.failed,
@@ -273,7 +273,7 @@ export async function cancelJudgeRun(id: string): Promise<JudgeRunView> {
 /** A run's calls, newest first (the admin UI's detail view). */
 export async function runAttempts(
   runId: string,
-  opts: { status?: string; take?: number } = {},
+  opts: { status?: JudgeAttemptStatus; take?: number } = {},
 ): Promise<JudgeAttempt[]> {
   return db().judgeAttempt.findMany({
     where: { runId, ...(opts.status ? { status: opts.status } : {}) },

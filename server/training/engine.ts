@@ -95,7 +95,7 @@ export async function executeRound(
   try {
     for (;;) {
       ctx.checkStop();
-      const stage = ctx.round.stage as RoundStage;
+      const stage: RoundStage = ctx.round.stage;
       if (stage === "done") break;
       const fn = STAGES[stage];
       if (!fn) throw new Error(`unknown stage "${stage}"`);

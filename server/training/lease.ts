@@ -40,7 +40,7 @@ export async function claimRound(
   const cur = await db().trainingRound.findUnique({ where: { id: roundId }, select: { leaseOwner: true } });
   if (!cur) return null;
   const dead = ownerIsDead(cur.leaseOwner, owner) ? cur.leaseOwner : "";
-  const rows = await db().$queryRaw<Array<{ status: string; attempts: number }>>`
+  const rows = await db().$queryRaw<Array<{ status: RoundStatus; attempts: number }>>`
     UPDATE "TrainingRound" SET
       attempts = CASE WHEN "leaseOwner" IS DISTINCT FROM ${owner} THEN attempts + 1 ELSE attempts END,
       "leaseOwner" = ${owner},
@@ -52,7 +52,7 @@ export async function claimRound(
       AND ("leaseOwner" IS NULL OR "leaseOwner" = ${owner} OR "leaseUntil" IS NULL OR "leaseUntil" < now() OR "leaseOwner" = ${dead})
     RETURNING status, attempts`;
   const r = rows[0];
-  return r ? { status: r.status as RoundStatus, resumed: r.attempts > 1 } : null;
+  return r ? { status: r.status, resumed: r.attempts > 1 } : null;
 }
 
 /** Renews the lease; returns the round's status, or null when the lease was lost. */
@@ -61,11 +61,11 @@ export async function renewLease(
   owner: string,
   leaseMs: number,
 ): Promise<RoundStatus | null> {
-  const rows = await db().$queryRaw<Array<{ status: string }>>`
+  const rows = await db().$queryRaw<Array<{ status: RoundStatus }>>`
     UPDATE "TrainingRound" SET "leaseUntil" = now() + (${leaseMs}::int * interval '1 millisecond')
     WHERE id = ${roundId} AND "leaseOwner" = ${owner}
     RETURNING status`;
-  return rows[0] ? (rows[0].status as RoundStatus) : null;
+  return rows[0] ? rows[0].status : null;
 }
 
 export async function releaseLease(roundId: string, owner: string): Promise<void> {

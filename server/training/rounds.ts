@@ -6,7 +6,7 @@
 // trainers' ticks) make one round. A partial unique index ("one active round per project",
 // migration 20261129200000) backs this up at the database level.
 // No "server-only" import and no trainer import: the web app, the CLI and the trainer read this.
-import { Prisma, type TrainingRound } from "@prisma/client";
+import { Prisma, type $Enums, type TrainingRound } from "@prisma/client";
 import { isUniqueViolation } from "@/server/db/sql";
 import { z } from "zod";
 import { db } from "@/server/db/client";
@@ -25,6 +25,14 @@ export const ROUND_STAGES = [
   "done",
 ] as const;
 export type RoundStage = (typeof ROUND_STAGES)[number];
+/** Compile-time check: ROUND_STAGES equals the database enum TrainingRound.stage. */
+export type StagesAgreeWithSchema = [RoundStage] extends [$Enums.RoundStage]
+  ? [$Enums.RoundStage] extends [RoundStage]
+    ? true
+    : never
+  : never;
+const stagesAgree: StagesAgreeWithSchema = true;
+void stagesAgree;
 import { ROUND_STATUSES, type RoundStatus } from "@/server/enums";
 export { ROUND_STATUSES, type RoundStatus };
 export const ACTIVE_STATUSES: readonly RoundStatus[] = ["queued", "running"];
@@ -108,15 +116,15 @@ export function toRoundView(r: TrainingRound): RoundView {
     id: r.id,
     projectId: r.projectId,
     number: r.number,
-    status: r.status as RoundStatus,
-    stage: r.stage as RoundStage,
+    status: r.status,
+    stage: r.stage,
     trigger: r.trigger as RoundTrigger,
     snapshotId: r.snapshotId,
     progress: progress.success ? progress.data : {},
     result: result.success ? result.data : {},
     stages: stageStates({
-      status: r.status as RoundStatus,
-      stage: r.stage as RoundStage,
+      status: r.status,
+      stage: r.stage,
       result: result.success ? result.data : {},
       error: r.error,
     }),

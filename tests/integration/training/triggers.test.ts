@@ -6,7 +6,7 @@ import { db } from "@/server/db/client";
 import { createSnapshot } from "@/server/data/snapshots";
 import { getBoss, stopBoss } from "@/server/jobs/boss";
 import { requestAndEnqueue } from "@/server/training/jobs";
-import { cancelRound, markRoundForRetry, requestRound } from "@/server/training/rounds";
+import { cancelRound, markRoundForRetry, requestRound, type RoundStatus } from "@/server/training/rounds";
 import { dueTriggers, fireDueTriggers, newPairsSinceLastRound } from "@/server/training/triggers";
 import { startTrainerService } from "@/server/training/service";
 import { playground } from "@/server/training/playground-queue";
@@ -26,7 +26,7 @@ async function until<T>(f: () => Promise<T>, ok: (x: T) => boolean, ms = 90_000)
 }
 
 /** Marks a round finished with a snapshot of the pairs there are now (as a real round would leave it). */
-async function finish(roundId: string, projectId: string, status = "succeeded") {
+async function finish(roundId: string, projectId: string, status: RoundStatus = "succeeded") {
   const snap = await createSnapshot(db(), projectId, {});
   await db().trainingRound.update({
     where: { id: roundId },
