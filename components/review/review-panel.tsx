@@ -6,37 +6,12 @@ import { useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation } from "@tanstack/react-query";
-import { useTRPC } from "@/components/trpc";
+import { useTRPC, type RouterOutputs } from "@/components/trpc";
 import { CompletionCard, PromptView } from "@/components/annotate/content";
 import { errorMessage } from "@/components/annotate/errors";
 
-interface Item {
-  id: string;
-  status: string;
-  agreement: number | null;
-  isGold: boolean;
-  goldAnswer: string | null;
-  project: {
-    name: string;
-    labelSchema: { kind: "pairwise" | "ranking"; allowTie?: boolean; allowBothBad?: boolean };
-  };
-  prompt: { text: string | null; messages: Array<{ role: string; content: string }> | null };
-  completions: Array<{ id: string; label: string; text: string }>;
-  judgments: Array<{
-    id: string;
-    source: string;
-    by: string;
-    verdict: string;
-    shownFirst: string | null;
-    rationale: string | null;
-    flag: string | null;
-    flagReason: string | null;
-    timeSpentMs: number | null;
-    goldCorrect: boolean | null;
-    superseded: boolean;
-  }>;
-  flags: Array<{ by: string; flag: string; reason: string }>;
-}
+/** One comparison with every vote on it, as review.item returns it (the page passes it as is). */
+type Item = RouterOutputs["review"]["item"];
 
 type Choice = "A" | "B" | "tie" | "both_bad";
 
@@ -59,6 +34,7 @@ export function ReviewPanel({ item }: { item: Item }) {
   const [done, setDone] = useState<string | null>(null);
   const [idempotencyKey] = useState(newIdempotencyKey);
   const pairwise = item.project.labelSchema.kind === "pairwise";
+  const schema = item.project.labelSchema;
 
   const rule = async () => {
     setMessage(null);
@@ -222,8 +198,8 @@ export function ReviewPanel({ item }: { item: Item }) {
               {(["A", "B", "tie", "both_bad"] as const)
                 .filter(
                   (c) =>
-                    (c !== "tie" || item.project.labelSchema.allowTie !== false) &&
-                    (c !== "both_bad" || item.project.labelSchema.allowBothBad !== false),
+                    (c !== "tie" || schema.kind !== "pairwise" || schema.allowTie) &&
+                    (c !== "both_bad" || schema.kind !== "pairwise" || schema.allowBothBad),
                 )
                 .map((c) => (
                   <button

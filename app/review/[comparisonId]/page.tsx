@@ -23,5 +23,5 @@ export default async function ReviewItemPage({ params }: { params: Promise<{ com
     if (isDomainError(e) && e.code === "not_found") notFound();
     throw e;
   });
-  return <ReviewPanel item={JSON.parse(JSON.stringify(item))} />;
+  return <ReviewPanel item={item} />;
 }
