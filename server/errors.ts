@@ -7,6 +7,7 @@ export type DomainErrorCode =
   | "conflict"
   | "gone"
   | "rate_limited"
+  | "unavailable"
   | "internal";
 
 export class DomainError extends Error {
@@ -28,6 +29,7 @@ export const httpStatus: Record<DomainErrorCode, number> = {
   conflict: 409,
   gone: 410,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 

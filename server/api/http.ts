@@ -7,6 +7,7 @@ import { authenticateBearer, hasScope, type BearerAuth, type Scope } from "@/ser
 import { hasRole, type Role } from "@/server/auth/roles";
 import { projectIdOf, requireProjectRole, type ProjectSource } from "@/server/auth/access";
 import { decodePathSegment, findBadQuery, parseJsonBody } from "./input";
+import { isConnectionError } from "@/server/db/sql";
 
 export const API_PREFIX = "/api/v1";
 
@@ -70,6 +71,20 @@ export function domainErrorResponse(e: DomainError): Response {
     e.message,
     retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {},
     retryAfter !== undefined ? { "retry-after": String(retryAfter) } : {},
+  );
+}
+
+/**
+ * A database connection lost past the executors' own retries, or during a COMMIT (whose outcome
+ * is unknown): 503 with Retry-After. Sending the same request again is safe: a submit or a
+ * judgment carries its idempotencyKey, and is stored once.
+ */
+export function connectionLostResponse(): Response {
+  return errorResponse(
+    "unavailable",
+    "The database connection was lost; send the same request again (a submit with the same idempotencyKey is stored once).",
+    { retryAfterSeconds: 1 },
+    { "retry-after": "1" },
   );
 }
 
@@ -178,6 +193,7 @@ export function handler<R extends RouteDef>(
     } catch (e) {
       if (isDomainError(e)) return domainErrorResponse(e);
       if (e instanceof ZodError) return errorResponse("bad_request", issues(e, "input"));
+      if (isConnectionError(e)) return connectionLostResponse();
       console.error(`[api] ${route.method} ${route.path}:`, e);
       return errorResponse("internal", "Something went wrong on the server; it has been logged. Try again.");
     }

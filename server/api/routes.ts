@@ -25,6 +25,7 @@ export const ErrorOut = z.object({
       "conflict",
       "gone",
       "rate_limited",
+      "unavailable",
       "internal",
     ]),
     message: z.string(),

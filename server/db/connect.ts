@@ -39,6 +39,7 @@ export class DatabaseUnreachableError extends Error {
 /** Fail fast with a clear message when a database URL does not work. */
 export async function checkDatabase(url: string, timeoutMs = 5000): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on("error", () => {}); // a dropped connection rejects the query in flight; don't crash the process
   try {
     await client.connect();
     await client.query("SELECT 1");

@@ -58,6 +58,7 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const migrations = listMigrations(opts.dir);
   const client = new pg.Client({ connectionString });
+  client.on("error", () => {}); // a dropped connection rejects the statement in flight; don't crash the process
   await client.connect();
   try {
     await client.query("BEGIN");

@@ -171,8 +171,17 @@ class PgSql implements Sql {
       let committing = false;
       let client: pg.PoolClient | undefined;
       let broken = false;
+      // pg-pool takes its own 'error' listener off a client while it is checked out, and a
+      // client whose connection ends emits 'error' even when a query is in flight (the query
+      // fails too). Without a listener here, that event is an uncaught exception that kills the
+      // process; with it, the query's own rejection does the work (retry below) and the dead
+      // client is released as broken, so the pool replaces it.
+      const onError = () => {
+        broken = true;
+      };
       try {
         client = await (this.q as pg.Pool).connect();
+        client.on("error", onError);
         await client.query("BEGIN");
         const out = await fn(new PgSql(client, true, this.prepare));
         committing = true;
@@ -190,6 +199,7 @@ class PgSql implements Sql {
         broken = true;
         await sleep(RETRY_DELAYS_MS[attempt]!);
       } finally {
+        client?.removeListener("error", onError);
         client?.release(broken);
       }
     }

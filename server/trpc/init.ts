@@ -42,6 +42,7 @@ const trpcCode: Record<DomainErrorCode, TRPCError["code"]> = {
   conflict: "CONFLICT",
   gone: "PRECONDITION_FAILED",
   rate_limited: "TOO_MANY_REQUESTS",
+  unavailable: "SERVICE_UNAVAILABLE",
   internal: "INTERNAL_SERVER_ERROR",
 };
 
