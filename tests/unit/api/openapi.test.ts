@@ -70,7 +70,7 @@ describe("the OpenAPI document", () => {
       const list: Ok<"listProjects", 200> = { items: [] };
       const slug: string = (null as unknown as Ok<"getProject", 200>).slug;
       const created: boolean = (null as unknown as Ok<"startRound", 201>).created;
-      const code: "not_found" | "forbidden" | "unauthorized" | "bad_request" | "conflict" | "gone" | "rate_limited" | "internal" =
+      const code: "not_found" | "forbidden" | "unauthorized" | "bad_request" | "conflict" | "gone" | "rate_limited" | "unavailable" | "internal" =
         (null as unknown as Ok<"getProject", 404>).error.code;
       // @ts-expect-error: a field the response does not have
       const nope = (null as unknown as Ok<"getProject", 200>).notAField;
