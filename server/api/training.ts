@@ -7,6 +7,7 @@ import { handler, type RouteDef } from "./http";
 import { getProjectOrThrow } from "@/server/projects/projects";
 import { requestAndEnqueue } from "@/server/training/jobs";
 import { getRoundOrThrow, listRounds } from "@/server/training/rounds";
+import { roundPreflight } from "@/server/training/preflight";
 import { ROUND_STATUSES } from "@/server/enums";
 
 const Id = z.string().min(1).max(200);
@@ -36,7 +37,49 @@ export const RoundOut = z.object({
   finishedAt: z.string().nullable(),
 });
 
+export const RoundPlanOut = z.object({
+  bootstrap: z.boolean().describe("The project has no policy yet: the round first trains a tokenizer and an SFT policy"),
+  pairs: z.number().int().describe("Active preference pairs the snapshot would freeze"),
+  trainPairs: z.number().int().describe("Of them, those in the train split"),
+  minTrainPairs: z.number().int(),
+  trains: z.boolean().describe("The reward and policy stages will train"),
+  method: z.string(),
+  policyPairs: z.enum(["all", "new"]),
+  newPairs: z.number().int(),
+  unattendedLabeling: z.boolean(),
+  plan: z.array(z.string()).describe("What the round will do, stage by stage, in words"),
+  missing: z.array(z.string()).describe("Why there are not more pairs, in words"),
+  refusal: z.string().nullable().describe("Why the training page refuses to run a round now, or null"),
+  counts: z.object({
+    comparisons: z.number().int(),
+    unjudged: z.number().int(),
+    waitingForOverlap: z.number().int(),
+    review: z.number().int(),
+    flagged: z.number().int(),
+    decidedWithoutPair: z.number().int(),
+    gold: z.number().int(),
+    annotators: z.number().int(),
+    aiJudgments: z.number().int(),
+    overlap: z.number().int(),
+    aiCountsTowardConsensus: z.boolean(),
+  }),
+});
+
 export const trainingRoutes = {
+  roundPlan: {
+    operationId: "roundPlan",
+    method: "GET",
+    path: "/projects/{project}/rounds/plan",
+    summary: "What a round started now would do, and why pairs are missing (before POST /rounds)",
+    description:
+      "The same answer the training page shows before \"Run a round now\": the stages in words, the train pairs against the minimum the reward and policy stages need, the reasons pairs are missing (comparisons short of the overlap, too few annotators, disagreements, ties), and the refusal, if any. Read-only.",
+    tag: "training",
+    scope: "read",
+    projectFrom: "project",
+    role: "admin",
+    params: z.object({ project: Id.describe("Project id or slug") }),
+    response: RoundPlanOut,
+  },
   startRound: {
     operationId: "startRound",
     method: "POST",
@@ -90,6 +133,12 @@ export const startRoundHandler = handler(trainingRoutes.startRound, async ({ par
     overrides: body?.overrides,
   });
   return Response.json(r, { status: r.created ? 201 : 200 });
+});
+
+// GET /api/v1/projects/{project}/rounds/plan - what a round started now would do
+export const roundPlanHandler = handler(trainingRoutes.roundPlan, async ({ params }) => {
+  const p = await getProjectOrThrow(db(), params.project);
+  return roundPreflight(p.id);
 });
 
 // GET /api/v1/projects/{project}/rounds - list rounds

@@ -1,8 +1,10 @@
-// What a round started now would do, said before it starts: bootstrap or not, how many train
-// pairs its snapshot would hold against the minimum the reward and policy stages need, and why
-// pairs are missing (comparisons still short of the overlap, fewer annotators than the overlap,
-// no consensus, ties). "Run now" is refused when the round would train nothing: the project has
-// a policy already and too few train pairs. No trainer import: this runs in the web app.
+// The one place that says what a round started now would do, before it starts: bootstrap or not,
+// how many train pairs its snapshot would hold against the minimum the reward and policy stages
+// need, and why pairs are missing (comparisons still short of the overlap, fewer annotators than
+// the overlap, no consensus, ties). "Run now" is refused when the round would train nothing: the
+// project has a policy already and too few train pairs. Read by the training page (tRPC
+// training.preflight) and by API clients (GET /api/v1/projects/{project}/rounds/plan). No trainer
+// import: this runs in the web app.
 import { Prisma } from "@prisma/client";
 import { db } from "@/server/db/client";
 import { DomainError } from "@/server/errors";
@@ -11,6 +13,7 @@ import { requestAndEnqueue } from "./jobs";
 import type { RequestRoundResult } from "./rounds";
 import { trainingSettingsOf, type TrainingSettings } from "./settings";
 import { SPLIT_SEED } from "./stages/snapshot";
+import { newPairsSinceLastRound } from "./triggers";
 
 export interface RoundPreflight {
   /** The project has no policy yet: the round first trains a tokenizer and an SFT policy. */
@@ -18,8 +21,13 @@ export interface RoundPreflight {
   pairs: number;
   trainPairs: number;
   minTrainPairs: number;
-  /** The reward and policy stages will train (enough train pairs). */
+  /** The reward and policy stages will train (enough train pairs, or GRPO, which needs none). */
   trains: boolean;
+  /** The policy method (settings.policy.method) and which pairs it trains on. */
+  method: string;
+  policyPairs: "all" | "new";
+  /** Active pairs not in the last round's snapshot (what policy.pairs "new" trains on). */
+  newPairs: number;
   /** The round's own comparisons are labeled by the rule judge or simulated annotators. */
   unattendedLabeling: boolean;
   /** What the round will do, stage by stage, in words. */
@@ -98,7 +106,10 @@ export async function roundPreflight(projectIdOrSlug: string): Promise<RoundPref
   const pairs = split?.pairs ?? 0;
   const trainPairs = split?.train ?? 0;
   const min = s.minTrainPairs;
-  const trains = trainPairs >= min;
+  const needsPairs = settings.policy.method !== "grpo";
+  const enough = trainPairs >= min;
+  const trains = enough || !needsPairs;
+  const newPairs = settings.policy.pairs === "new" ? await newPairsSinceLastRound(p.id) : pairs;
   const labeling = settings.labeling.ruleJudge || settings.labeling.simulatedAnnotators > 0;
   const counts = {
     comparisons: c?.comparisons ?? 0,
@@ -115,7 +126,8 @@ export async function roundPreflight(projectIdOrSlug: string): Promise<RoundPref
   };
 
   const missing: string[] = [];
-  if (!trains) {
+  {
+    // also when the round trains: the admin sees what holds more pairs back
     if (counts.comparisons === 0)
       missing.push(
         "The project has no comparisons yet: import some (Admin › Data), or let a round generate them.",
@@ -150,14 +162,20 @@ export async function roundPreflight(projectIdOrSlug: string): Promise<RoundPref
         `${n(pairs - trainPairs, "pair is", "pairs are")} held out for validation (${Math.round(s.validationFraction * 100)}% of prompts).`,
       );
   }
+  if (settings.policy.pairs === "new" && needsPairs && newPairs < pairs)
+    missing.push(
+      `The policy trains only on pairs new since the last round (${newPairs} of ${pairs}): the training settings say policy.pairs "new".`,
+    );
 
   const plan: string[] = [];
   if (!policy) plan.push("Bootstrap: train a tokenizer and a first SFT policy on the project's prompts.");
   plan.push(`Snapshot: freeze ${n(pairs, "preference pair")} (${trainPairs} for training).`);
   plan.push(
-    trains
+    enough
       ? `Reward model and ${settings.policy.method} policy: train on ${n(trainPairs, "pair")}, then evaluate and gate the new policy.`
-      : `Reward model and policy: skipped (only ${n(trainPairs, "train pair")}; at least ${min} needed).`,
+      : needsPairs
+        ? `Reward model and policy: skipped (only ${n(trainPairs, "train pair")}; at least ${min} needed).`
+        : `Reward model: skipped (only ${n(trainPairs, "train pair")}; at least ${min} needed). Policy: ${settings.policy.method} on its environments (no pairs needed), then evaluate and gate it.`,
   );
   plan.push(
     `Generate: ${n(settings.generation.prompts, "prompt")} × ${settings.generation.samplesPerPrompt} samples from the ${trains ? "promoted" : "current"} policy become new comparisons${labeling ? ", labeled by " + [settings.labeling.ruleJudge ? "the rule judge" : "", settings.labeling.simulatedAnnotators ? n(settings.labeling.simulatedAnnotators, "simulated annotator") : ""].filter(Boolean).join(" and ") : " for annotators"}.`,
@@ -173,6 +191,9 @@ export async function roundPreflight(projectIdOrSlug: string): Promise<RoundPref
     trainPairs,
     minTrainPairs: min,
     trains,
+    method: settings.policy.method,
+    policyPairs: settings.policy.pairs,
+    newPairs,
     unattendedLabeling: labeling,
     plan,
     missing,

@@ -14,7 +14,6 @@ import {
   updateTrainingSettings,
 } from "../../training/rounds";
 import { roundDetail, roundRollouts, trainingOverview } from "../../training/overview";
-import { roundPreview } from "../../training/preview";
 import { playground, PlaygroundInput } from "../../training/playground-queue";
 
 const Id = z.string().min(1).max(200);
@@ -26,9 +25,8 @@ export const trainingRouter = router({
   overview: adminProcedure
     .input(z.object({ project: Id }))
     .query(({ input }) => trainingOverview(input.project)),
-  /** Before "Run a round now": what the round will do, and why pairs are missing (preview.ts). */
-  preview: adminProcedure.input(z.object({ project: Id })).query(({ input }) => roundPreview(input.project)),
   round: adminProcedure.input(z.object({ id: Id })).query(({ input }) => roundDetail(input.id)),
+  /** Before "Run a round now": what the round will do, why pairs are missing, or why it is refused. */
   preflight: adminProcedure
     .input(z.object({ project: Id }))
     .query(({ input }) => roundPreflight(input.project)),

@@ -146,7 +146,6 @@ export const MATRIX: {
         "training.provenance",
         "training.playground",
         "training.rollouts",
-        "training.preview",
         "training.preflight",
       ].map((k) => [k, { need: "admin" } satisfies TrpcRow]),
     ),
@@ -266,6 +265,12 @@ export const MATRIX: {
       member: true,
       call: (f) => ({ path: `/projects/${f.slug}/rounds`, json: { overrides: "x" } }),
     },
+    roundPlan: {
+      need: "admin",
+      scope: "read",
+      member: true,
+      call: (f) => ({ path: `/projects/${f.slug}/rounds/plan` }),
+    },
     listRounds: {
       need: "reviewer",
       scope: "read",
@@ -347,6 +352,7 @@ const HANDLERS: Record<string, (req: Request) => Promise<Response>> = {
   annotationHeartbeat: loop.annotationHeartbeatHandler,
   annotationSkip: loop.annotationSkipHandler,
   startRound: training.startRoundHandler,
+  roundPlan: training.roundPlanHandler,
   listRounds: training.listRoundsHandler,
   getRound: training.getRoundHandler,
   listMembers: members.listMembersHandler,

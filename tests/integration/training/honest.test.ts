@@ -8,7 +8,7 @@ import { recordJudgment } from "@/server/data/judgments";
 import { executeRound } from "@/server/training/engine";
 import { getRoundOrThrow, listCheckpoints, requestRound } from "@/server/training/rounds";
 import { trainingOverview } from "@/server/training/overview";
-import { roundPreview } from "@/server/training/preview";
+import { roundPreflight } from "@/server/training/preflight";
 import { makeTrainingProject, seedPairs } from "./fixtures";
 import { useTrainingEnvironment } from "./environment";
 
@@ -56,24 +56,24 @@ describe("before a round", () => {
         verdict: { kind: "pairwise", outcome: "win", winnerId: ids[0]!, loserId: ids[1]!, strength: 1 },
       });
     }
-    const p = await roundPreview(project.slug);
+    const p = await roundPreflight(project.slug);
     expect(p).toMatchObject({
       bootstrap: true,
-      willTrain: false,
-      overlap: 2,
-      pairs: { active: 0, train: 0, minTrainPairs: 8 },
-      comparisons: { total: 13, waiting: 13, complete: 0, notJudged: 0 },
-      judgments: { human: 13, annotators: 1 },
+      trains: false,
+      pairs: 0,
+      trainPairs: 0,
+      minTrainPairs: 8,
+      refusal: null, // the bootstrap still trains
+      counts: { comparisons: 13, waitingForOverlap: 13, unjudged: 0, annotators: 1, overlap: 2 },
     });
-    expect(p.missing[0]).toBe(
-      "13 comparisons have fewer judgments than the overlap (2): a comparison gives pairs once 2 annotators judged it. Only 1 annotator has judged, and each comparison needs 2 different ones: ask more annotators, or lower the project's overlap.",
-    );
-    expect(p.steps).toEqual([
-      "Train the SFT bootstrap: the project has no policy yet.",
-      "Freeze a snapshot of the 0 active pairs.",
-      "Skip the reward model: only about 0 train pairs (at least 8 needed).",
-      "Skip the policy: only about 0 train pairs (at least 8 needed).",
-      "Evaluate on the held-out prompts, and ask the project's policy for new comparisons to label.",
+    expect(p.missing.slice(0, 2)).toEqual([
+      "13 comparisons have judgments but fewer than the 2 (the project's overlap) a comparison needs before it makes pairs.",
+      "Only 1 annotator has judged, and nobody judges the same comparison twice: with overlap 2, 2 different people must judge each comparison. Invite more annotators, or lower the overlap in the project's settings.",
+    ]);
+    expect(p.plan.slice(0, 3)).toEqual([
+      "Bootstrap: train a tokenizer and a first SFT policy on the project's prompts.",
+      "Snapshot: freeze 0 preference pairs (0 for training).",
+      "Reward model and policy: skipped (only 0 train pairs; at least 8 needed).",
     ]);
   });
 });
@@ -82,8 +82,8 @@ describe("a round with too few pairs", () => {
   it("is skipped with the reason; its stages, gate and lineage agree", async () => {
     const project = await makeTrainingProject({ snapshot: { minTrainPairs: 50 } });
     await seedPairs(project.id, 4);
-    const preview = await roundPreview(project.id);
-    expect(preview.willTrain).toBe(false);
+    const plan = await roundPreflight(project.id);
+    expect(plan.trains).toBe(false);
 
     const { round } = await requestRound({ projectId: project.id, trigger: "manual" });
     expect(await executeRound(round.id)).toBe("skipped");
