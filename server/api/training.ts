@@ -38,7 +38,9 @@ export const RoundOut = z.object({
 });
 
 export const RoundPlanOut = z.object({
-  bootstrap: z.boolean().describe("The project has no policy yet: the round first trains a tokenizer and an SFT policy"),
+  bootstrap: z
+    .boolean()
+    .describe("The project has no policy yet: the round first trains a tokenizer and an SFT policy"),
   pairs: z.number().int().describe("Active preference pairs the snapshot would freeze"),
   trainPairs: z.number().int().describe("Of them, those in the train split"),
   minTrainPairs: z.number().int(),
@@ -72,7 +74,7 @@ export const trainingRoutes = {
     path: "/projects/{project}/rounds/plan",
     summary: "What a round started now would do, and why pairs are missing (before POST /rounds)",
     description:
-      "The same answer the training page shows before \"Run a round now\": the stages in words, the train pairs against the minimum the reward and policy stages need, the reasons pairs are missing (comparisons short of the overlap, too few annotators, disagreements, ties), and the refusal, if any. Read-only.",
+      'The same answer the training page shows before "Run a round now": the stages in words, the train pairs against the minimum the reward and policy stages need, the reasons pairs are missing (comparisons short of the overlap, too few annotators, disagreements, ties), and the refusal, if any. Read-only.',
     tag: "training",
     scope: "read",
     projectFrom: "project",
