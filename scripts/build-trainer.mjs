@@ -45,7 +45,8 @@ await build({
     },
   ],
 });
-fs.copyFileSync(path.join(root, "trainer/cuda/pairwise_cuda.cu"), path.join(out, "pairwise_cuda.cu"));
+for (const f of ["pairwise_cuda.cu", "pairwise_decode.cuh"])
+  fs.copyFileSync(path.join(root, "trainer/cuda", f), path.join(out, f));
 const hdr = path.join(root, "node_modules/node-api-headers/include");
 for (const f of fs.readdirSync(hdr))
   fs.copyFileSync(path.join(hdr, f), path.join(out, "node-api-headers", f));

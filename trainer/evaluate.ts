@@ -1,5 +1,5 @@
 // Evaluation of a policy on mini-R1: greedy (or sampled) generation checked by the gold reward.
-import { generate, type SamplingOptions } from "./generate";
+import { generateBatch, type SamplingOptions } from "./generate";
 import { chatPrompt, goldReward, type Problem } from "./miniR1";
 import type { GPTModel } from "./model";
 import type { BpeTokenizer } from "./tokenizer";
@@ -25,8 +25,16 @@ export async function evaluateMiniR1(
   let fmt = 0;
   let reward = 0;
   const samples: MiniR1Eval["samples"] = [];
-  for (const p of problems) {
-    const r = await generate(model, tok, chatPrompt(p), { maxTokens: 64, temperature: 0, ...sampling });
+  // all problems at once: one batch on the GPU with the cuda backend, else one after another
+  const { onToken: _onToken, promptIds: _ids, ...opts } = sampling;
+  const results = await generateBatch(
+    model,
+    tok,
+    problems.map((p) => chatPrompt(p)),
+    { maxTokens: 64, temperature: 0, ...opts },
+  );
+  for (const [i, p] of problems.entries()) {
+    const r = results[i] as (typeof results)[number];
     const g = goldReward(p, r.text);
     correct += g.correct ? 1 : 0;
     fmt += g.formatOk ? 1 : 0;

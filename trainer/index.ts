@@ -109,13 +109,15 @@ export { exportModel } from "./hf/export";
 // inference
 export {
   generate,
+  generateBatch,
   generateStream,
   sampleFromLogits,
+  sampleSoftmax,
   sequenceLogProb,
   completionLogProbs,
   scoreRewards,
 } from "./generate";
-export type { SamplingOptions, GenerateResult } from "./generate";
+export type { SamplingOptions, BatchSamplingOptions, GenerateResult } from "./generate";
 
 // built-in task
 export * as miniR1 from "./miniR1";

@@ -13,13 +13,18 @@ cd "$(git rev-parse --show-toplevel)"
 out=${1:-bench/results/gpu-bundle}
 rm -rf "$out" && mkdir -p "$out/node-api-headers"
 common=(--bundle --platform=node --format=cjs --target=node20 --ignore-annotations
-  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --log-level=error)
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --log-level=error
+  --inject:tests/gpu/import-meta-url.ts --define:import.meta.url=importMetaUrl)
 npx esbuild bench/gpu/run.ts "${common[@]}" --outfile="$out/bench-gpu.cjs"
 npx esbuild tests/gpu/cuda.gpu.ts "${common[@]}" --alias:vitest=./tests/gpu/vitest-shim.ts --outfile="$out/cuda-tests.cjs"
 npx esbuild tests/gpu/trainer-tests.ts "${common[@]}" --alias:vitest=./tests/gpu/vitest-shim.ts \
   '--define:import.meta.dirname="tests/unit/trainer"' --outfile="$out/trainer-tests.cjs"
 npx esbuild bench/trainer/run.ts "${common[@]}" --outfile="$out/bench-trainer.cjs"
-cp trainer/cuda/pairwise_cuda.cu "$out/"
+npx esbuild tests/gpu/decode.gpu.ts "${common[@]}" --alias:vitest=./tests/gpu/vitest-shim.ts --outfile="$out/decode-tests.cjs"
+cp trainer/cuda/pairwise_cuda.cu trainer/cuda/pairwise_decode.cuh "$out/"
+cp bench/gpu/hf_generate.py "$out/"
+# the code sandbox's QuickJS (quickjs-emscripten) loads its wasm from beside the bundle (import.meta.url)
+cp node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm "$out/"
 cp node_modules/node-api-headers/include/*.h "$out/node-api-headers/"
 cp bench/trainer/torch_ref.py "$out/"
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/"

@@ -34,6 +34,7 @@ import {
 } from "../../trainer/index";
 import { type CudaPrecision, setCudaPrecision } from "../../trainer/backend";
 import { activeCudaBackend } from "../../trainer/cuda/backend";
+import { type GenRow, benchGeneration, generationTable } from "./generate";
 
 const SHAPES: Record<PresetName, { B: number; T: number }> = {
   tiny: { B: 16, T: 128 },
@@ -52,6 +53,10 @@ const { values: args } = parseArgs({
     compile: { type: "boolean", default: false }, // also time torch.compile (slow to compile)
     "compile-presets": { type: "string", default: "base" },
     python: { type: "string", default: "python3" },
+    // generation (bench/gpu/generate.ts): presets ("none" to skip), prompts x new tokens
+    generate: { type: "string", default: "base" },
+    "gen-prompts": { type: "string", default: "64" },
+    "gen-tokens": { type: "string", default: "256" },
   },
 });
 
@@ -270,7 +275,7 @@ function table(rows: Row[]): string {
 
 async function main() {
   const info = await selectBackend({ force: "cuda", log: (m) => console.error(m) });
-  const presets = (args.presets as string).split(",") as PresetName[];
+  const presets = (args.presets as string).split(",").filter((p) => p && p !== "none") as PresetName[];
   const precisions = (args.precisions as string).split(",") as CudaPrecision[];
   const rows: Row[] = [];
   for (const precision of precisions) {
@@ -284,14 +289,33 @@ async function main() {
   }
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
-  if (!args["no-torch"]) {
+  let gen: GenRow[] = [];
+  const genPresets = (args.generate as string).split(",").filter((p) => p && p !== "none") as PresetName[];
+  if (genPresets.length) {
+    try {
+      gen = await benchGeneration({
+        presets: genPresets,
+        prompts: Number(args["gen-prompts"]),
+        newTokens: Number(args["gen-tokens"]),
+        out,
+        python: args.python as string,
+        torch: !args["no-torch"],
+        log: (m) => console.error(m),
+      });
+    } catch (e) {
+      console.error(`generation benchmark failed: ${(e as Error).stack}`);
+    }
+  }
+  if (!args["no-torch"] && presets.length) {
     try {
       rows.push(...torchRef(presets.join(","), precisions.join(","), out));
     } catch (e) {
       console.error(`PyTorch reference failed: ${(e as Error).message}`);
     }
   }
-  const md = table(rows);
+  const md = [presets.length ? table(rows) : "", gen.length ? `Generation:\n\n${generationTable(gen)}` : ""]
+    .filter(Boolean)
+    .join("\n\n");
   const stamp = new Date().toISOString();
   const meta = {
     date: stamp,
@@ -300,7 +324,10 @@ async function main() {
     tfjs: tf.version.tfjs,
     command: process.argv.slice(1).join(" "),
   };
-  writeFileSync(path.join(out, "gpu-bench.json"), JSON.stringify({ meta, shapes: SHAPES, rows }, null, 2));
+  writeFileSync(
+    path.join(out, "gpu-bench.json"),
+    JSON.stringify({ meta, shapes: SHAPES, rows, generation: gen }, null, 2),
+  );
   writeFileSync(path.join(out, "gpu-bench.md"), `# GPU benchmark (${stamp})\n\n${info.detail}\n\n${md}\n`);
   console.log(md);
 }

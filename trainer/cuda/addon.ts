@@ -91,6 +91,32 @@ export interface CudaAddon {
   causalSoftmax(x: number, y: number, rows: number, T: number, S: number, scale: number): void;
   /** dx = scale * y * (dy - sum(dy * y)) per row of S. */
   softmaxBwd(dy: number, y: number, dx: number, rows: number, S: number, scale: number): void;
+  // Generation (trainer/cuda/pairwise_decode.cuh, driven by trainer/cuda/decode.ts): a GPT-2 decoder
+  // over the weights in `table` with a KV cache of B rows x maxT positions.
+  /** table: wte, wpe, ln_f.weight, ln_f.bias, then per layer the 12 GPT-2 tensors in save order. */
+  decodeNew?(
+    table: Float64Array,
+    L: number,
+    C: number,
+    nh: number,
+    V: number,
+    B: number,
+    maxT: number,
+    eps: number,
+    banned: number,
+  ): number;
+  /** Forward of B x T tokens at positions pos0.. (same for every row); fills the last position's argmax
+   *  (B, never `banned`) and, if given, logits (B x V). Waits for the device. Returns 1 if a CUDA graph ran. */
+  decodeStep?(
+    handle: number,
+    ids: Int32Array,
+    T: number,
+    pos0: number,
+    argmaxOut: Float32Array,
+    logitsOut: Float32Array | null,
+    useGraph: number,
+  ): number;
+  decodeFree?(handle: number): void;
 }
 
 export const UNARY = {

@@ -139,6 +139,12 @@ export function buildCudaAddon(opts: CudaBuildOptions = {}): CudaBuild {
   ];
   const hash = createHash("sha256");
   hash.update(fs.readFileSync(src));
+  // headers the source includes (pairwise_decode.cuh), beside it
+  for (const f of fs
+    .readdirSync(path.dirname(src))
+    .filter((f) => f.endsWith(".cuh"))
+    .sort())
+    hash.update(fs.readFileSync(path.join(path.dirname(src), f)));
   hash.update(fs.readFileSync(path.join(include, "node_api.h")));
   hash.update(JSON.stringify({ version, arch, flags: flags.filter((f) => f !== src && f !== include) }));
   const key = hash.digest("hex").slice(0, 16);

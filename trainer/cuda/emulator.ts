@@ -3,6 +3,7 @@
 // strides, broadcasting, reductions, storage and the CPU fallback - is tested on machines without
 // a GPU (tests/unit/trainer/cuda-backend.test.ts). It is slow and only for tests.
 import type { CudaAddon } from "./addon";
+import { emulatedDecode } from "./emulator-decode";
 
 const BASE = 4096; // first "device address" (0 stays the null pointer)
 
@@ -491,6 +492,10 @@ export function createEmulatedAddon(): CudaAddon & { heapFloats(): number } {
       }
     },
   };
+  Object.assign(
+    addon,
+    emulatedDecode(() => heap, at),
+  );
   return addon;
 }
 

@@ -1191,6 +1191,11 @@ static napi_value SoftmaxBwd(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Generation: batched decoding with a KV cache (decodeNew / decodeStep / decodeFree)
+
+#include "pairwise_decode.cuh"
+
+// ---------------------------------------------------------------------------------------------
 // Module
 
 #define FN(name, f) {name, nullptr, f, nullptr, nullptr, nullptr, napi_default, nullptr}
@@ -1227,6 +1232,7 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       FN("clipGrads", ClipGrads),
       FN("causalSoftmax", CausalSoftmax),
       FN("softmaxBwd", SoftmaxBwd),
+      DECODE_EXPORTS
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -16,9 +16,10 @@ import { audit } from "../../audit/audit";
 import {
   completionLogProbs,
   disposeModel,
-  generate,
+  generateBatch,
   scoreRewards,
   type BpeTokenizer,
+  type GenerateResult,
   type GPTModel,
 } from "@/trainer";
 import { db } from "@/server/db/client";
@@ -91,12 +92,18 @@ async function evaluateCheckpoint(
     let correct = 0;
     let reward = 0;
     let fmt = 0;
+    // greedy answers, 64 prompts at a time (one batch on the GPU with the cuda backend)
+    let done: GenerateResult[] = [];
     for (const [i, p] of held.prompts.entries()) {
       ctx.checkStop();
-      const g = await generate(model, tokenizer, p.prompt, {
-        maxTokens: ctx.settings.evaluation.maxTokens,
-        temperature: 0,
-      });
+      if (i % 64 === 0)
+        done = await generateBatch(
+          model,
+          tokenizer,
+          held.prompts.slice(i, i + 64).map((x) => x.prompt),
+          { maxTokens: ctx.settings.evaluation.maxTokens, temperature: 0 },
+        );
+      const g = done[i % 64] as GenerateResult;
       const gold = await goldRewardOf(p.metadata, g.text);
       if (gold) {
         goldN++;
@@ -193,16 +200,17 @@ export async function evaluateStage(ctx: RoundContext): Promise<Record<string, u
       const ref = await loadModel(ctx.opts.checkpointRoot, await ctx.checkpointById(refId), "policy");
       try {
         const items: Array<{ prompt: TrainerPrompt; completion: string }> = [];
-        for (let i = 0; i < s.evaluation.klSamples; i++) {
-          ctx.checkStop();
-          const p = held.prompts[i % held.prompts.length] as HeldOutPrompt;
-          const g = await generate(pol.model, pol.tokenizer, p.prompt, {
-            maxTokens: s.evaluation.maxTokens,
-            temperature: 1,
-            seed: 7919 * (i + 1) + ctx.round.number,
-          });
-          items.push({ prompt: p.prompt, completion: g.text });
-        }
+        ctx.checkStop();
+        const klPrompts = Array.from(
+          { length: s.evaluation.klSamples },
+          (_, i) => (held.prompts[i % held.prompts.length] as HeldOutPrompt).prompt,
+        );
+        const gens = await generateBatch(pol.model, pol.tokenizer, klPrompts, {
+          maxTokens: s.evaluation.maxTokens,
+          temperature: 1,
+          seeds: klPrompts.map((_, i) => 7919 * (i + 1) + ctx.round.number),
+        });
+        gens.forEach((g, i) => items.push({ prompt: klPrompts[i] as TrainerPrompt, completion: g.text }));
         const lp = await completionLogProbs(pol.model, pol.tokenizer, items);
         const lr = await completionLogProbs(ref.model, ref.tokenizer, items);
         kl = lp.reduce((acc, v, i) => acc + (v - (lr[i] as number)), 0) / Math.max(1, lp.length);

@@ -13,7 +13,15 @@
 // keeps its own loop for the per-comparison priorities, the resumable plan, and text a tiny policy
 // may emit that PostgreSQL cannot store, such as NUL bytes.)
 import type { Prisma } from "@prisma/client";
-import { disposeModel, generate, mixSeed, scoreRewards, type BpeTokenizer, type GPTModel } from "@/trainer";
+import {
+  disposeModel,
+  generateBatch,
+  mixSeed,
+  scoreRewards,
+  type BpeTokenizer,
+  type GenerateResult,
+  type GPTModel,
+} from "@/trainer";
 import { db } from "@/server/db/client";
 import { comparisonHash, completionHash } from "@/server/data/hash";
 import { storableText } from "@/server/judges/content";
@@ -70,21 +78,48 @@ export async function generateStage(ctx: RoundContext): Promise<Record<string, u
     const byId = new Map(prompts.map((p) => [p.id, p]));
     const samplingParams = { temperature: s.temperature, max_tokens: s.maxTokens };
     const ranking = ((ctx.project.labelSchema ?? {}) as { kind?: string }).kind === "ranking";
+    // Samples are drawn for a chunk of prompts at once (generateBatch: one batch on the GPU with the
+    // cuda backend, else one generation after another), each seeded by (round, prompt, sample).
+    const chunk = Math.max(1, Math.floor(64 / Math.max(1, s.samplesPerPrompt)));
+    let drawn = new Map<number, GenerateResult[]>();
     for (const [pi, promptId] of plan.promptIds.entries()) {
       ctx.checkStop();
       const p = byId.get(promptId);
       if (!p) continue; // deleted meanwhile
       const prompt = trainerPrompt(p);
+      if (!drawn.has(pi)) {
+        const idx: number[] = [];
+        for (let j = pi; j < Math.min(plan.promptIds.length, pi + chunk); j++)
+          if (byId.has(plan.promptIds[j] as string)) idx.push(j);
+        const all = await generateBatch(
+          policy.model,
+          policy.tokenizer,
+          idx.flatMap((j) =>
+            Array.from({ length: s.samplesPerPrompt }, () =>
+              trainerPrompt(byId.get(plan.promptIds[j] as string)!),
+            ),
+          ),
+          {
+            maxTokens: s.maxTokens,
+            temperature: s.temperature,
+            seeds: idx.flatMap((j) =>
+              Array.from({ length: s.samplesPerPrompt }, (_, k) =>
+                mixSeed(ctx.settings.seed, ctx.round.number, j, k),
+              ),
+            ),
+          },
+        );
+        drawn = new Map(
+          idx.map((j, n) => [j, all.slice(n * s.samplesPerPrompt, (n + 1) * s.samplesPerPrompt)]),
+        );
+      }
+      const samples = drawn.get(pi) ?? [];
       // Distinct samples, in sampling order.
       const texts: string[] = [];
       const seeds: number[] = [];
       for (let k = 0; k < s.samplesPerPrompt; k++) {
         const seed = mixSeed(ctx.settings.seed, ctx.round.number, pi, k);
-        const g = await generate(policy.model, policy.tokenizer, prompt, {
-          maxTokens: s.maxTokens,
-          temperature: s.temperature,
-          seed,
-        });
+        const g = samples[k] as GenerateResult;
         const text = storableText(g.text);
         if (!texts.includes(text)) {
           texts.push(text);
