@@ -9,12 +9,20 @@ import { projectIdsWithRole } from "@/server/auth/access";
 export default async function ReviewQueuePage({
   searchParams,
 }: {
-  searchParams: Promise<{ status?: string }>;
+  searchParams: Promise<{ status?: string; after?: string }>;
 }) {
   const user = await requirePageUser("reviewer", "/review");
   const sp = await searchParams;
   const status = sp.status === "review" || sp.status === "flagged" ? sp.status : undefined;
-  const q = await reviewQueue(db(), { status, projectIds: await projectIdsWithRole(user, "reviewer") });
+  const after = sp.after || undefined;
+  const q = await reviewQueue(db(), {
+    status,
+    after,
+    projectIds: await projectIdsWithRole(user, "reviewer"),
+  });
+  const next = q.nextCursor
+    ? `/review?${new URLSearchParams({ ...(status ? { status } : {}), after: q.nextCursor })}`
+    : null;
   return (
     <div className="flex flex-col gap-4" data-testid="review-queue">
       <h1 className="text-2xl font-semibold">Review</h1>
@@ -70,6 +78,20 @@ export default async function ReviewQueuePage({
           )}
         </tbody>
       </table>
+      {(after || next) && (
+        <nav aria-label="Pages" className="flex gap-3 text-sm">
+          {after && (
+            <Link href={status ? `/review?status=${status}` : "/review"} className="underline">
+              First page
+            </Link>
+          )}
+          {next && (
+            <Link href={next} className="underline" data-testid="review-next">
+              Next page
+            </Link>
+          )}
+        </nav>
+      )}
       {q.goldFailures.length > 0 && (
         <section aria-labelledby="gold-fail" data-testid="gold-failures">
           <h2 id="gold-fail" className="mb-2 text-lg font-semibold">

@@ -146,46 +146,31 @@ function rate(hits: number, considered: number) {
 
 /**
  * Median time on task per annotator, exactly: the rollups count each annotator's judgments by
- * whole second, which says in which second the middle one(s) lie; the index on (project, user,
- * time) then reads only the judgments of that second.
+ * whole second (t|<user>|<second>), which says in which second the middle one(s) lie (found in
+ * SQL, from a running sum over those counters); the index on (project, user, time) then reads only
+ * the judgments of that second.
  */
-async function medianSeconds(
-  db: Db,
-  projectId: string,
-  perSecond: Map<string, Array<{ second: number; n: number }>>,
-): Promise<Map<string, number>> {
-  const wanted: Array<{ user: string; second: number; offset: number; rank: number }> = [];
-  for (const [user, list] of perSecond) {
-    list.sort((x, y) => x.second - y.second);
-    const total = list.reduce((s, x) => s + x.n, 0);
-    if (!total) continue;
-    const ranks = total % 2 ? [(total - 1) / 2] : [total / 2 - 1, total / 2];
-    for (const rank of ranks) {
-      let before = 0;
-      for (const x of list) {
-        if (rank < before + x.n) {
-          wanted.push({ user, second: x.second, offset: rank - before, rank });
-          break;
-        }
-        before += x.n;
-      }
-    }
-  }
-  if (!wanted.length) return new Map();
+async function medianSeconds(db: Db, projectId: string): Promise<Map<string, number>> {
   const rows = await toSql(db).query<{ user: string; rank: number; ms: number | null }>(
-    `SELECT w.u AS "user", w.r AS rank, (
+    `WITH t AS (
+       SELECT split_part(key, '|', 2) AS u, split_part(key, '|', 3)::int AS s, n
+       FROM "StatCell" WHERE "projectId" = $1::text AND starts_with(key, 't|') AND n <> 0),
+     c AS (
+       SELECT u, s, n, sum(n) OVER (PARTITION BY u ORDER BY s) - n AS before, sum(n) OVER (PARTITION BY u) AS total
+       FROM t),
+     r AS (
+       SELECT u, unnest(CASE WHEN total % 2 = 1 THEN ARRAY[(total - 1) / 2] ELSE ARRAY[total / 2 - 1, total / 2] END) AS rank
+       FROM (SELECT DISTINCT u, total FROM c WHERE total > 0) x),
+     w AS (
+       SELECT r.u, c.s, (r.rank - c.before)::int AS o, r.rank::int AS rank
+       FROM r JOIN c ON c.u = r.u AND r.rank >= c.before AND r.rank < c.before + c.n)
+     SELECT w.u AS "user", w.rank, (
        SELECT j."timeSpentMs" FROM "Judgment" j
        WHERE j."projectId" = $1::text AND j."userId" = w.u AND j.source = 'human' AND j."supersededAt" IS NULL
          AND j."timeSpentMs" IS NOT NULL AND j."timeSpentMs" >= w.s * 1000 AND j."timeSpentMs" < (w.s + 1) * 1000
        ORDER BY j."timeSpentMs" OFFSET w.o LIMIT 1) AS ms
-     FROM unnest($2::text[], $3::int[], $4::int[], $5::int[]) AS w(u, s, o, r)`,
-    [
-      projectId,
-      wanted.map((w) => w.user),
-      wanted.map((w) => w.second),
-      wanted.map((w) => w.offset),
-      wanted.map((w) => w.rank),
-    ],
+     FROM w`,
+    [projectId],
   );
   const values = new Map<string, number[]>();
   for (const r of rows.sort((x, y) => x.rank - y.rank)) {
@@ -205,35 +190,34 @@ export async function projectDashboard(
   const now = opts.now ?? new Date();
   const project = await projectOrThrow(db, idOrSlug);
   await bringUpToDate(db, project.id);
-  const counters = await readCounters(db, project.id, ["a|", "u|", "d|", "t|"]);
+  const tz = opts.tzOffsetMinutes ?? 0;
+  const days = opts.days ?? 30;
+  // Only the window's buckets (two days of margin for any zone), not the project's whole history.
+  const since = new Date(now.getTime() - (days + 2) * 86_400_000);
+  const counters = await readCounters(db, project.id, ["a|", "u|"]);
   const byUser = new Map<string, Record<string, number>>();
-  const perSecond = new Map<string, Array<{ second: number; n: number }>>();
   const patterns: Array<{ counts: [number, number, number]; units: number }> = [];
-  const buckets: Array<{ at: Date; count: number }> = [];
   for (const [key, n] of counters) {
     if (key.startsWith("a|")) {
       const [, user, what] = key.split("|") as [string, string, string];
       const r = byUser.get(user) ?? {};
       r[what] = n;
       byUser.set(user, r);
-    } else if (key.startsWith("t|")) {
-      const [, user, second] = key.split("|") as [string, string, string];
-      const list = perSecond.get(user) ?? [];
-      list.push({ second: Number(second), n });
-      perSecond.set(user, list);
     } else if (key.startsWith("u|")) {
       const c = key.slice(2).split(",").map(Number) as [number, number, number];
       patterns.push({ counts: c, units: n });
-    } else if (key.startsWith("d|")) {
-      buckets.push({ at: new Date(Number(key.slice(2)) * BUCKET_MS), count: n });
     }
   }
-  const tz = opts.tzOffsetMinutes ?? 0;
-  const days = opts.days ?? 30;
-  let daily = buckets;
-  if (tz % 15 !== 0) {
+  let daily: Array<{ at: Date; count: number }>;
+  if (tz % 15 === 0) {
+    const rows = await toSql(db).query<{ bucket: string | number; n: string | number }>(
+      `SELECT substr(key, 3)::bigint AS bucket, n FROM "StatCell"
+       WHERE "projectId" = $1::text AND starts_with(key, 'd|') AND n <> 0 AND substr(key, 3)::bigint >= $2::bigint`,
+      [project.id, Math.floor(since.getTime() / BUCKET_MS)],
+    );
+    daily = rows.map((r) => ({ at: new Date(Number(r.bucket) * BUCKET_MS), count: Number(r.n) }));
+  } else {
     // A zone off the 15-minute grid (none in use today): count the window's judgments themselves.
-    const since = new Date(now.getTime() - (days + 2) * 86_400_000);
     const rows = await toSql(db).query<{ at: Date }>(
       `SELECT "createdAt" AS at FROM "Judgment" WHERE "projectId" = $1::text AND source = 'human'
          AND "supersededAt" IS NULL AND "userId" IS NOT NULL AND "createdAt" >= $2::timestamp(3)`,
@@ -247,7 +231,7 @@ export async function projectDashboard(
       where: { id: { in: users.map(([u]) => u) } },
       select: { id: true, name: true, email: true },
     }),
-    medianSeconds(db, project.id, perSecond),
+    medianSeconds(db, project.id),
     summariesOf(db, [{ id: project.id, slug: project.slug, name: project.name }]),
   ]);
   const nameOf = new Map(names.map((u) => [u.id, u]));

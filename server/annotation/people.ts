@@ -3,12 +3,20 @@
 import "server-only";
 import crypto from "node:crypto";
 import type { Db } from "@/server/db/client";
+import { toSql } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "@/server/auth/password";
 import { forgetCachedTokens, hashToken } from "@/server/auth/tokens";
 import type { Role } from "@/server/auth/roles";
 
+/**
+ * Everyone, with their standing human judgments: the per-project counters 'hu|<userId>' that a
+ * trigger keeps (migration 20261204173000), summed over projects. Deltas are folded in first
+ * (what is left belongs to deleted projects, whose judgments' removal they record).
+ */
 export async function listPeople(db: Db) {
+  const sql = toSql(db);
+  await sql.query(`SELECT count(pw_stat_compact(id))::int AS n FROM "Project"`);
   const [users, counts] = await Promise.all([
     db.user.findMany({
       orderBy: { createdAt: "asc" },
@@ -22,13 +30,15 @@ export async function listPeople(db: Db) {
         lastLoginAt: true,
       },
     }),
-    db.judgment.groupBy({
-      by: ["userId"],
-      where: { source: "human", supersededAt: null },
-      _count: { _all: true },
-    }),
+    sql.query<{ userId: string; n: string | number }>(
+      `SELECT substr(key, 4) AS "userId", sum(n) AS n FROM (
+         SELECT key, n FROM "StatCell" WHERE starts_with(key, 'hu|')
+         UNION ALL
+         SELECT key, n FROM "StatDelta" WHERE starts_with(key, 'hu|')) x
+       GROUP BY 1`,
+    ),
   ]);
-  const n = new Map(counts.map((c) => [c.userId, c._count._all]));
+  const n = new Map(counts.map((c) => [c.userId, Number(c.n)]));
   return users.map((u) => ({ ...u, judgments: n.get(u.id) ?? 0 }));
 }
 

@@ -85,8 +85,17 @@ export async function myProgress(
   const tz = input.tzOffsetMinutes ?? 0;
   const projectId = input.projectId ?? null;
   // Human judgments only (adjudications are a reviewer's other hat), superseded ones included:
-  // the work was done.
-  const days = await db.$queryRaw<Array<{ day: string; count: number }>>`
+  // the work was done. Counted per 15-minute bucket by a trigger (ActivityBucket), so a day in a
+  // zone on the quarter-hour grid is a sum of whole buckets; any other zone counts the rows.
+  const days =
+    tz % 15 === 0
+      ? await db.$queryRaw<Array<{ day: string; count: number }>>`
+    SELECT to_char(to_timestamp(bucket::bigint * 900) AT TIME ZONE 'UTC' - make_interval(mins => ${tz}::int), 'YYYY-MM-DD') AS day,
+      sum(n)::int AS count
+    FROM "ActivityBucket"
+    WHERE "userId" = ${input.userId} AND (${projectId}::text IS NULL OR "projectId" = ${projectId}) AND n <> 0
+    GROUP BY 1`
+      : await db.$queryRaw<Array<{ day: string; count: number }>>`
     SELECT to_char(("createdAt" - make_interval(mins => ${tz}::int)), 'YYYY-MM-DD') AS day, count(*)::int AS count
     FROM "Judgment"
     WHERE "userId" = ${input.userId} AND source = 'human' AND (${projectId}::text IS NULL OR "projectId" = ${projectId})

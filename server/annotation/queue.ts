@@ -499,19 +499,29 @@ export async function flagAssignment(
 }
 
 /** Projects an annotator can work on, with how much is left for them. */
+/**
+ * The projects an annotator may work in, with how many items are available to them: open, gold
+ * or below overlap, never assigned to them. From the counters 'av' and 'av|<userId>' that
+ * triggers keep (migration 20261205021000): available = av − av|<userId>.
+ */
 export async function listAnnotatorProjects(db: Db, userId: string) {
   const projects = await db.project.findMany({
     where: { archived: false },
     select: { id: true, slug: true, name: true, labelSchema: true, overlap: true },
     orderBy: { createdAt: "asc" },
   });
-  const open = await db.$queryRaw<Array<{ projectId: string; open: number }>>`
-    SELECT c."projectId", count(*)::int AS open FROM "Comparison" c
-    JOIN "Project" p ON p.id = c."projectId"
-    WHERE c.status = 'open' AND (c."isGold" OR c."judgmentCount" + c."leaseCount" < p.overlap)
-      AND NOT EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."userId" = ${userId})
-    GROUP BY 1`;
-  const byProject = new Map(open.map((r) => [r.projectId, r.open]));
+  const sql = toSql(db);
+  const ids = projects.map((p) => p.id);
+  for (const id of ids) await sql.query(`SELECT 1 AS ok FROM pw_stat_compact($1::text)`, [id]);
+  const rows = await sql.query<{ projectId: string; key: string; n: string | number }>(
+    `SELECT "projectId", key, n FROM "StatCell" WHERE "projectId" = ANY($1::text[]) AND key = ANY($2::text[])`,
+    [ids, ["av", `av|${userId}`]],
+  );
+  const byProject = new Map<string, number>();
+  for (const r of rows) {
+    const n = Number(r.n) * (r.key === "av" ? 1 : -1);
+    byProject.set(r.projectId, (byProject.get(r.projectId) ?? 0) + n);
+  }
   return projects.map((p) => ({
     id: p.id,
     slug: p.slug,

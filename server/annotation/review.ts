@@ -6,6 +6,7 @@ import "server-only";
 import { z } from "zod";
 import type { ComparisonStatus } from "@prisma/client";
 import type { Db } from "@/server/db/client";
+import { toSql } from "@/server/db/sql";
 import { DomainError } from "@/server/errors";
 import { parseLabelSchema } from "@/server/projects/schema";
 import { recordJudgment, recomputeComparison } from "@/server/data/judgments";
@@ -17,6 +18,29 @@ const REVIEWABLE: ComparisonStatus[] = ["review", "flagged"];
 /** A gold item is listed for review once this many checks failed, and at least half of them. */
 export const GOLD_FAILURES_MIN = 2;
 
+/** Where a page of the review queue ends: (priority, createdAt, id) of its last item. */
+function encodeCursor(c: { priority: number; createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([c.priority, c.createdAt.toISOString(), c.id])).toString("base64url");
+}
+
+function decodeCursor(s: string): { priority: number; createdAt: Date; id: string } {
+  try {
+    const [priority, at, id] = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as unknown[];
+    const createdAt = new Date(String(at));
+    if (typeof priority === "number" && typeof id === "string" && !Number.isNaN(createdAt.getTime()))
+      return { priority, createdAt, id };
+  } catch {
+    // answered below
+  }
+  throw new DomainError("bad_request", "This review queue cursor is not valid.");
+}
+
+/**
+ * One page of the review queue (by priority, then age; `after` is the previous page's
+ * nextCursor), the counts by status from the rollups, and the gold items many annotators fail.
+ * Each (project, status, gold) range of the queue index is read from the cursor on, at most one
+ * page of it, so a page costs the same at any queue length.
+ */
 export async function reviewQueue(
   db: Db,
   input: {
@@ -25,58 +49,76 @@ export async function reviewQueue(
     projectIds?: string[] | "all";
     status?: "review" | "flagged";
     take?: number;
+    after?: string;
   },
 ) {
+  const sql = toSql(db);
   const allowed = input.projectIds && input.projectIds !== "all" ? input.projectIds : null;
-  const scope = input.projectId
-    ? { projectId: allowed && !allowed.includes(input.projectId) ? "" : input.projectId }
-    : allowed
-      ? { projectId: { in: allowed } }
-      : {};
-  const where = {
-    status: input.status ? { equals: input.status } : { in: REVIEWABLE },
-    ...scope,
-  };
-  const [items, counts] = await Promise.all([
-    db.comparison.findMany({
-      where,
-      orderBy: [{ priority: "desc" }, { createdAt: "asc" }],
-      take: input.take ?? 100,
-      select: {
-        id: true,
-        status: true,
-        agreement: true,
-        judgmentCount: true,
-        isGold: true,
-        createdAt: true,
-        project: { select: { id: true, slug: true, name: true } },
-        prompt: { select: { text: true, messages: true } },
-      },
-    }),
-    db.comparison.groupBy({
-      by: ["status"],
-      where: { status: { in: REVIEWABLE }, ...scope },
-      _count: { _all: true },
-    }),
+  const projects = input.projectId
+    ? allowed && !allowed.includes(input.projectId)
+      ? []
+      : [input.projectId]
+    : (allowed ?? (await sql.query<{ id: string }>(`SELECT id FROM "Project"`)).map((p) => p.id));
+  const statuses: ComparisonStatus[] = input.status ? [input.status] : REVIEWABLE;
+  const take = input.take ?? 100;
+  const after = input.after ? decodeCursor(input.after) : null;
+  for (const id of projects) await sql.query(`SELECT 1 AS ok FROM pw_stat_compact($1::text)`, [id]);
+  const [items, counts, goldFailures] = await Promise.all([
+    sql.query<{
+      id: string;
+      status: ComparisonStatus;
+      agreement: number | null;
+      judgmentCount: number;
+      isGold: boolean;
+      createdAt: Date;
+      priority: number;
+      projectId: string;
+      projectSlug: string;
+      projectName: string;
+      text: string | null;
+      messages: unknown;
+    }>(
+      `SELECT c.id, c.status, c.agreement, c."judgmentCount", c."isGold", c."createdAt", c.priority,
+         p.id AS "projectId", p.slug AS "projectSlug", p.name AS "projectName", pr.text, pr.messages
+       FROM unnest($1::text[]) AS s(project)
+       CROSS JOIN unnest($2::text[]) AS st(status)
+       CROSS JOIN (VALUES (false), (true)) AS g(gold)
+       CROSS JOIN LATERAL (
+         SELECT x.* FROM "Comparison" x
+         WHERE x."projectId" = s.project AND x.status = st.status::"ComparisonStatus" AND x."isGold" = g.gold
+           AND ($4::float8 IS NULL OR x.priority < $4::float8
+             OR (x.priority = $4::float8 AND (x."createdAt", x.id) > ($5::timestamp(3), $6::text)))
+         ORDER BY x.priority DESC, x."createdAt", x.id LIMIT $3::int) c
+       JOIN "Project" p ON p.id = c."projectId"
+       JOIN "Prompt" pr ON pr.id = c."promptId"
+       ORDER BY c.priority DESC, c."createdAt", c.id LIMIT $3::int`,
+      [projects, statuses, take, after?.priority ?? null, after?.createdAt ?? null, after?.id ?? null],
+    ),
+    sql.query<{ key: string; n: string | number }>(
+      `SELECT key, sum(n) AS n FROM "StatCell" WHERE "projectId" = ANY($1::text[]) AND key = ANY($2::text[])
+       GROUP BY key`,
+      [projects, REVIEWABLE.map((s) => `cs|${s}`)],
+    ),
+    // Gold items many annotators fail: perhaps the gold answer itself is wrong (GoldItemCheck,
+    // kept by a trigger on Judgment).
+    sql.query<{ id: string; failed: number; checks: number; projectName: string }>(
+      `SELECT g."comparisonId" AS id, g.failed, g.checks, p.name AS "projectName"
+       FROM unnest($1::text[]) AS s(project)
+       CROSS JOIN LATERAL (
+         SELECT k.* FROM "GoldItemCheck" k JOIN "Comparison" c ON c.id = k."comparisonId" AND c."isGold"
+         WHERE k."projectId" = s.project AND k.failed >= $2::int AND k.failed * 2 >= k.checks
+         ORDER BY k.failed DESC, k."comparisonId" LIMIT 50) g
+       JOIN "Project" p ON p.id = g."projectId"
+       ORDER BY g.failed DESC, g."comparisonId" LIMIT 50`,
+      [projects, GOLD_FAILURES_MIN],
+    ),
   ]);
-  // Gold items many annotators fail: perhaps the gold answer itself is wrong.
-  const goldFailures = await db.$queryRaw<
-    Array<{ id: string; failed: number; checks: number; projectName: string }>
-  >`
-    SELECT c.id, count(*) FILTER (WHERE j."goldCorrect" = false)::int AS failed, count(*)::int AS checks, p.name AS "projectName"
-    FROM "Comparison" c JOIN "Judgment" j ON j."comparisonId" = c.id AND j."isGoldCheck" AND j."supersededAt" IS NULL
-    JOIN "Project" p ON p.id = c."projectId"
-    WHERE c."isGold" AND (${input.projectId ?? null}::text IS NULL OR c."projectId" = ${input.projectId ?? null})
-      AND (${allowed}::text[] IS NULL OR c."projectId" = ANY(${allowed}::text[]))
-    GROUP BY c.id, p.name
-    HAVING count(*) FILTER (WHERE j."goldCorrect" = false) >= ${GOLD_FAILURES_MIN}
-       AND count(*) FILTER (WHERE j."goldCorrect" = false) * 2 >= count(*)
-    ORDER BY 2 DESC LIMIT 50`;
+  const last = items.length === take ? items[items.length - 1] : undefined;
   return {
     goldFailures,
-    counts: Object.fromEntries(counts.map((c) => [c.status, c._count._all])) as Partial<
-      Record<ComparisonStatus, number>
-    >,
+    counts: Object.fromEntries(
+      counts.filter((c) => Number(c.n) > 0).map((c) => [c.key.slice(3), Number(c.n)]),
+    ) as Partial<Record<ComparisonStatus, number>>,
     items: items.map((c) => ({
       id: c.id,
       status: c.status,
@@ -84,9 +126,10 @@ export async function reviewQueue(
       judgmentCount: c.judgmentCount,
       isGold: c.isGold,
       createdAt: c.createdAt,
-      project: c.project,
-      promptPreview: promptPreview(c.prompt.text, c.prompt.messages),
+      project: { id: c.projectId, slug: c.projectSlug, name: c.projectName },
+      promptPreview: promptPreview(c.text, c.messages),
     })),
+    nextCursor: last ? encodeCursor(last) : null,
   };
 }
 

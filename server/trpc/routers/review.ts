@@ -20,7 +20,12 @@ export const reviewRouter = router({
   queue: reviewerProcedure
     .input(
       z
-        .object({ projectId: z.string().optional(), status: z.enum(["review", "flagged"]).optional() })
+        .object({
+          projectId: z.string().optional(),
+          status: z.enum(["review", "flagged"]).optional(),
+          /** The previous page's nextCursor. */
+          after: z.string().max(1000).optional(),
+        })
         .optional(),
     )
     .query(async ({ ctx, input }) =>
