@@ -502,7 +502,7 @@ export async function flagAssignment(
 /**
  * The projects an annotator may work in, with how many items are available to them: open, gold
  * or below overlap, never assigned to them. From the counters 'av' and 'av|<userId>' that
- * triggers keep (migration 20261205021000): available = av − av|<userId>.
+ * triggers keep (migration 20261205031000): available = av − av|<userId>.
  */
 export async function listAnnotatorProjects(db: Db, userId: string) {
   const projects = await db.project.findMany({

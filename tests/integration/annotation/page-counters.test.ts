@@ -1,4 +1,4 @@
-// The pages served from trigger-kept counters (migration 20261205021000) against the row-level
+// The pages served from trigger-kept counters (migration 20261205031000) against the row-level
 // queries they replaced: the annotator's project list (items available to each annotator), the
 // review page (counts, items in order, gold items many fail), people (judgments per person) and
 // the annotator's progress, through leases, submits, skips, expiry, flags, a new overlap, a
