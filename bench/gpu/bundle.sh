@@ -6,7 +6,8 @@
 # ../shared/device/stage.sh bench/results/gpu-bundle/* ; on the box, from the project root
 # (the trainer tests read their fixtures from tests/):
 #   source .device/prelude.sh && export PAIRWISE_WASM_DIR=$PWD/.device/app &&
-#   node .device/app/cuda-tests.cjs && PAIRWISE_TEST_BACKEND=cuda node .device/app/trainer-tests.cjs &&
+#   node .device/app/cuda-tests.cjs && node .device/app/decode-tests.cjs &&
+#   PAIRWISE_TEST_BACKEND=cuda node .device/app/trainer-tests.cjs &&
 #   node .device/app/bench-gpu.cjs --out $OUT
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
