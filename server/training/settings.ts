@@ -53,7 +53,16 @@ export const TrainingSettings = z.object({
       vocabSize: z.number().int().min(300).max(65_536).default(400), // BPE vocabulary trained at bootstrap
       // A Hugging Face model folder (gpt2 / llama / qwen2: config.json, safetensors, tokenizer.json) the
       // bootstrap starts from, with its own tokenizer and chat template; null: a fresh Pairwise GPT.
-      basePath: z.string().min(1).nullable().default(null),
+      basePath: z
+        .string()
+        .trim()
+        .min(1)
+        .refine(
+          (p) => /^(\/|[A-Za-z]:[\\/])/.test(p),
+          "give the folder's absolute path, e.g. /models/Qwen2.5-0.5B-Instruct (the trainer reads it, wherever it was started)",
+        )
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   /** Triggers besides "run now". */

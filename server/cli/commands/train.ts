@@ -1,8 +1,9 @@
-// pairwise train <project> [--here] [--wait] | pairwise train list|show|retry|cancel
+// pairwise train <project> [--here] [--wait] [--base-model DIR] | pairwise train list|show|retry|cancel
+import path from "node:path";
 import { withDatabase } from "@/server/db/connect";
 import { db } from "@/server/db/client";
 import { getProjectOrThrow } from "@/server/projects/projects";
-import { num, println, str, table, UsageError, type Command } from "../command";
+import { num, println, str, table, UsageError, type Command, type Io } from "../command";
 
 const fmt = (v: unknown, d = 3) => (typeof v === "number" ? v.toFixed(d) : "-");
 
@@ -11,6 +12,7 @@ export const trainCommand: Command = {
   summary: "Run a training round now (or list, show, retry, cancel rounds)",
   help: `Usage:
   pairwise train <project> [--wait] [--here] [--steps n] [--method dpo|ipo|...|kto|sft|grpo] [--env a,b]
+                           [--base-model <folder>|none]
   pairwise train list <project>
   pairwise train show <round-id>
   pairwise train retry <round-id>
@@ -28,6 +30,10 @@ Options:
       --method <m>      policy method for this round (dpo, ipo, cdpo, robust, hinge, cpo, simpo, orpo, rpo, kto, sft,
                         or grpo: online RL on environments with verifiable rewards)
       --env <a,b>       grpo: the environments to train on (miniR1, sorting, code, tictactoe; default: the task)
+      --base-model <d>  save a Hugging Face model folder (gpt2 / llama / qwen2 *ForCausalLM: config.json,
+                        safetensors, tokenizer.json) as the project's base model (the setting
+                        model.basePath, as on the admin training page); the project's first round
+                        starts from it; "none" clears it
       --json            print JSON
   -h, --help            show this help`,
   options: {
@@ -36,6 +42,7 @@ Options:
     steps: { type: "string" },
     method: { type: "string" },
     env: { type: "string" },
+    "base-model": { type: "string" },
     json: { type: "boolean" },
   },
   async run({ values, positionals }, io) {
@@ -96,6 +103,8 @@ Options:
         return 0;
       }
       const p = await getProjectOrThrow(db(), first);
+      const baseModel = str(values["base-model"]);
+      if (baseModel) await setBaseModel(p, baseModel, io);
       const overrides: Record<string, unknown> = {};
       const steps = num(values.steps, "steps", { min: 1 });
       if (steps !== undefined) overrides["policy"] = { steps };
@@ -168,3 +177,42 @@ Options:
     });
   },
 };
+
+/**
+ * Checks a base model folder where the CLI runs (the trainer reads the same path: give one that
+ * the trainer's machine has too) and saves it as the project's model.basePath.
+ */
+async function setBaseModel(p: { id: string; slug: string }, folder: string, io: Io): Promise<void> {
+  const { updateTrainingSettings } = await import("@/server/training/rounds");
+  if (folder === "none") {
+    await updateTrainingSettings(p.id, { model: { basePath: null } });
+    println(io.stderr, `${p.slug}: no base model (its first round creates a new Pairwise GPT)`);
+    return;
+  }
+  const abs = path.resolve(folder);
+  const { describeModelFolder } = await import("@/trainer");
+  let info: Awaited<ReturnType<typeof describeModelFolder>>;
+  try {
+    info = await describeModelFolder(abs);
+  } catch (e) {
+    throw new UsageError(`--base-model: ${(e as Error).message}`);
+  }
+  if (info.kind !== "policy")
+    throw new UsageError(
+      `--base-model: ${abs} holds a reward model (${info.architecture}); give a language model folder (*ForCausalLM)`,
+    );
+  await updateTrainingSettings(p.id, { model: { basePath: abs } });
+  println(
+    io.stderr,
+    `${p.slug}: base model ${info.architecture}, ${info.parameters.toLocaleString("en-US")} parameters, ${info.dtype} (${abs})`,
+  );
+  const policy = await db().checkpoint.findFirst({
+    where: { projectId: p.id, kind: { in: ["sft", "policy"] } },
+    select: { name: true },
+  });
+  if (policy)
+    println(
+      io.stderr,
+      `note: ${p.slug} has a policy already (${policy.name}); rounds continue from it, and only a project's first round starts from the base model: create a new project to start over from it`,
+    );
+}

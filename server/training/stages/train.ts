@@ -178,9 +178,16 @@ export async function bootstrapStage(ctx: RoundContext): Promise<Record<string, 
   if (s.model.basePath) {
     // a pretrained Hugging Face model: its own tokenizer and chat template
     await ctx.progress({ stage: "bootstrap", message: `loading ${s.model.basePath}` }, true);
-    const base = await loadCheckpoint(s.model.basePath);
-    if (base.kind !== "policy")
-      throw new Error(`${s.model.basePath} holds a reward model, not a language model`);
+    const fix = `fix the project's "Base model folder" (admin training page, or \`pairwise train ${ctx.project.slug} --base-model DIR\`), then retry the round`;
+    const base = await loadCheckpoint(s.model.basePath).catch((e: unknown) => {
+      throw new Error(`base model: ${(e as Error).message} On the trainer's machine: ${fix}.`);
+    });
+    if (base.kind !== "policy") {
+      disposeModel(base.model);
+      throw new Error(
+        `base model: ${s.model.basePath} holds a reward model (${describeModel(base.model).architecture}), not a language model (*ForCausalLM): ${fix}.`,
+      );
+    }
     ({ tokenizer, config, model } = base);
   } else {
     await ctx.progress({ stage: "bootstrap", message: "training the tokenizer" }, true);
