@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { runSoak } from "../../bench/soak/soak";
+import { runSoak, soakTable } from "../../bench/soak/soak";
 import { ROOT } from "../helpers/app";
 
 test("acknowledged submits survive SIGKILLs and connection cuts: none lost, none duplicated", async () => {
@@ -18,16 +18,17 @@ test("acknowledged submits survive SIGKILLs and connection cuts: none lost, none
   fs.writeFileSync(logFile, "");
   const r = await runSoak({
     mode,
-    seconds: 30,
+    seconds: 20,
     annotators: 200,
     comparisons: 3000,
     overlap: 3,
     thinkMs: [1500, 3500],
-    faultEveryMs: [4000, 6000],
+    faultEveryMs: [3000, 4500],
     pgAdminUrl: process.env.TEST_DATABASE_URL ?? "",
     logFile,
     log: () => {},
   });
+  console.log(soakTable([r]));
   const why = `${JSON.stringify(r, null, 2)}\n(process output: ${logFile})`;
   // every kind of fault happened (round robin), and the processes came back
   expect(r.faults.web, why).toBeGreaterThan(0);
