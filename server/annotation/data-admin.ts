@@ -4,6 +4,7 @@
 import "server-only";
 import type { Db } from "@/server/db/client";
 import { getProjectOrThrow } from "@/server/projects/projects";
+import { readCounters } from "./rollups";
 import { getImportJob, importStream, listImportJobs } from "@/server/data/import";
 import { exportStream, ExportFormat } from "@/server/data/export";
 import { DomainError } from "@/server/errors";
@@ -56,8 +57,10 @@ export { getImportJob, listImportJobs };
 /** How many rows an export will have, for its progress bar. */
 export async function exportEstimate(db: Db, input: { project: string; format: ExportFormat }) {
   const p = await getProjectOrThrow(db, input.project);
-  if (input.format === "votes") return { rows: await db.judgment.count({ where: { projectId: p.id } }) };
-  const pairs = await db.preferencePair.count({ where: { projectId: p.id, active: true } });
+  // From the trigger-kept counters (migration 20261204173000): 'jt' every judgment, 'pp' active pairs.
+  const counters = await readCounters(db, p.id, [input.format === "votes" ? "jt" : "pp"]);
+  if (input.format === "votes") return { rows: counters.get("jt") ?? 0 };
+  const pairs = counters.get("pp") ?? 0;
   return { rows: input.format === "kto" ? pairs * 2 : pairs };
 }
 

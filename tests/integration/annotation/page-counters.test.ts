@@ -16,6 +16,7 @@ import {
 import { submitJudgment } from "@/server/annotation/submit";
 import { reviewQueue } from "@/server/annotation/review";
 import { listPeople } from "@/server/annotation/people";
+import { exportEstimate } from "@/server/annotation/data-admin";
 import { computeProgress, localDay, myProgress } from "@/server/annotation/progress";
 import { createRng } from "@/server/stats";
 import { makeProject, makeUser } from "./fixtures";
@@ -65,6 +66,10 @@ async function expectPagesEqualRows(db: PrismaClient, projectId: string, users: 
        AND count(*) FILTER (WHERE j."goldCorrect" = false) * 2 >= count(*)
     ORDER BY 2 DESC, 1`;
   expect(q.goldFailures.map(({ id, failed, checks }) => ({ id, failed, checks }))).toEqual(gold);
+  const estimate = await exportEstimate(db, { project: projectId, format: "trl" });
+  expect(estimate.rows).toBe(await db.preferencePair.count({ where: { projectId, active: true } }));
+  const votes = await exportEstimate(db, { project: projectId, format: "votes" });
+  expect(votes.rows).toBe(await db.judgment.count({ where: { projectId } }));
   const people = await listPeople(db);
   const judged = await db.judgment.groupBy({
     by: ["userId"],
