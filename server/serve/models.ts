@@ -1,12 +1,13 @@
 // Which models `pairwise serve` offers, and loading them.
 //  - every promoted policy (or SFT) checkpoint in the database, model id = checkpoint name;
 //  - a checkpoint folder given on the command line (`--checkpoint`), id = its folder name;
-//  - a default ("pairwise-tiny"): the tiny preset, randomly initialised with a BPE tokenizer
-//    trained on the mini-R1 corpus, created once in the checkpoint store, so the protocol works
-//    before any training round has produced a checkpoint.
+//  - a default ("pairwise-tiny"): the demo model shipped in server/serve/demo-model/ (tiny preset,
+//    trained on the demo's mini-R1 arithmetic by scripts/train-demo-model.ts), copied once into the
+//    checkpoint store, so the protocol works and answers sensibly before any training round.
 // Loaded models are cached (least recently used beyond `maxLoaded` are disposed when idle).
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   BpeTokenizer,
   PRESETS,
@@ -37,9 +38,41 @@ export interface LoadedModel {
   tokenizer: BpeTokenizer;
 }
 
+/** The shipped demo model (written by scripts/train-demo-model.ts; manifest.json says how). */
+export function shippedDemoModelDir(): string {
+  return fileURLToPath(new URL("./demo-model", import.meta.url));
+}
+
+const SHIPPED_FILES = [
+  "config.json",
+  "model.safetensors",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "generation_config.json",
+];
+
+/** Copies the shipped demo model into `dir` (atomically); false if it is not there. */
+async function copyShippedModel(dir: string, from = shippedDemoModelDir()): Promise<boolean> {
+  const ok = await fs.stat(path.join(from, "model.safetensors")).then(
+    () => true,
+    () => false,
+  );
+  if (!ok) return false;
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await fs.mkdir(tmp, { recursive: true });
+  for (const f of [...SHIPPED_FILES, "manifest.json"])
+    await fs.copyFile(path.join(from, f), path.join(tmp, f)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT" || SHIPPED_FILES.includes(f)) throw e;
+    });
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.rename(tmp, dir);
+  return true;
+}
+
 /**
- * Creates the default model folder if it does not exist: tiny preset (vocabulary = the trained
- * tokenizer's), random weights; `trainSteps` > 0 runs that many SFT steps on mini-R1 first.
+ * Creates the default model folder if it does not exist (or holds the old random-weights default):
+ * a copy of the shipped demo model. `trainSteps` > 0 instead trains a fresh one for that many SFT
+ * steps on mini-R1 (random weights with 0 steps when nothing is shipped).
  */
 export async function ensureDefaultModel(
   dir: string,
@@ -50,11 +83,17 @@ export async function ensureDefaultModel(
     log?: (m: string) => void;
   } = {},
 ): Promise<string> {
-  const exists = await readCheckpointMeta(dir).then(
-    () => true,
-    () => false,
-  );
-  if (exists) return dir;
+  const meta = await readCheckpointMeta(dir).catch(() => null);
+  // a default created before the demo model was shipped: random weights, replaced
+  const stale = meta?.origin === "random init (tiny preset)" && !opts.trainSteps;
+  if (meta && !stale) return dir;
+  if (!opts.trainSteps && !opts.config) {
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    if (await copyShippedModel(dir)) {
+      opts.log?.(`created the default model ${DEFAULT_MODEL_ID} at ${dir} (the shipped demo model)`);
+      return dir;
+    }
+  }
   const problems = miniR1.makeProblems(opts.seed ?? 0, 400, { difficulty: 2 });
   const tokenizer = BpeTokenizer.train(miniR1.corpus(problems), PRESETS.tiny.vocabSize);
   const model = createPolicy(

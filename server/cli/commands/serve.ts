@@ -35,7 +35,7 @@ Examples:
   pairwise serve
   pairwise serve --checkpoint .data/checkpoints/round-3/policy --port 8000 --no-db
   curl http://127.0.0.1:3001/v1/chat/completions -H 'content-type: application/json' \\
-    -d '{"model":"pairwise-tiny","messages":[{"role":"user","content":"2+2?"}],"max_tokens":16}'`,
+    -d '{"model":"pairwise-tiny","messages":[{"role":"user","content":"2+3?"}],"max_tokens":48}'`,
   options: {
     port: { type: "string" },
     host: { type: "string" },
